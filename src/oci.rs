@@ -1,0 +1,122 @@
+//! OCI image-spec values shared by every part: media types, descriptors,
+//! and canonical JSON.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `application/vnd.oci.image.index.v1+json`
+pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// `application/vnd.oci.image.manifest.v1+json`
+pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// `application/vnd.oci.image.config.v1+json`
+pub const MEDIA_TYPE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// An uncompressed layer.
+pub const MEDIA_TYPE_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";
+/// A gzip-compressed layer.
+pub const MEDIA_TYPE_LAYER_GZIP: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// A zstd-compressed layer.
+pub const MEDIA_TYPE_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+zstd";
+/// Docker schema 2 manifest (read from registries and old layouts).
+pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// Docker manifest list.
+pub const MEDIA_TYPE_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker gzip layer.
+pub const MEDIA_TYPE_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
+
+/// The annotation that names an image in an OCI layout's index.
+pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
+/// containerd's annotation with the fully qualified image name.
+pub const ANNOTATION_CONTAINERD_NAME: &str = "io.containerd.image.name";
+
+/// An OCI content descriptor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Descriptor {
+    /// The media type of the referenced content.
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Annotations, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// Platform, for index entries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+}
+
+impl Descriptor {
+    /// A descriptor without annotations or platform.
+    pub fn new(media_type: &str, digest: String, size: u64) -> Self {
+        Descriptor {
+            media_type: media_type.to_string(),
+            digest,
+            size,
+            annotations: None,
+            platform: None,
+        }
+    }
+}
+
+/// A platform, as in index entries and configs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Platform {
+    /// e.g. `amd64`.
+    pub architecture: String,
+    /// e.g. `linux`.
+    pub os: String,
+    /// e.g. `v8` for arm64.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+}
+
+impl Platform {
+    /// The platform minibuild runs on, named as Go names it.
+    pub fn host() -> Self {
+        let architecture = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            "x86" => "386",
+            "arm" => "arm",
+            "powerpc64" => "ppc64le",
+            "s390x" => "s390x",
+            "riscv64" => "riscv64",
+            other => other,
+        };
+        let variant = match architecture {
+            "arm64" => Some("v8".to_string()),
+            "arm" => Some("v7".to_string()),
+            _ => None,
+        };
+        Platform {
+            architecture: architecture.to_string(),
+            os: std::env::consts::OS.to_string(),
+            variant,
+        }
+    }
+}
+
+/// Serializes `value` as canonical JSON: object keys sorted, no spaces, so
+/// that the same value always gives the same bytes (and digest).
+pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    // serde_json's Map is a BTreeMap (the crate's `preserve_order` feature is
+    // not enabled), so going through Value sorts every object's keys.
+    let value = serde_json::to_value(value)?;
+    serde_json::to_vec(&value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_sorts_keys() {
+        let d = Descriptor::new(MEDIA_TYPE_CONFIG, "sha256:00".into(), 2);
+        let s = String::from_utf8(canonical_json(&d).unwrap()).unwrap();
+        assert_eq!(
+            s,
+            r#"{"digest":"sha256:00","mediaType":"application/vnd.oci.image.config.v1+json","size":2}"#
+        );
+    }
+}

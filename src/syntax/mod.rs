@@ -1,0 +1,3 @@
+//! Dockerfile syntax: the pest grammar's pairs turned into typed instructions.
+
+pub mod ast;
