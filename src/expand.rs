@@ -1,1 +1,855 @@
-//! (being written)
+//! ARG/ENV substitution in instruction arguments, following BuildKit's shell
+//! lexer (`frontend/dockerfile/shell/lex.go`) rule for rule.
+//!
+//! A word is scanned once, left to right. `$NAME` and `${NAME...}` are
+//! replaced by values looked up through [`Vars`]; single quotes keep
+//! everything literal; double quotes keep everything but `$` and a few
+//! escapes; the escape character (`\` or the `# escape=` directive's
+//! character) makes the next character literal. Quotes and escapes are
+//! removed from the result. Only the Unix rules are implemented: variable
+//! names are case-sensitive.
+//!
+//! Supported forms inside `${...}`: `${V}`, `${V:-w}`, `${V-w}`, `${V:+w}`,
+//! `${V+w}`, `${V:?msg}`, `${V?msg}`, `${V#pat}`, `${V##pat}`, `${V%pat}`,
+//! `${V%%pat}`, `${V/pat/rep}` and `${V//pat/rep}`, where patterns know `*`
+//! and `?` (no bracket expressions, as in BuildKit).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Where the lexer looks variables up.
+pub trait Vars {
+    /// The value of `name`, or `None` when it is not set (which is not the
+    /// same as set to the empty string).
+    fn lookup(&self, name: &str) -> Option<String>;
+}
+
+impl Vars for BTreeMap<String, String> {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+impl Vars for HashMap<String, String> {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// A list of `(name, value)` pairs; when a name occurs more than once, the
+/// last occurrence wins (as in an environment built up by successive ENV).
+impl Vars for [(String, String)] {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+}
+
+/// The same list, owned.
+impl Vars for Vec<(String, String)> {
+    fn lookup(&self, name: &str) -> Option<String> {
+        self.as_slice().lookup(name)
+    }
+}
+
+/// Through a reference, so that an unsized `[(String, String)]` can be passed
+/// as `&dyn Vars` (`&pairs.as_slice()`).
+impl<T: Vars + ?Sized> Vars for &T {
+    fn lookup(&self, name: &str) -> Option<String> {
+        (**self).lookup(name)
+    }
+}
+
+/// Why a word could not be expanded. The messages are BuildKit's, so that
+/// users see what `docker build` would tell them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExpandError {
+    /// A `'` without its closing partner.
+    #[error("unexpected end of statement while looking for matching single-quote")]
+    UnterminatedSingleQuote,
+    /// A `"` without its closing partner.
+    #[error("unexpected end of statement while looking for matching double-quote")]
+    UnterminatedDoubleQuote,
+    /// The word ended while looking for `stop` (`}` or `/`) inside `${...}`.
+    #[error("unexpected end of statement while looking for matching {stop}")]
+    UnexpectedEnd {
+        /// The character that was being looked for.
+        stop: char,
+    },
+    /// `${` without a closing `}`.
+    #[error("syntax error: missing '}}'")]
+    MissingBrace,
+    /// `${V/pattern` without the `/` that ends the pattern.
+    #[error("syntax error: missing '/' in ${{}}")]
+    MissingSlash,
+    /// `${}`, `${{...}`, `${:...}` and the like.
+    #[error("syntax error: bad substitution")]
+    BadSubstitution,
+    /// A modifier BuildKit does not know, such as `${V:=w}`.
+    #[error("unsupported modifier ({modifier}) in substitution")]
+    UnsupportedModifier {
+        /// The modifier as written (`:=`, `:Y`, `.` ...).
+        modifier: String,
+    },
+    /// `${V?msg}` with `V` unset, or `${V:?msg}` with `V` unset or empty.
+    #[error("{name}: {message}")]
+    Required {
+        /// The variable's name.
+        name: String,
+        /// The message from the word, or BuildKit's default one.
+        message: String,
+    },
+    /// A `#`, `%` or `/` pattern with an escape BuildKit refuses.
+    #[error("invalid pattern ({pattern}) in substitution: {reason}")]
+    InvalidPattern {
+        /// The pattern as it was after expansion.
+        pattern: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// The shell-word lexer, configured with the Dockerfile's escape character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lexer {
+    escape: char,
+}
+
+impl Default for Lexer {
+    fn default() -> Self {
+        Lexer::new('\\')
+    }
+}
+
+impl Lexer {
+    /// A lexer whose escape character is `escape` (`\` unless the
+    /// Dockerfile says `# escape=` otherwise).
+    pub fn new(escape: char) -> Self {
+        Lexer { escape }
+    }
+
+    /// ProcessWord: expand and remove quotes/escapes; one resulting string.
+    pub fn process_word(&self, word: &str, vars: &dyn Vars) -> Result<String, ExpandError> {
+        Ok(self.run(word, vars)?.0)
+    }
+
+    /// ProcessWords: expand and split into words (as BuildKit, for wordsTest).
+    ///
+    /// Splitting happens on whitespace that came from the word itself or from
+    /// an unquoted variable's value; quoted and escaped whitespace stays.
+    pub fn process_words(&self, word: &str, vars: &dyn Vars) -> Result<Vec<String>, ExpandError> {
+        Ok(self.run(word, vars)?.1)
+    }
+
+    /// ProcessWordWithMatches: also the set of variable names that were referenced and found.
+    pub fn process_word_with_matches(
+        &self,
+        word: &str,
+        vars: &dyn Vars,
+    ) -> Result<(String, BTreeSet<String>), ExpandError> {
+        let (result, _, matches) = self.run(word, vars)?;
+        Ok((result, matches))
+    }
+
+    fn run(
+        &self,
+        word: &str,
+        vars: &dyn Vars,
+    ) -> Result<(String, Vec<String>, BTreeSet<String>), ExpandError> {
+        let mut scan = Scan {
+            chars: word.chars().collect(),
+            pos: 0,
+            escape: self.escape,
+            raw_escapes: false,
+            vars,
+            matches: BTreeSet::new(),
+        };
+        let (result, words) = scan.process_until(None, false)?;
+        Ok((result, words, scan.matches))
+    }
+}
+
+/// Builds the split words alongside the single result, as BuildKit does.
+#[derive(Default)]
+struct Words {
+    word: String,
+    words: Vec<String>,
+    in_word: bool,
+}
+
+impl Words {
+    /// A character that splits on whitespace.
+    fn add_char(&mut self, ch: char) {
+        if ch.is_whitespace() {
+            if self.in_word && !self.word.is_empty() {
+                self.words.push(std::mem::take(&mut self.word));
+                self.in_word = false;
+            }
+        } else {
+            self.add_raw_char(ch);
+        }
+    }
+
+    /// A character kept as it is, whitespace included.
+    fn add_raw_char(&mut self, ch: char) {
+        self.word.push(ch);
+        self.in_word = true;
+    }
+
+    /// Text whose whitespace splits words (an unquoted variable's value).
+    fn add_str(&mut self, s: &str) {
+        s.chars().for_each(|c| self.add_char(c));
+    }
+
+    /// Quoted text: one piece of the current word, even when empty.
+    fn add_raw_str(&mut self, s: &str) {
+        self.word.push_str(s);
+        self.in_word = true;
+    }
+
+    fn finish(mut self) -> Vec<String> {
+        if !self.word.is_empty() {
+            self.words.push(self.word);
+        }
+        self.words
+    }
+}
+
+/// The scanning state over one word.
+struct Scan<'a> {
+    chars: Vec<char>,
+    pos: usize,
+    escape: char,
+    /// Keep escape characters in the result (inside `#`, `%` and `/`
+    /// patterns, where the pattern converter interprets them).
+    raw_escapes: bool,
+    vars: &'a dyn Vars,
+    matches: BTreeSet<String>,
+}
+
+impl Scan<'_> {
+    fn peek(&self) -> Option<char> {
+        self.chars.get(self.pos).copied()
+    }
+
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek();
+        if c.is_some() {
+            self.pos += 1;
+        }
+        c
+    }
+
+    fn lookup(&mut self, name: &str) -> Option<String> {
+        let value = self.vars.lookup(name);
+        if value.is_some() {
+            self.matches.insert(name.to_string());
+        }
+        value
+    }
+
+    /// Processes up to `stop` (consumed) or, with `None`, to the end of the
+    /// word; returns the joined result and the split words.
+    fn process_until(
+        &mut self,
+        stop: Option<char>,
+        raw_escapes: bool,
+    ) -> Result<(String, Vec<String>), ExpandError> {
+        let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
+        let out = self.process_until_inner(stop);
+        self.raw_escapes = saved;
+        out
+    }
+
+    fn process_until_inner(
+        &mut self,
+        stop: Option<char>,
+    ) -> Result<(String, Vec<String>), ExpandError> {
+        let mut result = String::new();
+        let mut words = Words::default();
+        while let Some(ch) = self.peek() {
+            if stop == Some(ch) {
+                self.pos += 1;
+                return Ok((result, words.finish()));
+            }
+            match ch {
+                '$' => {
+                    let value = self.dollar()?;
+                    result.push_str(&value);
+                    words.add_str(&value);
+                }
+                '\'' => {
+                    let value = self.single_quoted()?;
+                    result.push_str(&value);
+                    words.add_raw_str(&value);
+                }
+                '"' => {
+                    let value = self.double_quoted()?;
+                    result.push_str(&value);
+                    words.add_raw_str(&value);
+                }
+                _ => {
+                    self.pos += 1;
+                    if ch == self.escape {
+                        if self.raw_escapes {
+                            words.add_raw_char(ch);
+                            result.push(ch);
+                        }
+                        // An escape at the very end is dropped.
+                        let Some(escaped) = self.next() else { break };
+                        words.add_raw_char(escaped);
+                        result.push(escaped);
+                    } else {
+                        words.add_char(ch);
+                        result.push(ch);
+                    }
+                }
+            }
+        }
+        match stop {
+            Some(stop) => Err(ExpandError::UnexpectedEnd { stop }),
+            None => Ok((result, words.finish())),
+        }
+    }
+
+    /// `'...'`: everything literal, no escapes at all.
+    fn single_quoted(&mut self) -> Result<String, ExpandError> {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.next() {
+                None => return Err(ExpandError::UnterminatedSingleQuote),
+                Some('\'') => return Ok(out),
+                Some(c) => out.push(c),
+            }
+        }
+    }
+
+    /// `"..."`: `$` expands; the escape character escapes only `"`, `$`
+    /// and itself, and is kept literally before anything else.
+    fn double_quoted(&mut self) -> Result<String, ExpandError> {
+        self.pos += 1;
+        let mut out = String::new();
+        loop {
+            match self.peek() {
+                None => return Err(ExpandError::UnterminatedDoubleQuote),
+                Some('"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some('$') => {
+                    let value = self.dollar()?;
+                    out.push_str(&value);
+                }
+                Some(mut c) => {
+                    self.pos += 1;
+                    if c == self.escape {
+                        if self.raw_escapes {
+                            out.push(c);
+                        }
+                        match self.peek() {
+                            // An escape right before the end of the word is dropped.
+                            None => continue,
+                            Some(n) if n == '"' || n == '$' || n == self.escape => {
+                                self.pos += 1;
+                                c = n;
+                            }
+                            Some(_) => {}
+                        }
+                    }
+                    out.push(c);
+                }
+            }
+        }
+    }
+
+    /// `$NAME`, `${NAME}` and `${NAME<modifier>...}`, the `$` not yet consumed.
+    fn dollar(&mut self) -> Result<String, ExpandError> {
+        self.pos += 1;
+        if self.peek() != Some('{') {
+            let name = self.name();
+            if name.is_empty() {
+                return Ok("$".to_string());
+            }
+            return Ok(self.lookup(&name).unwrap_or_default());
+        }
+        self.pos += 1;
+        match self.peek() {
+            None => return Err(ExpandError::MissingBrace),
+            Some('{' | '}' | ':') => return Err(ExpandError::BadSubstitution),
+            Some(_) => {}
+        }
+        let name = self.name();
+        let first = self.next();
+        let mut modifier: String = first.map_or('\u{FFFD}', |c| c).to_string();
+        match first {
+            Some('}') => Ok(self.lookup(&name).unwrap_or_default()),
+            // BuildKit reports "unsupported modifier (\u{FFFD})" here; the
+            // missing brace is what the user needs to hear.
+            None => Err(ExpandError::MissingBrace),
+            Some(':' | '+' | '-' | '?' | '#' | '%') => {
+                let null_is_unset = first == Some(':');
+                let op = if null_is_unset {
+                    let second = self.next();
+                    modifier.push(second.map_or('\u{FFFD}', |c| c));
+                    second
+                } else {
+                    first
+                };
+                let raw = matches!(op, Some('#' | '%'));
+                let word = self.process_until(Some('}'), raw).map_err(|e| {
+                    if self.peek().is_none() {
+                        ExpandError::MissingBrace
+                    } else {
+                        e
+                    }
+                })?;
+                let word = word.0;
+                let value = self.lookup(&name);
+                let empty = |v: &Option<String>| v.as_deref().is_none_or(|s| s.is_empty());
+                let unset = |v: &Option<String>| v.is_none() || (null_is_unset && empty(v));
+                match op {
+                    Some('-') => Ok(if unset(&value) {
+                        word
+                    } else {
+                        value.unwrap_or_default()
+                    }),
+                    Some('+') => Ok(if unset(&value) { String::new() } else { word }),
+                    Some('?') => match value {
+                        None => Err(required(name, word, "is not allowed to be unset")),
+                        Some(v) if null_is_unset && v.is_empty() => {
+                            Err(required(name, word, "is not allowed to be empty"))
+                        }
+                        Some(v) => Ok(v),
+                    },
+                    Some(c @ ('#' | '%')) => {
+                        let (greedy, pattern) = match word.strip_prefix(c) {
+                            Some(rest) => (true, rest.to_string()),
+                            None => (false, word),
+                        };
+                        let value = value.unwrap_or_default();
+                        if c == '%' {
+                            trim_suffix(&pattern, &value, greedy)
+                        } else {
+                            trim_prefix(&pattern, &value, greedy)
+                        }
+                    }
+                    _ => Err(ExpandError::UnsupportedModifier { modifier }),
+                }
+            }
+            Some('/') => {
+                let all = self.peek() == Some('/');
+                if all {
+                    self.pos += 1;
+                }
+                let (pattern, _) = self.process_until(Some('/'), true).map_err(|e| {
+                    if self.peek().is_none() {
+                        ExpandError::MissingSlash
+                    } else {
+                        e
+                    }
+                })?;
+                let (replacement, _) = self.process_until(Some('}'), true).map_err(|e| {
+                    if self.peek().is_none() {
+                        ExpandError::MissingBrace
+                    } else {
+                        e
+                    }
+                })?;
+                let value = self.lookup(&name).unwrap_or_default();
+                let tokens = Glob::parse(&pattern)?;
+                let chars: Vec<char> = value.chars().collect();
+                Ok(if all {
+                    replace_all(&tokens, &chars, &replacement)
+                } else {
+                    match tokens.find(&chars, 0) {
+                        Some((s, e)) => {
+                            let mut out: String = chars[..s].iter().collect();
+                            out.push_str(&replacement);
+                            out.extend(&chars[e..]);
+                            out
+                        }
+                        None => value,
+                    }
+                })
+            }
+            _ => Err(ExpandError::UnsupportedModifier { modifier }),
+        }
+    }
+
+    /// A variable name: letters, digits and `_`; or a run of digits (a
+    /// positional parameter); or one special parameter character.
+    fn name(&mut self) -> String {
+        let mut name = String::new();
+        while let Some(ch) = self.peek() {
+            if name.is_empty() && is_digit(ch) {
+                while let Some(d) = self.peek().filter(|&d| is_digit(d)) {
+                    self.pos += 1;
+                    name.push(d);
+                }
+                return name;
+            }
+            if name.is_empty() && is_special_param(ch) {
+                self.pos += 1;
+                return ch.to_string();
+            }
+            if !ch.is_alphabetic() && !is_digit(ch) && ch != '_' {
+                break;
+            }
+            self.pos += 1;
+            name.push(ch);
+        }
+        name
+    }
+}
+
+fn required(name: String, word: String, default: &str) -> ExpandError {
+    let message = if word.is_empty() {
+        default.to_string()
+    } else {
+        word
+    };
+    ExpandError::Required { name, message }
+}
+
+/// Go's `unicode.IsDigit`, as near as std allows: decimal digits, which
+/// std exposes as numeric characters that are not letters-like numerals.
+fn is_digit(c: char) -> bool {
+    c.is_ascii_digit() || (!c.is_ascii() && c.is_numeric() && !c.is_alphabetic())
+}
+
+/// The POSIX special parameters (`$@`, `$*`, `$#`, `$?`, `$-`, `$$`, `$!`, `$0`).
+fn is_special_param(c: char) -> bool {
+    matches!(c, '@' | '*' | '#' | '?' | '-' | '$' | '!' | '0')
+}
+
+/// One element of a `#`/`%`/`/` pattern.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GlobTok {
+    /// `*`: any run of characters except newline.
+    Star,
+    /// `?`: one character except newline.
+    Any,
+    /// A literal character.
+    Lit(char),
+}
+
+/// A shell pattern as BuildKit converts it to a regular expression: `*`,
+/// `?`, literals, and `\` before `*`, `?`, `\` (or before `}` and `/`,
+/// where the backslash is dropped).
+struct Glob(Vec<GlobTok>);
+
+impl Glob {
+    fn parse(pattern: &str) -> Result<Glob, ExpandError> {
+        let mut toks = Vec::new();
+        let mut chars = pattern.chars().peekable();
+        while let Some(c) = chars.next() {
+            toks.push(match c {
+                '*' => GlobTok::Star,
+                '?' => GlobTok::Any,
+                '\\' => {
+                    if matches!(chars.peek(), Some('}' | '/')) {
+                        continue;
+                    }
+                    match chars.next() {
+                        Some(e @ ('*' | '?' | '\\')) => GlobTok::Lit(e),
+                        other => {
+                            return Err(ExpandError::InvalidPattern {
+                                pattern: pattern.to_string(),
+                                reason: format!(
+                                    "invalid escape '\\{}'",
+                                    other.unwrap_or('\u{FFFD}')
+                                ),
+                            })
+                        }
+                    }
+                }
+                c => GlobTok::Lit(c),
+            });
+        }
+        Ok(Glob(toks))
+    }
+
+    /// The end positions at which a match starting at `start` can end.
+    fn ends(&self, s: &[char], start: usize) -> Vec<bool> {
+        let mut set = vec![false; s.len() + 1];
+        set[start] = true;
+        for tok in &self.0 {
+            let mut next = vec![false; s.len() + 1];
+            match tok {
+                GlobTok::Star => {
+                    let mut open = false;
+                    for p in 0..=s.len() {
+                        open = set[p] || (open && p > 0 && s[p - 1] != '\n');
+                        next[p] = open;
+                    }
+                }
+                GlobTok::Any | GlobTok::Lit(_) => {
+                    for p in 0..s.len() {
+                        let ok = match tok {
+                            GlobTok::Lit(c) => s[p] == *c,
+                            _ => s[p] != '\n',
+                        };
+                        next[p + 1] = set[p] && ok;
+                    }
+                }
+            }
+            set = next;
+        }
+        set
+    }
+
+    /// A match anchored at `start`: the longest (`greedy`) or shortest end,
+    /// which is what Go's leftmost-first regexp picks for these patterns.
+    fn match_at(&self, s: &[char], start: usize, greedy: bool) -> Option<usize> {
+        let ends = self.ends(s, start);
+        let mut found = (start..=s.len()).filter(|&e| ends[e]);
+        if greedy {
+            found.next_back()
+        } else {
+            found.next()
+        }
+    }
+
+    /// The leftmost (then longest) match at or after `from`.
+    fn find(&self, s: &[char], from: usize) -> Option<(usize, usize)> {
+        (from..=s.len()).find_map(|st| self.match_at(s, st, true).map(|e| (st, e)))
+    }
+}
+
+fn trim_prefix(pattern: &str, value: &str, greedy: bool) -> Result<String, ExpandError> {
+    let glob = Glob::parse(pattern)?;
+    let chars: Vec<char> = value.chars().collect();
+    Ok(match glob.match_at(&chars, 0, greedy) {
+        Some(end) => chars[end..].iter().collect(),
+        None => value.to_string(),
+    })
+}
+
+/// Suffix trimming is prefix trimming of the reversed value with the
+/// reversed pattern (escapes kept in front of what they escape).
+fn trim_suffix(pattern: &str, value: &str, greedy: bool) -> Result<String, ExpandError> {
+    let reversed: String = value.chars().rev().collect();
+    let trimmed = trim_prefix(&reverse_pattern(pattern), &reversed, greedy)?;
+    Ok(trimmed.chars().rev().collect())
+}
+
+fn reverse_pattern(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut units: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\\' && i + 1 < chars.len() {
+            units.push(chars[i..i + 2].iter().collect());
+            i += 2;
+        } else {
+            units.push(chars[i].to_string());
+            i += 1;
+        }
+    }
+    units.into_iter().rev().collect()
+}
+
+/// Go's `Regexp.ReplaceAllString`: non-overlapping matches left to right, an
+/// empty match right after a previous match skipped, and `$` templates in
+/// the replacement expanded (there are no groups, so `$x` is empty).
+fn replace_all(glob: &Glob, s: &[char], replacement: &str) -> String {
+    let repl = expand_template(replacement);
+    let mut out = String::new();
+    let mut last_end = 0;
+    let mut search = 0;
+    while search <= s.len() {
+        let Some((start, end)) = glob.find(s, search) else {
+            break;
+        };
+        out.extend(&s[last_end..start]);
+        if end > last_end || start == 0 {
+            out.push_str(&repl);
+        }
+        last_end = end;
+        search = if search + 1 > end { search + 1 } else { end };
+    }
+    out.extend(&s[last_end.min(s.len())..]);
+    out
+}
+
+/// Go's `Regexp.Expand` for a regexp without capture groups.
+fn expand_template(template: &str) -> String {
+    let chars: Vec<char> = template.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let is_name = |c: char| c.is_alphanumeric() || c == '_';
+    while i < chars.len() {
+        if chars[i] != '$' {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        match chars.get(i + 1) {
+            Some('$') => {
+                out.push('$');
+                i += 2;
+            }
+            Some('{') => match chars[i + 2..].iter().position(|&c| c == '}') {
+                Some(len) if len > 0 && chars[i + 2..i + 2 + len].iter().all(|&c| is_name(c)) => {
+                    i += len + 3;
+                }
+                _ => {
+                    out.push('$');
+                    i += 1;
+                }
+            },
+            Some(&c) if is_name(c) => {
+                i += 1;
+                while i < chars.len() && is_name(chars[i]) {
+                    i += 1;
+                }
+            }
+            _ => {
+                out.push('$');
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> BTreeMap<String, String> {
+        [
+            ("PWD", "/home"),
+            ("EMPTY", ""),
+            ("FILE", "archive.tar.gz"),
+            ("PATHV", "/usr/local/bin:/usr/bin"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn word(w: &str) -> Result<String, ExpandError> {
+        Lexer::new('\\').process_word(w, &env())
+    }
+
+    #[test]
+    fn expands_the_pattern_modifiers() {
+        let cases = [
+            ("${FILE#*.}", "tar.gz"),
+            ("${FILE##*.}", "gz"),
+            ("${FILE%.*}", "archive.tar"),
+            ("${FILE%%.*}", "archive"),
+            ("${FILE#nomatch}", "archive.tar.gz"),
+            ("${FILE%%?z}", "archive.tar."),
+            ("${FILE/a/A}", "Archive.tar.gz"),
+            ("${FILE//a/A}", "Archive.tAr.gz"),
+            ("${PATHV//:/ }", "/usr/local/bin /usr/bin"),
+            ("${PATHV/\\/usr/}", "/local/bin:/usr/bin"),
+            ("${FILE/*./X}", "Xgz"),
+            ("${FILE//x*/}", "archive.tar.gz"),
+            ("${UNSET//a/b}", ""),
+            ("${FILE#\\*}", "archive.tar.gz"),
+            ("${FILE#\\*}", "archive.tar.gz"),
+            ("${FILE//?/$$}", ""),
+        ];
+        for (input, want) in cases {
+            assert_eq!(word(input).as_deref(), Ok(want), "{input}");
+        }
+    }
+
+    #[test]
+    fn replace_all_with_empty_matches_follows_go() {
+        // Go: regexp.MustCompile(`.*`).ReplaceAllString("ab", "-") == "-"
+        // and an empty pattern on "ab" gives "-a-b-".
+        assert_eq!(word("${FILE//*/-}"), Ok("-".to_string()));
+        let v: BTreeMap<String, String> = [("V".to_string(), "ab".to_string())].into();
+        let lx = Lexer::new('\\');
+        assert_eq!(lx.process_word("${V///-}", &v), Ok("-a-b-".to_string()));
+        assert_eq!(lx.process_word("${V//x*/-}", &v), Ok("ab".to_string()));
+        // The kept escape is literal text for Go's template, `$` at its end too.
+        assert_eq!(lx.process_word("${V//?/\\$}", &v), Ok("\\$\\$".to_string()));
+        assert_eq!(lx.process_word("${V/?/\\$}", &v), Ok("\\$b".to_string()));
+    }
+
+    #[test]
+    fn error_messages_are_buildkits() {
+        let cases = [
+            ("${X:?}", "X: is not allowed to be unset"),
+            ("${EMPTY:?}", "EMPTY: is not allowed to be empty"),
+            ("${X?custom message}", "X: custom message"),
+            ("${X:=1}", "unsupported modifier (:=) in substitution"),
+            ("${X.}", "unsupported modifier (.) in substitution"),
+            ("${X", "syntax error: missing '}'"),
+            ("${X:-a", "syntax error: missing '}'"),
+            ("${X/a", "syntax error: missing '/' in ${}"),
+            ("${}", "syntax error: bad substitution"),
+            (
+                "'abc",
+                "unexpected end of statement while looking for matching single-quote",
+            ),
+            (
+                "\"abc",
+                "unexpected end of statement while looking for matching double-quote",
+            ),
+            (
+                "${FILE#\\a}",
+                "invalid pattern (\\a) in substitution: invalid escape '\\a'",
+            ),
+        ];
+        for (input, want) in cases {
+            match word(input) {
+                Err(e) => assert_eq!(e.to_string(), want, "{input}"),
+                Ok(v) => panic!("{input}: expected an error, got {v:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn matches_lists_found_names_only() {
+        let (out, found) = Lexer::new('\\')
+            .process_word_with_matches("$PWD ${NOPE:-x} ${EMPTY:+y} $PWD", &env())
+            .unwrap();
+        assert_eq!(out, "/home x  /home");
+        let found: Vec<_> = found.into_iter().collect();
+        assert_eq!(found, ["EMPTY", "PWD"]);
+    }
+
+    #[test]
+    fn backtick_escape_directive() {
+        let lx = Lexer::new('`');
+        assert_eq!(lx.process_word("a`$PWD", &env()), Ok("a$PWD".to_string()));
+        assert_eq!(
+            lx.process_word("c:\\dir", &env()),
+            Ok("c:\\dir".to_string())
+        );
+        assert_eq!(
+            lx.process_word("\"a``b`\"\"", &env()),
+            Ok("a`b\"".to_string())
+        );
+    }
+
+    #[test]
+    fn pair_lists_let_the_last_occurrence_win() {
+        let vars = vec![
+            ("A".to_string(), "1".to_string()),
+            ("A".to_string(), "2".to_string()),
+        ];
+        let lx = Lexer::new('\\');
+        assert_eq!(lx.process_word("$A", &vars.as_slice()), Ok("2".to_string()));
+        assert_eq!(lx.process_word("$A", &vars), Ok("2".to_string()));
+        let h: HashMap<String, String> = [("A".to_string(), "3".to_string())].into();
+        assert_eq!(lx.process_word("$A", &h), Ok("3".to_string()));
+    }
+
+    #[test]
+    fn newline_is_not_matched_by_wildcards() {
+        let v: BTreeMap<String, String> = [("V".to_string(), "a\nb".to_string())].into();
+        let lx = Lexer::new('\\');
+        assert_eq!(lx.process_word("${V#*b}", &v), Ok("a\nb".to_string()));
+        assert_eq!(lx.process_word("${V#a?}", &v), Ok("a\nb".to_string()));
+    }
+}
