@@ -818,6 +818,228 @@ mod tests {
         assert_eq!(found, ["EMPTY", "PWD"]);
     }
 
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// BuildKit's TestProcessWithMatches table: input, environment, result
+    /// (`None`: an error) and the names reported as found.
+    #[test]
+    fn buildkit_process_with_matches_table() {
+        type Case = (
+            &'static str,
+            &'static [(&'static str, &'static str)],
+            Option<&'static str>,
+            &'static [&'static str],
+        );
+        let fb: &[(&str, &str)] = &[("FOO", "xxx"), ("BAR", "")];
+        let cases: &[Case] = &[
+            ("x", &[("DUMMY", "dummy")], Some("x"), &[]),
+            ("x ${UNUSED}", &[("DUMMY", "dummy")], Some("x "), &[]),
+            ("x ${FOO}", &[("FOO", "y")], Some("x y"), &["FOO"]),
+            (
+                "${FOO-aaa} ${BAR-bbb} ${BAZ-ccc}",
+                fb,
+                Some("xxx  ccc"),
+                &["BAR", "FOO"],
+            ),
+            (
+                "${FOO:-aaa} ${BAR:-bbb} ${BAZ:-ccc}",
+                fb,
+                Some("xxx bbb ccc"),
+                &["BAR", "FOO"],
+            ),
+            ("${FOO:-}", fb, Some("xxx"), &["FOO"]),
+            ("${FOO:-}", &[], Some(""), &[]),
+            (
+                "${FOO+aaa} ${BAR+bbb} ${BAZ+ccc}",
+                fb,
+                Some("aaa bbb "),
+                &["BAR", "FOO"],
+            ),
+            (
+                "${FOO:+aaa} ${BAR:+bbb} ${BAZ:+ccc}",
+                fb,
+                Some("aaa  "),
+                &["BAR", "FOO"],
+            ),
+            ("${FOO?aaa}", fb, Some("xxx"), &["FOO"]),
+            ("${BAR?bbb}", fb, Some(""), &["BAR"]),
+            ("${BAZ?ccc}", fb, None, &[]),
+            ("${FOO:?aaa}", fb, Some("xxx"), &["FOO"]),
+            ("${BAR:?bbb}", fb, None, &[]),
+            ("${BAZ:?ccc}", fb, None, &[]),
+            ("${BAZ:?}", fb, None, &[]),
+            ("${FOO=aaa}", fb, None, &[]),
+            ("${FOO=:aaa}", fb, None, &[]),
+            ("${FOO=}", &[], None, &[]),
+            (
+                r"${FOO#()[]{\}^$.\*\?|\\}",
+                &[("FOO", r"()[]{}^$.*?|\x")],
+                Some("x"),
+                &["FOO"],
+            ),
+            (r"${FOO%%\**}", &[("FOO", "xx**")], Some("xx"), &["FOO"]),
+            ("${FOO#*x*y}", &[("FOO", "xxyy")], Some("y"), &["FOO"]),
+            ("${FOO#*}", &[("FOO", "xxyy")], Some("xxyy"), &["FOO"]),
+            (
+                "${FOO#$BAR}",
+                &[("FOO", "xxyy"), ("BAR", "x")],
+                Some("xyy"),
+                &["BAR", "FOO"],
+            ),
+            (
+                "${FOO#$BAR}",
+                &[("FOO", "xxyy"), ("BAR", "")],
+                Some("xxyy"),
+                &["BAR", "FOO"],
+            ),
+            ("${FOO#}", &[("FOO", "xxyy")], Some("xxyy"), &["FOO"]),
+            ("${FOO##*x}", &[("FOO", "xxyy")], Some("yy"), &["FOO"]),
+            ("${FOO##}", &[("FOO", "xxyy")], Some("xxyy"), &["FOO"]),
+            (r"${FOO#?\?}", &[("FOO", "???y")], Some("?y"), &["FOO"]),
+            (
+                "${ABC:-.}${FOO%x}${ABC:-.}",
+                &[("FOO", "xxyy")],
+                Some(".xxyy."),
+                &["FOO"],
+            ),
+            (r"${FOO%%\**\*}", &[("FOO", "a***yy*")], Some("a"), &["FOO"]),
+            ("${FOO%}", &[("FOO", "xxyy")], Some("xxyy"), &["FOO"]),
+            (
+                "${FOO%%$BAR}",
+                &[("FOO", "xxyy"), ("BAR", "")],
+                Some("xxyy"),
+                &["BAR", "FOO"],
+            ),
+            (
+                "${FOO/$NEEDLE/.} - ${FOO//$NEEDLE/.}",
+                &[("FOO", "/foo*/*/*.txt"), ("NEEDLE", r"\*/")],
+                Some("/foo.*/*.txt - /foo..*.txt"),
+                &["FOO", "NEEDLE"],
+            ),
+            (
+                "${FOO/$NEEDLE/} - ${FOO//$NEEDLE/}",
+                &[("FOO", "/tmp/tmp/bar.txt"), ("NEEDLE", "/tmp")],
+                Some("/tmp/bar.txt - /bar.txt"),
+                &["FOO", "NEEDLE"],
+            ),
+            (
+                "${FOO/$NEEDLE/$REPLACEMENT} - ${FOO//$NEEDLE/$REPLACEMENT}",
+                &[
+                    ("FOO", "/a/foo/b/c.txt"),
+                    ("NEEDLE", "/?/"),
+                    ("REPLACEMENT", "/"),
+                ],
+                Some("/foo/b/c.txt - /foo/c.txt"),
+                &["FOO", "NEEDLE", "REPLACEMENT"],
+            ),
+            (
+                "${FOO/$NEEDLE/$REPLACEMENT}",
+                &[
+                    ("FOO", "http://google.de"),
+                    ("NEEDLE", "http://"),
+                    ("REPLACEMENT", "https://"),
+                ],
+                Some("https://google.de"),
+                &["FOO", "NEEDLE", "REPLACEMENT"],
+            ),
+            (
+                r"${FOO//\//\/}",
+                &[("FOO", "/tmp/foo.txt")],
+                Some(r"\/tmp\/foo.txt"),
+                &["FOO"],
+            ),
+            (
+                "${FOO/$BAR/ww}",
+                &[("FOO", "xxyy"), ("BAR", "")],
+                Some("wwxxyy"),
+                &["BAR", "FOO"],
+            ),
+            ("${FOO//ww}", &[("FOO", "xxyy")], None, &[]),
+            ("${FOO//}", &[("FOO", "xxyy")], None, &[]),
+            ("${FOO///}", &[("FOO", "xxyy")], Some("xxyy"), &["FOO"]),
+            ("${FOO///}", &[], Some(""), &[]),
+        ];
+        let lx = Lexer::new('\\');
+        let mut failures = Vec::new();
+        for &(input, env, want, want_found) in cases {
+            let got = lx.process_word_with_matches(input, &map(env));
+            let ok = match (&got, want) {
+                (Err(_), None) => true,
+                (Ok((w, found)), Some(want)) => {
+                    w == want
+                        && found
+                            .iter()
+                            .map(String::as_str)
+                            .eq(want_found.iter().copied())
+                }
+                _ => false,
+            };
+            if !ok {
+                failures.push(format!(
+                    "{input:?}: want {want:?} {want_found:?}, got {got:?}"
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// BuildKit's TestShellParserMandatoryEnvVars and TestProcessWithMatchesPlatform.
+    #[test]
+    fn buildkit_mandatory_and_platform_cases() {
+        let lx = Lexer::new('\\');
+        let set = map(&[("VAR", "plain"), ("ARG", "x")]);
+        let empty = map(&[("VAR", ""), ("ARG", "x")]);
+        let unset = map(&[("ARG", "x")]);
+        let no_empty = "${VAR:?message here$ARG}";
+        let no_unset = "${VAR?message here$ARG}";
+        assert_eq!(lx.process_word(no_empty, &set), Ok("plain".to_string()));
+        let err = lx.process_word(no_empty, &empty).unwrap_err();
+        assert_eq!(err.to_string(), "VAR: message herex");
+        let err = lx.process_word(no_empty, &unset).unwrap_err();
+        assert_eq!(err.to_string(), "VAR: message herex");
+        assert_eq!(lx.process_word(no_unset, &set), Ok("plain".to_string()));
+        assert_eq!(lx.process_word(no_unset, &empty), Ok(String::new()));
+        let err = lx.process_word(no_unset, &unset).unwrap_err();
+        assert_eq!(err.to_string(), "VAR: message herex");
+
+        let release = "something-${VERSION}.${TARGETOS}-${TARGETARCH}\
+                       ${TARGETVARIANT:+-${TARGETVARIANT}}.tar.gz";
+        let base = [("VERSION", "v1.2.3"), ("TARGETOS", "linux")];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut m = map(&base);
+            m.extend(map(extra));
+            lx.process_word(release, &m)
+        };
+        let arm7 = with(&[("TARGETARCH", "arm"), ("TARGETVARIANT", "v7")]);
+        assert_eq!(arm7.as_deref(), Ok("something-v1.2.3.linux-arm-v7.tar.gz"));
+        let arm64 = with(&[("TARGETARCH", "arm64"), ("TARGETVARIANT", "")]);
+        assert_eq!(arm64.as_deref(), Ok("something-v1.2.3.linux-arm64.tar.gz"));
+        let arm64 = with(&[("TARGETARCH", "arm64")]);
+        assert_eq!(arm64.as_deref(), Ok("something-v1.2.3.linux-arm64.tar.gz"));
+    }
+
+    #[test]
+    fn reverse_pattern_keeps_escapes_in_front() {
+        let cases = [
+            (r"a\*c", r"c\*a"),
+            (r"\\\ab", r"b\a\\"),
+            (r"ab\", r"\ba"),
+            (r"👽\🚀🖖", r"🖖\🚀👽"),
+            (r"\\b", r"b\\"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(reverse_pattern(input), want, "{input}");
+        }
+        for bad in [r"\", r"\x", r"\\\"] {
+            assert!(Glob::parse(bad).is_err(), "{bad}");
+        }
+    }
+
     #[test]
     fn backtick_escape_directive() {
         let lx = Lexer::new('`');
