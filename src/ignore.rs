@@ -29,7 +29,7 @@ fn bad(pattern: &str) -> PatternError {
 // ---------------------------------------------------------------------------
 // Go's filepath.Match, byte for byte.
 
-/// Go's path/filepath.Match (Unix): `*`, `?`, `[...]` classes with ranges and `^`/`!` negation, `\` escapes.
+/// Go's path/filepath.Match (Unix): `*`, `?`, `[...]` classes with ranges and `^` negation, `\` escapes.
 ///
 /// `*` and `?` never match `/`; the whole of `name` must match. As in Go,
 /// a class is negated by `^` only (`[!a]` is the class of `!` and `a`), and
@@ -998,6 +998,33 @@ mod tests {
         }
         assert_eq!(dir("a/b/c"), "a/b");
         assert_eq!(dir("a"), ".");
+    }
+
+    #[test]
+    fn a_realistic_dockerignore() {
+        let text = "# dependencies\nnode_modules\n**/*.log\n!important.log\n/build\n.git\n\
+                    *.md\n!README*.md\n";
+        let pm = PatternMatcher::new(&parse_dockerignore(text)).unwrap();
+        let cases = [
+            ("node_modules", true),
+            ("node_modules/x/y.js", true),
+            ("a/b/c.log", true),
+            ("c.log", true),
+            ("important.log", false),
+            ("sub/important.log", true),
+            ("build/out.o", true),
+            ("src/build", false),
+            (".git/HEAD", true),
+            ("README.md", false),
+            ("README-dev.md", false),
+            ("CHANGELOG.md", true),
+            ("docs/guide.md", false),
+            ("src/main.rs", false),
+            ("./src/../c.log", true),
+        ];
+        for (path, want) in cases {
+            assert_eq!(pm.excluded(path), Ok(want), "{path}");
+        }
     }
 
     #[test]
