@@ -121,7 +121,11 @@ pub fn write_docker_archive(
             let what = format!("uncompressing layer {}", layer.digest);
             let mut blob = src.open_blob(&layer.digest)?;
             let tmp_path = scratch.path().join(format!("layer-{i}"));
-            let tmp = File::create(&tmp_path)
+            let tmp = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)
                 .map_err(DestError::io(format!("creating {}", tmp_path.display())))?;
             let mut out = HashingWriter::new(BufWriter::new(tmp));
             {
@@ -146,6 +150,8 @@ pub fn write_docker_archive(
                 tmp.rewind().map_err(DestError::io(what.clone()))?;
                 append_file(tar, &name, tmp, &format!("adding layer {name}"))?;
             }
+            // Free the space now; the scratch directory goes at the end anyway.
+            let _ = std::fs::remove_file(&tmp_path);
             layer_names.push(name);
         }
         let tags = repo_tags(names);
