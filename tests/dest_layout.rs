@@ -224,3 +224,61 @@ fn concurrent_processes_tagging() {
     assert_eq!(layout.index().unwrap().manifests.len(), 61);
     oci_validate(dir.path());
 }
+
+#[test]
+fn prune_removes_only_stale_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let old = dir.path().join(".tmp-old");
+    let new = dir.path().join(".tmp-new");
+    std::fs::write(&old, b"x").unwrap();
+    std::fs::write(&new, b"y").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    layout.prune().unwrap();
+    assert!(!old.exists());
+    assert!(new.exists());
+}
+
+#[test]
+fn failed_export_leaves_the_destination_as_it_was() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let a = tiny_image(&src, "a");
+    let b = tiny_image(&src, "b");
+    let out_dir = tempfile::tempdir().unwrap();
+    let dest = Destination::Oci {
+        dir: out_dir.path().to_path_buf(),
+        reference: Some("keep".into()),
+    };
+    export(&src, &a, &[], &dest, &PushOptions::default()).unwrap();
+    let before = std::fs::read(out_dir.path().join("index.json")).unwrap();
+
+    // b's layer goes missing from the source: the export fails midway.
+    let m: serde_json::Value = serde_json::from_slice(&src.read_blob(&b.digest).unwrap()).unwrap();
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    std::fs::remove_file(src.blob_path(layer).unwrap()).unwrap();
+    let dest_b = Destination::Oci {
+        dir: out_dir.path().to_path_buf(),
+        reference: Some("keep".into()),
+    };
+    let err = export(&src, &b, &[], &dest_b, &PushOptions::default()).unwrap_err();
+    assert!(err.to_string().contains(layer), "{err}");
+
+    assert_eq!(
+        std::fs::read(out_dir.path().join("index.json")).unwrap(),
+        before
+    );
+    let out = Layout::open(out_dir.path()).unwrap();
+    assert!(
+        !out.has_blob(&b.digest),
+        "the manifest must not arrive before its layers"
+    );
+    assert_eq!(out.resolve("keep").unwrap().digest, a.digest);
+    oci_validate(out_dir.path());
+}

@@ -199,3 +199,51 @@ fn pull_with_bearer_token_and_platform_index() {
         "{err}"
     );
 }
+
+#[test]
+fn pull_with_basic_auth() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "basic");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let auth_dir = tempfile::tempdir().unwrap();
+    let auth_file = auth_dir.path().join("config.json");
+    // Docker writes keys as URLs sometimes; "a:b" in base64.
+    std::fs::write(
+        &auth_file,
+        format!(r#"{{"auths":{{"http://127.0.0.1:{port}/v2/":{{"auth":"YTpi"}}}}}}"#),
+    )
+    .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let src2 = src.clone();
+    let digest = m.digest.clone();
+    serve(listener, log.clone(), move |_method, path, headers| {
+        if headers.get("authorization").map(String::as_str) != Some("Basic YTpi") {
+            let mut a = answer(401, b"{}".to_vec());
+            a.headers
+                .push(("WWW-Authenticate".into(), r#"Basic realm="mock""#.into()));
+            return a;
+        }
+        if path == "/v2/x/manifests/latest" {
+            return answer(200, src2.read_blob(&digest).unwrap());
+        }
+        if let Some(d) = path.strip_prefix("/v2/x/blobs/") {
+            if src2.has_blob(d) {
+                return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+            }
+        }
+        answer(404, b"{}".to_vec())
+    });
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let opts = PushOptions {
+        tls_verify: None,
+        auth_file: Some(auth_file),
+    };
+    // No tag: latest. The manifest's own mediaType names its type.
+    let got = fetch_image(&format!("docker://127.0.0.1:{port}/x"), &into, &into, &opts).unwrap();
+    assert_eq!(got.digest, m.digest);
+    assert_eq!(got.media_type, oci::MEDIA_TYPE_MANIFEST);
+    assert_eq!(log.lock().unwrap().len(), 4, "{:?}", log.lock().unwrap());
+}
