@@ -82,7 +82,7 @@ fn oci_archive_round_trips_and_loads() {
     );
     let docker: serde_json::Value =
         serde_json::from_slice(&read_member(&file, "manifest.json")).unwrap();
-    assert_eq!(docker[0]["RepoTags"][0], "hello:scratch");
+    assert_eq!(docker[0]["RepoTags"][0], "docker.io/library/hello:scratch");
     assert_eq!(docker[0]["Layers"].as_array().unwrap().len(), 1);
     // No temp file left beside the archive.
     assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1);
@@ -123,7 +123,11 @@ fn oci_archive_round_trips_and_loads() {
     }
     if have("podman") {
         let text = podman_load(&file);
-        assert!(text.contains("hello:scratch"), "{text}");
+        eprintln!("podman load: {text}");
+        assert!(
+            text.contains("Loaded image: docker.io/library/hello:scratch"),
+            "{text}"
+        );
     }
 }
 
@@ -147,7 +151,10 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
 
     let docker: serde_json::Value =
         serde_json::from_slice(&read_member(&file, "manifest.json")).unwrap();
-    assert_eq!(docker[0]["RepoTags"], serde_json::json!(["hello:scratch"]));
+    assert_eq!(
+        docker[0]["RepoTags"],
+        serde_json::json!(["docker.io/library/hello:scratch"])
+    );
     let layer = docker[0]["Layers"][0].as_str().unwrap().to_string();
     let config_name = docker[0]["Config"].as_str().unwrap().to_string();
     let config: serde_json::Value =
@@ -183,7 +190,11 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
     }
     if have("podman") {
         let text = podman_load(&file);
-        assert!(text.contains("hello:scratch"), "{text}");
+        eprintln!("podman load: {text}");
+        assert!(
+            text.contains("Loaded image: docker.io/library/hello:scratch"),
+            "{text}"
+        );
     }
 }
 

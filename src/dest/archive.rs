@@ -220,7 +220,9 @@ pub(crate) fn index_entries(manifest: &Descriptor, names: &[String]) -> Vec<Desc
         .collect()
 }
 
-/// `RepoTags` for Docker: familiar `name:tag` for each name that is an image name.
+/// `RepoTags` for Docker: the fully qualified `registry/repo:tag` of each
+/// name that is an image name, as skopeo writes them. Docker shows them
+/// familiar again; podman would otherwise put short names under `localhost/`.
 fn repo_tags(names: &[String]) -> Vec<String> {
     names
         .iter()
@@ -229,7 +231,7 @@ fn repo_tags(names: &[String]) -> Vec<String> {
         .map(|r| {
             let mut r = r;
             r.digest = None;
-            r.familiar()
+            r.full()
         })
         .collect()
 }
@@ -346,7 +348,13 @@ mod tests {
             "docker.io/library/x".to_string(),
             "NOT A NAME".to_string(),
         ];
-        assert_eq!(repo_tags(&names), vec!["hello:scratch", "x:latest"]);
+        assert_eq!(
+            repo_tags(&names),
+            vec![
+                "docker.io/library/hello:scratch",
+                "docker.io/library/x:latest"
+            ]
+        );
     }
 
     #[test]
