@@ -282,3 +282,47 @@ fn failed_export_leaves_the_destination_as_it_was() {
     assert_eq!(out.resolve("keep").unwrap().digest, a.digest);
     oci_validate(out_dir.path());
 }
+
+#[test]
+fn nested_index_is_copied_pruned_and_resolved() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let host = tiny_image(&src, "host");
+    let foreign = tiny_image(&src, "foreign");
+    let index = dest_support::tiny_index(&src, &[host.clone(), foreign.clone()]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let dest = Destination::Oci {
+        dir: out_dir.path().to_path_buf(),
+        reference: None,
+    };
+    export(
+        &src,
+        &index,
+        &["multi:1".into()],
+        &dest,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    let out = Layout::open(out_dir.path()).unwrap();
+    // Index + 2 × (manifest, config, layer).
+    assert_eq!(blob_count(&out), 7);
+    assert_eq!(
+        out.prune().unwrap().0,
+        0,
+        "blobs reached through the index are kept"
+    );
+    oci_validate(out_dir.path());
+
+    // Fetching picks the host platform's image.
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image("multi:1", &out, &into, &PushOptions::default()).unwrap();
+    assert_eq!(got.digest, host.digest);
+    assert_eq!(blob_count(&into), 3);
+
+    let mut text = Vec::new();
+    commands::inspect(&out, "multi:1", &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("lists 2 images"), "{text}");
+    assert!(text.contains("plan9/riscv64"), "{text}");
+}

@@ -134,3 +134,43 @@ fn push_inspect_push_again_and_pull() {
         "{err}"
     );
 }
+
+#[test]
+fn push_and_pull_an_index() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = start_registry();
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let host = tiny_image(&src, "host");
+    let foreign = tiny_image(&src, "foreign");
+    let index = dest_support::tiny_index(&src, &[host.clone(), foreign]);
+    let name = format!("127.0.0.1:{}/multi:1", reg.port);
+    let reference = Reference::parse(&name).unwrap();
+    let report = registry::push(&src, &index, &reference, &PushOptions::default()).unwrap();
+    assert_eq!(report.uploaded, 4, "{report:?}");
+    assert_eq!(report.digest, index.digest);
+    if have("skopeo") {
+        let raw = run(Command::new("skopeo")
+            .arg("inspect")
+            .arg("--raw")
+            .arg("--tls-verify=false")
+            .arg(format!("docker://{name}")));
+        assert_eq!(
+            minibuild::digest::sha256(raw.as_bytes()),
+            index.digest,
+            "{raw}"
+        );
+    }
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image(
+        &format!("docker://{name}"),
+        &into,
+        &into,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(got.digest, host.digest);
+}

@@ -118,3 +118,33 @@ pub fn run(cmd: &mut Command) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Writes an image index listing `images` for the host platform (and,
+/// when there are two, the second for a foreign platform) into `layout`.
+pub fn tiny_index(layout: &Layout, images: &[Descriptor]) -> Descriptor {
+    let entries: Vec<Descriptor> = images
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut d = d.clone();
+            d.platform = Some(if i == 0 {
+                Platform::host()
+            } else {
+                Platform {
+                    architecture: "riscv64".into(),
+                    os: "plan9".into(),
+                    variant: None,
+                }
+            });
+            d
+        })
+        .collect();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::MEDIA_TYPE_INDEX,
+        "manifests": entries,
+    });
+    let bytes = oci::canonical_json(&index).unwrap();
+    let digest = layout.put_blob(&bytes).unwrap();
+    Descriptor::new(oci::MEDIA_TYPE_INDEX, digest, bytes.len() as u64)
+}
