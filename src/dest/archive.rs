@@ -1,0 +1,375 @@
+//! Image archives: `oci-archive` (a tar of an OCI layout that also carries a
+//! Docker `manifest.json`) and `docker-archive` (the `docker save` format).
+//!
+//! Archives are written to a temporary file beside the target and renamed,
+//! and blobs are streamed from the source layout, never held in memory.
+
+use super::layout::{
+    image_blobs, is_index, select_platform, ConfigFile, DestError, Index, Layout, Manifest,
+};
+use super::reference::Reference;
+use crate::digest::{hex_of, HashingWriter};
+use crate::oci::{
+    canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
+};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek};
+use std::path::Path;
+
+/// One image in a Docker `manifest.json`.
+#[derive(Debug, Serialize)]
+struct DockerManifestEntry {
+    #[serde(rename = "Config")]
+    config: String,
+    #[serde(rename = "RepoTags")]
+    repo_tags: Vec<String>,
+    #[serde(rename = "Layers")]
+    layers: Vec<String>,
+}
+
+/// Writes `manifest` (and everything it reaches) from `src` as an OCI
+/// archive at `file`, its index entries named `names`. A Docker
+/// `manifest.json` for the host-platform image is added so that Docker-style
+/// loaders accept the same file.
+pub fn write_oci_archive(
+    src: &Layout,
+    manifest: &Descriptor,
+    names: &[String],
+    file: &Path,
+) -> Result<(), DestError> {
+    let mut index = Index::empty();
+    for entry in index_entries(manifest, names) {
+        index.manifests.push(entry);
+    }
+    let index_bytes = canonical_json(&index).map_err(DestError::json("serializing index.json"))?;
+    let image = select_platform(src, manifest, &Platform::host()).ok();
+    let docker = match image {
+        Some(image) if !is_index(&image.media_type) => {
+            let m: Manifest = src.read_json(&image.digest)?;
+            let entry = DockerManifestEntry {
+                config: blob_name(&m.config.digest)?,
+                repo_tags: repo_tags(names),
+                layers: m
+                    .layers
+                    .iter()
+                    .map(|l| blob_name(&l.digest))
+                    .collect::<Result<_, _>>()?,
+            };
+            Some(canonical_json(&[entry]).map_err(DestError::json("serializing manifest.json"))?)
+        }
+        _ => None,
+    };
+    write_tar_atomically(file, |tar| {
+        append_bytes(tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
+        append_bytes(tar, "index.json", &index_bytes)?;
+        if let Some(docker) = &docker {
+            append_bytes(tar, "manifest.json", docker)?;
+        }
+        append_dir(tar, "blobs/")?;
+        append_dir(tar, "blobs/sha256/")?;
+        for blob in image_blobs(src, manifest)? {
+            let f = src.open_blob(&blob.digest)?;
+            let name = blob_name(&blob.digest)?;
+            append_file(tar, &name, f, &format!("adding blob {}", blob.digest))?;
+        }
+        Ok(())
+    })
+}
+
+/// Writes the host-platform image of `manifest` as a `docker save` archive:
+/// `manifest.json`, the config as `<hex>.json`, each layer uncompressed as
+/// `<diff_id hex>.tar` (checked against the config's diff_ids), and
+/// `repositories`.
+pub fn write_docker_archive(
+    src: &Layout,
+    manifest: &Descriptor,
+    names: &[String],
+    file: &Path,
+) -> Result<(), DestError> {
+    let image = select_platform(src, manifest, &Platform::host())?;
+    let m: Manifest = src.read_json(&image.digest)?;
+    let config_bytes = src.read_blob(&m.config.digest)?;
+    let config: ConfigFile = serde_json::from_slice(&config_bytes).map_err(DestError::json(
+        format!("parsing config {}", m.config.digest),
+    ))?;
+    if !config.rootfs.diff_ids.is_empty() && config.rootfs.diff_ids.len() != m.layers.len() {
+        return Err(DestError::invalid(
+            format!("exporting {} as a docker archive", image.digest),
+            format!(
+                "the manifest has {} layers but the config {} diff_ids",
+                m.layers.len(),
+                config.rootfs.diff_ids.len()
+            ),
+        ));
+    }
+    let config_name = format!("{}.json", hex_part(&m.config.digest)?);
+    let parent = parent_dir(file);
+    let scratch = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(&parent)
+        .map_err(DestError::io(format!(
+            "creating a scratch directory in {}",
+            parent.display()
+        )))?;
+    write_tar_atomically(file, |tar| {
+        append_bytes(tar, &config_name, &config_bytes)?;
+        let mut layer_names = Vec::new();
+        let mut written = BTreeSet::new();
+        for (i, layer) in m.layers.iter().enumerate() {
+            let what = format!("uncompressing layer {}", layer.digest);
+            let mut blob = src.open_blob(&layer.digest)?;
+            let tmp_path = scratch.path().join(format!("layer-{i}"));
+            let tmp = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&tmp_path)
+                .map_err(DestError::io(format!("creating {}", tmp_path.display())))?;
+            let mut out = HashingWriter::new(BufWriter::new(tmp));
+            {
+                let mut reader = decompressor(&layer.media_type, &mut blob, &what)?;
+                io::copy(&mut reader, &mut out).map_err(DestError::io(what.clone()))?;
+            }
+            let (buf, diff_id, _) = out.finish();
+            let mut tmp = buf
+                .into_inner()
+                .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
+            if let Some(expected) = config.rootfs.diff_ids.get(i) {
+                if *expected != diff_id {
+                    return Err(DestError::DigestMismatch {
+                        what: format!("{what} (diff_id {i} in config {})", m.config.digest),
+                        expected: expected.clone(),
+                        actual: diff_id,
+                    });
+                }
+            }
+            let name = format!("{}.tar", hex_part(&diff_id)?);
+            if written.insert(name.clone()) {
+                tmp.rewind().map_err(DestError::io(what.clone()))?;
+                append_file(tar, &name, tmp, &format!("adding layer {name}"))?;
+            }
+            // Free the space now; the scratch directory goes at the end anyway.
+            let _ = std::fs::remove_file(&tmp_path);
+            layer_names.push(name);
+        }
+        let tags = repo_tags(names);
+        let entry = DockerManifestEntry {
+            config: config_name.clone(),
+            repo_tags: tags.clone(),
+            layers: layer_names.clone(),
+        };
+        let manifest_json =
+            canonical_json(&[entry]).map_err(DestError::json("serializing manifest.json"))?;
+        append_bytes(tar, "manifest.json", &manifest_json)?;
+        if let Some(last) = layer_names.last() {
+            let top = last.trim_end_matches(".tar").to_string();
+            let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+            for name in names {
+                if let Ok(r) = Reference::parse(name) {
+                    if let Some(tag) = r.tag_or_latest() {
+                        repos
+                            .entry(r.familiar_repository())
+                            .or_default()
+                            .insert(tag.to_string(), top.clone());
+                    }
+                }
+            }
+            if !repos.is_empty() {
+                let bytes =
+                    canonical_json(&repos).map_err(DestError::json("serializing repositories"))?;
+                append_bytes(tar, "repositories", &bytes)?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Unpacks an OCI archive into `dir` (which must exist) and opens it.
+pub fn read_oci_archive(file: &Path, dir: &Path) -> Result<Layout, DestError> {
+    let f = File::open(file).map_err(DestError::io(format!("opening {}", file.display())))?;
+    let mut archive = tar::Archive::new(io::BufReader::new(f));
+    archive.set_preserve_permissions(false);
+    archive
+        .unpack(dir)
+        .map_err(DestError::io(format!("unpacking {}", file.display())))?;
+    Layout::open(dir)
+}
+
+/// The index entries for `manifest` named `names` (one unnamed entry when
+/// there are no names).
+pub(crate) fn index_entries(manifest: &Descriptor, names: &[String]) -> Vec<Descriptor> {
+    let mut plain = manifest.clone();
+    plain.annotations = None;
+    if names.is_empty() {
+        return vec![plain];
+    }
+    names
+        .iter()
+        .map(|name| {
+            let mut d = plain.clone();
+            let mut a = BTreeMap::new();
+            a.insert(ANNOTATION_REF_NAME.to_string(), name.clone());
+            if let Ok(r) = Reference::parse(name) {
+                a.insert(ANNOTATION_CONTAINERD_NAME.to_string(), r.full());
+            }
+            d.annotations = Some(a);
+            d
+        })
+        .collect()
+}
+
+/// `RepoTags` for Docker: the fully qualified `registry/repo:tag` of each
+/// name that is an image name, as skopeo writes them. Docker shows them
+/// familiar again; podman would otherwise put short names under `localhost/`.
+fn repo_tags(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter_map(|n| Reference::parse(n).ok())
+        .filter(|r| r.tag.is_some() || r.digest.is_none())
+        .map(|r| {
+            let mut r = r;
+            r.digest = None;
+            r.full()
+        })
+        .collect()
+}
+
+fn hex_part(digest: &str) -> Result<&str, DestError> {
+    hex_of(digest).ok_or_else(|| DestError::BadDigest(digest.to_string()))
+}
+
+fn blob_name(digest: &str) -> Result<String, DestError> {
+    Ok(format!("blobs/sha256/{}", hex_part(digest)?))
+}
+
+fn parent_dir(file: &Path) -> std::path::PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    }
+}
+
+/// A reader that uncompresses a layer of `media_type`.
+fn decompressor<'a>(
+    media_type: &str,
+    blob: &'a mut File,
+    what: &str,
+) -> Result<Box<dyn Read + 'a>, DestError> {
+    let reader = io::BufReader::new(blob);
+    if media_type.ends_with("gzip") {
+        Ok(Box::new(flate2::read::GzDecoder::new(reader)))
+    } else if media_type.ends_with("zstd") {
+        Ok(Box::new(
+            zstd::Decoder::with_buffer(reader).map_err(DestError::io(what.to_string()))?,
+        ))
+    } else if media_type.ends_with(".tar") || media_type.ends_with(".tar.diff") {
+        Ok(Box::new(reader))
+    } else {
+        Err(DestError::invalid(
+            what.to_string(),
+            format!("unsupported layer media type {media_type}"),
+        ))
+    }
+}
+
+type Tar = tar::Builder<BufWriter<tempfile::NamedTempFile>>;
+
+/// Builds a tar in a temporary file beside `file`, then renames it there.
+fn write_tar_atomically(
+    file: &Path,
+    fill: impl FnOnce(&mut Tar) -> Result<(), DestError>,
+) -> Result<(), DestError> {
+    let parent = parent_dir(file);
+    let what = format!("writing {}", file.display());
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(&parent)
+        .map_err(DestError::io(what.clone()))?;
+    let mut tar = tar::Builder::new(BufWriter::new(tmp));
+    tar.mode(tar::HeaderMode::Deterministic);
+    fill(&mut tar)?;
+    let buf = tar.into_inner().map_err(DestError::io(what.clone()))?;
+    let tmp = buf
+        .into_inner()
+        .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(DestError::io(what.clone()))?;
+    tmp.persist(file).map_err(|e| DestError::Io {
+        what,
+        source: e.error,
+    })?;
+    Ok(())
+}
+
+fn header(size: u64, mode: u32, kind: tar::EntryType) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_size(size);
+    h.set_mode(mode);
+    h.set_entry_type(kind);
+    h.set_mtime(0);
+    h.set_uid(0);
+    h.set_gid(0);
+    h
+}
+
+fn append_bytes(tar: &mut Tar, name: &str, bytes: &[u8]) -> Result<(), DestError> {
+    let mut h = header(bytes.len() as u64, 0o644, tar::EntryType::Regular);
+    tar.append_data(&mut h, name, bytes)
+        .map_err(DestError::io(format!("adding {name} to the archive")))
+}
+
+fn append_dir(tar: &mut Tar, name: &str) -> Result<(), DestError> {
+    let mut h = header(0, 0o755, tar::EntryType::Directory);
+    tar.append_data(&mut h, name, io::empty())
+        .map_err(DestError::io(format!("adding {name} to the archive")))
+}
+
+fn append_file(tar: &mut Tar, name: &str, file: File, what: &str) -> Result<(), DestError> {
+    let size = file
+        .metadata()
+        .map_err(DestError::io(what.to_string()))?
+        .len();
+    let mut h = header(size, 0o644, tar::EntryType::Regular);
+    tar.append_data(&mut h, name, io::BufReader::new(file).take(size))
+        .map_err(DestError::io(what.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_tags_are_familiar() {
+        let names = vec![
+            "hello:scratch".to_string(),
+            "docker.io/library/x".to_string(),
+            "NOT A NAME".to_string(),
+        ];
+        assert_eq!(
+            repo_tags(&names),
+            vec![
+                "docker.io/library/hello:scratch",
+                "docker.io/library/x:latest"
+            ]
+        );
+    }
+
+    #[test]
+    fn index_entries_name_each() {
+        let d = Descriptor::new(
+            crate::oci::MEDIA_TYPE_MANIFEST,
+            crate::digest::sha256(b"m"),
+            1,
+        );
+        assert_eq!(index_entries(&d, &[]).len(), 1);
+        let e = index_entries(&d, &["a:b".into(), "c".into()]);
+        assert_eq!(e[1].annotations.as_ref().unwrap()[ANNOTATION_REF_NAME], "c");
+        assert_eq!(
+            e[0].annotations.as_ref().unwrap()[ANNOTATION_CONTAINERD_NAME],
+            "docker.io/library/a:b"
+        );
+    }
+}

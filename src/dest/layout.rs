@@ -1,0 +1,913 @@
+//! An OCI image layout on disk: `oci-layout`, `index.json`, `blobs/sha256/<hex>`.
+//!
+//! Every write goes to a temporary file inside the layout (same filesystem)
+//! and is renamed into place, so a failed or killed write never damages what
+//! is stored. `index.json` is only changed under an exclusive `flock` on a
+//! lock file in the layout, re-read after the lock is taken.
+
+use crate::digest::{hex_of, sha256, HashingWriter};
+use crate::oci::{
+    canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
+    MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_INDEX,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use super::reference::Reference;
+
+/// Everything that can go wrong while storing, exporting or fetching images.
+/// Each message says what was being done and on which path, digest or URL.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DestError {
+    /// A filesystem operation failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done, with the path.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// JSON could not be read or written.
+    #[error("{what}: {source}")]
+    Json {
+        /// What was being done.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A digest is not of the form `sha256:<64 lowercase hex>`.
+    #[error("invalid digest {0:?}: expected sha256:<64 hex digits>")]
+    BadDigest(String),
+    /// Content did not hash to the digest it was stored or announced under.
+    #[error("{what}: content has digest {actual}, expected {expected}")]
+    DigestMismatch {
+        /// What was being checked.
+        what: String,
+        /// The digest the content should have.
+        expected: String,
+        /// The digest it has.
+        actual: String,
+    },
+    /// A directory is not an OCI image layout.
+    #[error("opening OCI layout {}: {reason}", path.display())]
+    NotALayout {
+        /// The directory.
+        path: PathBuf,
+        /// Why it is not one.
+        reason: String,
+    },
+    /// No image of that name is in the layout.
+    #[error("no image named {name:?} in {}", layout.display())]
+    NotFound {
+        /// The name looked for.
+        name: String,
+        /// The layout searched.
+        layout: PathBuf,
+    },
+    /// Input (a reference, destination, manifest...) is malformed or unsupported.
+    #[error("{what}: {reason}")]
+    Invalid {
+        /// What was being parsed or checked.
+        what: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An HTTP request could not be made or answered.
+    #[error("{what}: {source}")]
+    Http {
+        /// The request, with its URL.
+        what: String,
+        /// The underlying error.
+        #[source]
+        source: Box<ureq::Error>,
+    },
+    /// A registry answered with an unexpected status.
+    #[error("{what}: registry answered {status}: {body}")]
+    Registry {
+        /// The request, with its URL.
+        what: String,
+        /// The HTTP status.
+        status: u16,
+        /// The start of the answer's body.
+        body: String,
+    },
+}
+
+impl DestError {
+    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> DestError {
+        let what = what.into();
+        move |source| DestError::Io { what, source }
+    }
+
+    pub(crate) fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> DestError {
+        let what = what.into();
+        move |source| DestError::Json { what, source }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> DestError {
+        DestError::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// `index.json`, or a nested image index blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Index {
+    /// Always 2.
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    /// `application/vnd.oci.image.index.v1+json` when written by us.
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The images (or nested indexes) listed.
+    pub manifests: Vec<Descriptor>,
+    /// Annotations on the index itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+impl Index {
+    /// An empty index.
+    pub fn empty() -> Index {
+        Index {
+            schema_version: 2,
+            media_type: Some(MEDIA_TYPE_INDEX.to_string()),
+            manifests: Vec::new(),
+            annotations: None,
+        }
+    }
+}
+
+/// The read side of an image manifest (OCI or Docker schema 2): just what
+/// is needed to find its blobs. Manifests are always copied as bytes, never
+/// re-serialized, so fields not listed here are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Always 2.
+    #[serde(rename = "schemaVersion")]
+    pub schema_version: u32,
+    /// The manifest's media type, if it says.
+    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    /// The image config blob.
+    pub config: Descriptor,
+    /// The layer blobs, base first.
+    pub layers: Vec<Descriptor>,
+    /// Annotations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
+}
+
+/// The read side of an image config: the fields the store commands show.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ConfigFile {
+    /// e.g. `amd64`.
+    #[serde(default)]
+    pub architecture: String,
+    /// e.g. `linux`.
+    #[serde(default)]
+    pub os: String,
+    /// RFC 3339 creation time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The runtime configuration (Env, Cmd, ...), kept as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    /// The layers' uncompressed digests.
+    #[serde(default)]
+    pub rootfs: RootFs,
+    /// One entry per instruction.
+    #[serde(default)]
+    pub history: Vec<History>,
+}
+
+/// `rootfs` in an image config.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RootFs {
+    /// Always `layers`.
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    /// `sha256:<hex>` of each uncompressed layer, base first.
+    #[serde(default)]
+    pub diff_ids: Vec<String>,
+}
+
+/// One `history` entry in an image config.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct History {
+    /// When.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
+    /// The instruction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// A comment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// True when the step made no layer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub empty_layer: Option<bool>,
+}
+
+/// True for an OCI image index or a Docker manifest list.
+pub fn is_index(media_type: &str) -> bool {
+    media_type == MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST
+}
+
+const TEMP_PREFIX: &str = ".tmp-";
+const LOCK_FILE: &str = ".minibuild.lock";
+
+/// An OCI image layout directory.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    /// Makes `root` a layout: creates `oci-layout`, an empty `index.json` and
+    /// `blobs/sha256` where missing. An existing layout is kept as it is.
+    pub fn create(root: &Path) -> Result<Layout, DestError> {
+        let blobs = root.join("blobs").join("sha256");
+        fs::create_dir_all(&blobs)
+            .map_err(DestError::io(format!("creating {}", blobs.display())))?;
+        let layout = Layout {
+            root: root.to_path_buf(),
+        };
+        let marker = root.join("oci-layout");
+        if !marker.exists() {
+            layout.write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#, true)?;
+        }
+        let index = root.join("index.json");
+        if !index.exists() {
+            let bytes = canonical_json(&Index::empty())
+                .map_err(DestError::json("serializing an empty index"))?;
+            // Never clobber: another process may have tagged in between.
+            layout.write_atomic(&index, &bytes, false)?;
+        }
+        Ok(layout)
+    }
+
+    /// Opens an existing layout.
+    pub fn open(root: &Path) -> Result<Layout, DestError> {
+        let not = |reason: &str| DestError::NotALayout {
+            path: root.to_path_buf(),
+            reason: reason.to_string(),
+        };
+        let marker = root.join("oci-layout");
+        let text = fs::read(&marker).map_err(|e| not(&format!("reading oci-layout: {e}")))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&text).map_err(|e| not(&format!("parsing oci-layout: {e}")))?;
+        if value.get("imageLayoutVersion").is_none() {
+            return Err(not("oci-layout has no imageLayoutVersion"));
+        }
+        if !root.join("index.json").is_file() {
+            return Err(not("index.json is missing"));
+        }
+        Ok(Layout {
+            root: root.to_path_buf(),
+        })
+    }
+
+    /// The layout's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob `digest` lives (whether or not it exists).
+    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, DestError> {
+        let hex = hex_of(digest).ok_or_else(|| DestError::BadDigest(digest.to_string()))?;
+        Ok(self.root.join("blobs").join("sha256").join(hex))
+    }
+
+    /// True when the blob `digest` is stored.
+    pub fn has_blob(&self, digest: &str) -> bool {
+        self.blob_path(digest).map(|p| p.is_file()).unwrap_or(false)
+    }
+
+    /// A writer for a new blob: a temporary file inside the layout, removed
+    /// on drop unless committed.
+    pub fn new_blob(&self) -> Result<BlobWriter, DestError> {
+        let file = self.temp_file()?;
+        Ok(BlobWriter {
+            inner: HashingWriter::new(BufWriter::new(file)),
+            layout: self.clone(),
+        })
+    }
+
+    /// Stores `bytes` as a blob (skipped when already present); returns its digest.
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, DestError> {
+        let digest = sha256(bytes);
+        if !self.has_blob(&digest) {
+            let path = self.blob_path(&digest)?;
+            self.write_atomic(&path, bytes, true)?;
+        }
+        Ok(digest)
+    }
+
+    /// Reads a (small) blob whole and checks it against its digest.
+    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, DestError> {
+        let path = self.blob_path(digest)?;
+        let bytes =
+            fs::read(&path).map_err(DestError::io(format!("reading blob {}", path.display())))?;
+        let actual = sha256(&bytes);
+        if actual != digest {
+            return Err(DestError::DigestMismatch {
+                what: format!("reading blob {}", path.display()),
+                expected: digest.to_string(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Opens a blob for streaming (not verified: the reader should hash).
+    pub fn open_blob(&self, digest: &str) -> Result<File, DestError> {
+        let path = self.blob_path(digest)?;
+        File::open(&path).map_err(DestError::io(format!("opening blob {}", path.display())))
+    }
+
+    /// Reads and parses a JSON blob (verified against its digest).
+    pub fn read_json<T: for<'de> Deserialize<'de>>(&self, digest: &str) -> Result<T, DestError> {
+        let bytes = self.read_blob(digest)?;
+        serde_json::from_slice(&bytes).map_err(DestError::json(format!("parsing blob {digest}")))
+    }
+
+    /// Copies one blob from `other`: a hard link when both are on the same
+    /// filesystem, else a verified copy. Skipped when already present.
+    pub fn copy_blob_from(&self, other: &Layout, digest: &str) -> Result<(), DestError> {
+        if self.has_blob(digest) {
+            return Ok(());
+        }
+        let from = other.blob_path(digest)?;
+        let to = self.blob_path(digest)?;
+        if !from.is_file() {
+            return Err(DestError::Io {
+                what: format!("copying blob {digest} from {}", other.root.display()),
+                source: io::Error::new(io::ErrorKind::NotFound, "blob is missing"),
+            });
+        }
+        match fs::hard_link(&from, &to) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
+            Err(_) => {}
+        }
+        let mut src =
+            File::open(&from).map_err(DestError::io(format!("opening {}", from.display())))?;
+        let mut writer = self.new_blob()?;
+        io::copy(&mut src, &mut writer).map_err(DestError::io(format!(
+            "copying {} into {}",
+            from.display(),
+            self.root.display()
+        )))?;
+        writer.commit(digest)
+    }
+
+    /// Copies an image (manifest, config, layers; for an index, every image
+    /// it lists) from `other`. Referenced blobs are copied before the blob
+    /// that references them, so a present manifest always has its blobs.
+    pub fn copy_image_from(&self, other: &Layout, manifest: &Descriptor) -> Result<(), DestError> {
+        for desc in image_blobs(other, manifest)? {
+            self.copy_blob_from(other, &desc.digest)?;
+        }
+        Ok(())
+    }
+
+    /// Reads `index.json`.
+    pub fn index(&self) -> Result<Index, DestError> {
+        let path = self.root.join("index.json");
+        let bytes =
+            fs::read(&path).map_err(DestError::io(format!("reading {}", path.display())))?;
+        serde_json::from_slice(&bytes)
+            .map_err(DestError::json(format!("parsing {}", path.display())))
+    }
+
+    /// Names `manifest` `name` in `index.json`: under the layout's lock,
+    /// removes any entry already carrying that name, then adds `manifest`
+    /// annotated with `org.opencontainers.image.ref.name = name` (and
+    /// `io.containerd.image.name` with the fully qualified name when `name`
+    /// is an image name). Other entries are untouched.
+    pub fn tag(&self, manifest: &Descriptor, name: &str) -> Result<(), DestError> {
+        let _lock = self.lock()?;
+        let mut index = self.index()?;
+        let key = normalize_name(name);
+        index.manifests.retain(|d| !entry_matches(d, name, &key));
+        let mut desc = manifest.clone();
+        let annotations = desc.annotations.get_or_insert_with(BTreeMap::new);
+        annotations.remove(ANNOTATION_CONTAINERD_NAME);
+        annotations.insert(ANNOTATION_REF_NAME.to_string(), name.to_string());
+        if let Ok(reference) = Reference::parse(name) {
+            annotations.insert(ANNOTATION_CONTAINERD_NAME.to_string(), reference.full());
+        }
+        index.manifests.push(desc);
+        self.write_index(&index)
+    }
+
+    /// Lists `manifest` in `index.json` without a name, unless that digest
+    /// is already listed.
+    pub fn add_untagged(&self, manifest: &Descriptor) -> Result<(), DestError> {
+        let _lock = self.lock()?;
+        let mut index = self.index()?;
+        if index.manifests.iter().any(|d| d.digest == manifest.digest) {
+            return Ok(());
+        }
+        let mut desc = manifest.clone();
+        if let Some(a) = desc.annotations.as_mut() {
+            a.remove(ANNOTATION_REF_NAME);
+            a.remove(ANNOTATION_CONTAINERD_NAME);
+        }
+        index.manifests.push(desc);
+        self.write_index(&index)
+    }
+
+    /// Finds the image named `name`: by exact `ref.name`, else by normalized
+    /// name (`hello` == `hello:latest` == `docker.io/library/hello:latest`).
+    /// An empty name resolves when the index has exactly one entry.
+    pub fn resolve(&self, name: &str) -> Result<Descriptor, DestError> {
+        let index = self.index()?;
+        if name.is_empty() && index.manifests.len() == 1 {
+            return Ok(index.manifests[0].clone());
+        }
+        if let Some(d) = index.manifests.iter().find(|d| ref_name(d) == Some(name)) {
+            return Ok(d.clone());
+        }
+        let key = normalize_name(name);
+        index
+            .manifests
+            .iter()
+            .find(|d| entry_matches(d, name, &key))
+            .cloned()
+            .ok_or_else(|| DestError::NotFound {
+                name: name.to_string(),
+                layout: self.root.clone(),
+            })
+    }
+
+    /// Removes the name `name` from `index.json` (blobs stay until [`Layout::prune`]).
+    pub fn untag(&self, name: &str) -> Result<(), DestError> {
+        let _lock = self.lock()?;
+        let mut index = self.index()?;
+        let key = normalize_name(name);
+        let before = index.manifests.len();
+        index.manifests.retain(|d| !entry_matches(d, name, &key));
+        if index.manifests.len() == before {
+            return Err(DestError::NotFound {
+                name: name.to_string(),
+                layout: self.root.clone(),
+            });
+        }
+        self.write_index(&index)
+    }
+
+    /// Under the lock, removes every blob no index entry reaches, and
+    /// temporary files older than an hour. Returns (blobs, bytes) removed.
+    ///
+    /// Blobs copied in by a writer that has not yet tagged its image are
+    /// unreachable too: do not prune while exporting into the same layout.
+    pub fn prune(&self) -> Result<(u64, u64), DestError> {
+        let _lock = self.lock()?;
+        let index = self.index()?;
+        let mut keep = BTreeSet::new();
+        for entry in &index.manifests {
+            self.mark(entry, &mut keep)?;
+        }
+        let dir = self.root.join("blobs").join("sha256");
+        let (mut count, mut bytes) = (0u64, 0u64);
+        let entries =
+            fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
+        for entry in entries {
+            let entry = entry.map_err(DestError::io(format!("listing {}", dir.display())))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if keep.contains(&format!("sha256:{name}")) {
+                continue;
+            }
+            let path = entry.path();
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            fs::remove_file(&path)
+                .map_err(DestError::io(format!("removing {}", path.display())))?;
+            count += 1;
+            bytes += size;
+        }
+        let hour = Duration::from_secs(3600);
+        let entries = fs::read_dir(&self.root)
+            .map_err(DestError::io(format!("listing {}", self.root.display())))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+            if !name.starts_with(TEMP_PREFIX) || !is_file {
+                continue;
+            }
+            let old = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| SystemTime::now().duration_since(t).ok())
+                .is_some_and(|age| age > hour);
+            if old {
+                let path = entry.path();
+                fs::remove_file(&path)
+                    .map_err(DestError::io(format!("removing {}", path.display())))?;
+            }
+        }
+        Ok((count, bytes))
+    }
+
+    /// Adds to `keep` every blob digest `desc` reaches (missing blobs are skipped).
+    fn mark(&self, desc: &Descriptor, keep: &mut BTreeSet<String>) -> Result<(), DestError> {
+        if !keep.insert(desc.digest.clone()) || !self.has_blob(&desc.digest) {
+            return Ok(());
+        }
+        for child in children(self, desc)? {
+            self.mark(&child, keep)?;
+        }
+        Ok(())
+    }
+
+    fn write_index(&self, index: &Index) -> Result<(), DestError> {
+        let bytes = canonical_json(index).map_err(DestError::json("serializing index.json"))?;
+        self.write_atomic(&self.root.join("index.json"), &bytes, true)
+    }
+
+    fn temp_file(&self) -> Result<tempfile::NamedTempFile, DestError> {
+        tempfile::Builder::new()
+            .prefix(TEMP_PREFIX)
+            .tempfile_in(&self.root)
+            .map_err(DestError::io(format!(
+                "creating a temporary file in {}",
+                self.root.display()
+            )))
+    }
+
+    /// Writes `bytes` to `path` through a temporary file and a rename.
+    fn write_atomic(&self, path: &Path, bytes: &[u8], clobber: bool) -> Result<(), DestError> {
+        let what = format!("writing {}", path.display());
+        let mut tmp = self.temp_file()?;
+        tmp.write_all(bytes).map_err(DestError::io(what.clone()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(DestError::io(what.clone()))?;
+        let result = if clobber {
+            tmp.persist(path).map(|_| ())
+        } else {
+            tmp.persist_noclobber(path).map(|_| ())
+        };
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if !clobber && e.error.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(DestError::Io {
+                what,
+                source: e.error,
+            }),
+        }
+    }
+
+    /// Takes the layout's exclusive lock (released when the guard drops).
+    fn lock(&self) -> Result<LockGuard, DestError> {
+        let path = self.root.join(LOCK_FILE);
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(DestError::io(format!(
+                "opening lock file {}",
+                path.display()
+            )))?;
+        use std::os::unix::io::AsRawFd;
+        loop {
+            // SAFETY: flock on a file descriptor we own; no memory is involved.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            if rc == 0 {
+                return Ok(LockGuard { _file: file });
+            }
+            let err = io::Error::last_os_error();
+            if err.kind() != io::ErrorKind::Interrupted {
+                return Err(DestError::Io {
+                    what: format!("locking {}", path.display()),
+                    source: err,
+                });
+            }
+        }
+    }
+}
+
+/// Holds a layout's lock; closing the file releases the `flock`.
+struct LockGuard {
+    _file: File,
+}
+
+/// A new blob being written into a layout: hashed as it is written, kept in
+/// a temporary file until [`BlobWriter::commit`] renames it into place.
+pub struct BlobWriter {
+    inner: HashingWriter<BufWriter<tempfile::NamedTempFile>>,
+    layout: Layout,
+}
+
+impl BlobWriter {
+    /// Checks that what was written hashes to `digest`, then renames it to
+    /// `blobs/sha256/<hex>` (kept as is when that blob already exists).
+    pub fn commit(self, digest: &str) -> Result<(), DestError> {
+        let (written, _) = self.finish()?;
+        if written.0 != digest {
+            return Err(DestError::DigestMismatch {
+                what: "committing a new blob".to_string(),
+                expected: digest.to_string(),
+                actual: written.0,
+            });
+        }
+        written.1.commit(&written.0)
+    }
+
+    /// Commits under whatever digest was written; returns it and the size.
+    pub fn commit_any(self) -> Result<(String, u64), DestError> {
+        let ((digest, pending), size) = self.finish()?;
+        pending.commit(&digest)?;
+        Ok((digest, size))
+    }
+
+    fn finish(self) -> Result<((String, PendingBlob), u64), DestError> {
+        let (buf, digest, size) = self.inner.finish();
+        let what = format!("writing a blob into {}", self.layout.root.display());
+        let tmp = buf
+            .into_inner()
+            .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(DestError::io(what))?;
+        Ok((
+            (
+                digest,
+                PendingBlob {
+                    tmp,
+                    layout: self.layout,
+                },
+            ),
+            size,
+        ))
+    }
+}
+
+struct PendingBlob {
+    tmp: tempfile::NamedTempFile,
+    layout: Layout,
+}
+
+impl PendingBlob {
+    fn commit(self, digest: &str) -> Result<(), DestError> {
+        let path = self.layout.blob_path(digest)?;
+        if path.is_file() {
+            return Ok(());
+        }
+        self.tmp
+            .persist(&path)
+            .map(|_| ())
+            .map_err(|e| DestError::Io {
+                what: format!("renaming a new blob to {}", path.display()),
+                source: e.error,
+            })
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// The `ref.name` annotation of an index entry.
+pub fn ref_name(desc: &Descriptor) -> Option<&str> {
+    desc.annotations
+        .as_ref()
+        .and_then(|a| a.get(ANNOTATION_REF_NAME))
+        .map(String::as_str)
+}
+
+/// The fully qualified form of an image name, or the name itself when it
+/// is not one.
+fn normalize_name(name: &str) -> String {
+    Reference::parse(name)
+        .map(|r| r.full())
+        .unwrap_or_else(|_| name.to_string())
+}
+
+fn entry_matches(desc: &Descriptor, name: &str, key: &str) -> bool {
+    match ref_name(desc) {
+        Some(n) => n == name || normalize_name(n) == key,
+        None => false,
+    }
+}
+
+/// The blobs `desc` references directly (for a manifest: config and layers;
+/// for an index: its entries). Other media types reference nothing.
+pub fn children(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>, DestError> {
+    if is_index(&desc.media_type) {
+        let index: Index = layout.read_json(&desc.digest)?;
+        return Ok(index.manifests);
+    }
+    if is_manifest(&desc.media_type) {
+        let manifest: Manifest = layout.read_json(&desc.digest)?;
+        let mut out = vec![manifest.config];
+        out.extend(manifest.layers);
+        return Ok(out);
+    }
+    Ok(Vec::new())
+}
+
+/// True for an OCI image manifest or a Docker schema 2 manifest.
+pub fn is_manifest(media_type: &str) -> bool {
+    media_type == crate::oci::MEDIA_TYPE_MANIFEST
+        || media_type == crate::oci::MEDIA_TYPE_DOCKER_MANIFEST
+}
+
+/// Every blob an image reaches, each once, referenced blobs before the blob
+/// that references them (`desc` itself last).
+pub fn image_blobs(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>, DestError> {
+    fn walk(
+        layout: &Layout,
+        desc: &Descriptor,
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<Descriptor>,
+    ) -> Result<(), DestError> {
+        if !seen.insert(desc.digest.clone()) {
+            return Ok(());
+        }
+        for child in children(layout, desc)? {
+            walk(layout, &child, seen, out)?;
+        }
+        let mut plain = desc.clone();
+        plain.annotations = None;
+        plain.platform = None;
+        out.push(plain);
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(layout, desc, &mut BTreeSet::new(), &mut out)?;
+    Ok(out)
+}
+
+/// Picks the image for `platform` from `desc`: a manifest is returned as
+/// is; an index is searched (recursively) for a matching entry.
+pub fn select_platform(
+    layout: &Layout,
+    desc: &Descriptor,
+    platform: &Platform,
+) -> Result<Descriptor, DestError> {
+    if !is_index(&desc.media_type) {
+        return Ok(desc.clone());
+    }
+    let index: Index = layout.read_json(&desc.digest)?;
+    let found = pick_platform(&index.manifests, platform).ok_or_else(|| {
+        DestError::invalid(
+            format!("choosing an image from index {}", desc.digest),
+            format!("no entry for {}/{}", platform.os, platform.architecture),
+        )
+    })?;
+    select_platform(layout, &found, platform)
+}
+
+/// The entry of `entries` made for `platform` (variant compared only when
+/// both say), or the only entry when there is one without a platform.
+pub fn pick_platform(entries: &[Descriptor], platform: &Platform) -> Option<Descriptor> {
+    let matches = |p: &Platform| {
+        p.os == platform.os
+            && p.architecture == platform.architecture
+            && match (&p.variant, &platform.variant) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    };
+    if let Some(d) = entries
+        .iter()
+        .find(|d| d.platform.as_ref().is_some_and(matches))
+    {
+        return Some(d.clone());
+    }
+    match entries {
+        [only] if only.platform.is_none() => Some(only.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_is_idempotent_and_open_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Layout::open(dir.path()).is_err());
+        let l = Layout::create(dir.path()).unwrap();
+        let d = l.put_blob(b"hello").unwrap();
+        l.tag(
+            &Descriptor::new("application/octet-stream", d.clone(), 5),
+            "x",
+        )
+        .unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        assert_eq!(l.index().unwrap().manifests.len(), 1);
+        Layout::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn blob_writer_commits_or_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"abc").unwrap();
+        let err = w.commit(&sha256(b"abd")).unwrap_err();
+        assert!(matches!(err, DestError::DigestMismatch { .. }), "{err}");
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"abc").unwrap();
+        drop(w);
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"abc").unwrap();
+        w.commit(&sha256(b"abc")).unwrap();
+        assert_eq!(l.read_blob(&sha256(b"abc")).unwrap(), b"abc");
+        let temps = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let e = e.as_ref().unwrap();
+                e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            })
+            .count();
+        assert_eq!(temps, 0);
+    }
+
+    #[test]
+    fn blob_path_rejects_bad_digests() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        for bad in ["", "sha256:../../etc", "sha256:ABC", "md5:00"] {
+            assert!(
+                matches!(l.blob_path(bad), Err(DestError::BadDigest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn resolve_normalizes_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let d = l.put_blob(b"m").unwrap();
+        let desc = Descriptor::new(crate::oci::MEDIA_TYPE_MANIFEST, d.clone(), 1);
+        l.tag(&desc, "hello").unwrap();
+        for name in [
+            "hello",
+            "hello:latest",
+            "docker.io/library/hello:latest",
+            "",
+        ] {
+            assert_eq!(l.resolve(name).unwrap().digest, d, "{name}");
+        }
+        assert!(l.resolve("other").is_err());
+        let entry = &l.index().unwrap().manifests[0];
+        assert_eq!(
+            entry.annotations.as_ref().unwrap()[ANNOTATION_CONTAINERD_NAME],
+            "docker.io/library/hello:latest"
+        );
+        l.untag("docker.io/library/hello").unwrap();
+        assert!(l.index().unwrap().manifests.is_empty());
+        assert!(matches!(l.untag("hello"), Err(DestError::NotFound { .. })));
+    }
+
+    #[test]
+    fn pick_platform_matches_os_arch_variant() {
+        let mk = |arch: &str, variant: Option<&str>| {
+            let mut d =
+                Descriptor::new(crate::oci::MEDIA_TYPE_MANIFEST, sha256(arch.as_bytes()), 1);
+            d.platform = Some(Platform {
+                architecture: arch.into(),
+                os: "linux".into(),
+                variant: variant.map(Into::into),
+            });
+            d
+        };
+        let entries = vec![mk("amd64", None), mk("arm64", Some("v8"))];
+        let arm = Platform {
+            architecture: "arm64".into(),
+            os: "linux".into(),
+            variant: Some("v8".into()),
+        };
+        assert_eq!(
+            pick_platform(&entries, &arm).unwrap().digest,
+            sha256(b"arm64")
+        );
+        let s390 = Platform {
+            architecture: "s390x".into(),
+            os: "linux".into(),
+            variant: None,
+        };
+        assert!(pick_platform(&entries, &s390).is_none());
+    }
+}

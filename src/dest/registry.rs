@@ -1,0 +1,450 @@
+//! Push to and pull from a registry over the OCI distribution API.
+//!
+//! Push: HEAD each blob (skip what the registry has), else POST an upload
+//! and PUT the blob monolithically, streamed from its file; then PUT the
+//! manifest. Pull: GET the manifest (an index is resolved to the host
+//! platform), then each blob, verified against its digest.
+
+use super::auth::{credentials, parse_challenge, Credentials};
+use super::layout::{
+    image_blobs, is_index, is_manifest, pick_platform, DestError, Index, Layout, Manifest,
+};
+use super::reference::Reference;
+use super::PushOptions;
+use crate::digest::sha256;
+use crate::oci::{
+    Descriptor, Platform, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
+    MEDIA_TYPE_MANIFEST,
+};
+use std::io;
+use ureq::http::Response;
+use ureq::Body;
+
+/// What a push did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PushReport {
+    /// Blobs uploaded.
+    pub uploaded: u64,
+    /// Blobs the registry already had.
+    pub skipped: u64,
+    /// Upload sessions started (`POST .../blobs/uploads/`).
+    pub posts: u64,
+    /// Bytes uploaded.
+    pub bytes: u64,
+    /// The digest of the pushed manifest, as the registry confirmed it.
+    pub digest: String,
+}
+
+/// A connection to one repository of one registry, authenticated.
+struct Client {
+    agent: ureq::Agent,
+    base: String,
+    repo: String,
+    authorization: Option<String>,
+}
+
+/// The URL scheme and host for `registry`: plain HTTP for localhost and
+/// 127.0.0.1 or when TLS verification is off, HTTPS otherwise.
+pub fn base_url(registry: &str, tls_verify: Option<bool>) -> String {
+    let host = registry.rsplit_once(':').map_or(registry, |(h, p)| {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            registry
+        }
+    });
+    let local = matches!(host, "localhost" | "127.0.0.1" | "[::1]");
+    let registry = if registry == "docker.io" {
+        "registry-1.docker.io"
+    } else {
+        registry
+    };
+    if tls_verify == Some(false) || (local && tls_verify != Some(true)) {
+        format!("http://{registry}")
+    } else {
+        format!("https://{registry}")
+    }
+}
+
+fn http(what: &str) -> impl FnOnce(ureq::Error) -> DestError + '_ {
+    move |e| DestError::Http {
+        what: what.to_string(),
+        source: Box::new(e),
+    }
+}
+
+fn header<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a str> {
+    resp.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// An error for an unexpected answer, with the start of its body.
+fn unexpected(what: &str, mut resp: Response<Body>) -> DestError {
+    let status = resp.status().as_u16();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(2048)
+        .read_to_string()
+        .unwrap_or_default();
+    DestError::Registry {
+        what: what.to_string(),
+        status,
+        body: body.trim().to_string(),
+    }
+}
+
+impl Client {
+    /// Connects to the reference's registry and authenticates for `actions`
+    /// (`pull` or `pull,push`) on its repository.
+    fn connect(
+        reference: &Reference,
+        opts: &PushOptions,
+        actions: &str,
+    ) -> Result<Client, DestError> {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build();
+        let mut client = Client {
+            agent: ureq::Agent::new_with_config(config),
+            base: base_url(&reference.registry, opts.tls_verify),
+            repo: reference.repository.clone(),
+            authorization: None,
+        };
+        let creds = credentials(&reference.registry, opts.auth_file.as_deref())?;
+        client.authenticate(creds.as_ref(), actions)?;
+        Ok(client)
+    }
+
+    /// `GET /v2/`; on 401, answers the challenge (Basic or Bearer token).
+    fn authenticate(
+        &mut self,
+        creds: Option<&Credentials>,
+        actions: &str,
+    ) -> Result<(), DestError> {
+        let url = format!("{}/v2/", self.base);
+        let what = format!("checking registry API at {url}");
+        let resp = self.agent.get(&url).call().map_err(http(&what))?;
+        match resp.status().as_u16() {
+            200..=299 => return Ok(()),
+            401 => {}
+            _ => return Err(unexpected(&what, resp)),
+        }
+        let challenge = header(&resp, "www-authenticate")
+            .and_then(parse_challenge)
+            .ok_or_else(|| {
+                DestError::invalid(what.clone(), "401 without a WWW-Authenticate challenge")
+            })?;
+        match challenge.scheme.as_str() {
+            "basic" => {
+                let c = creds.ok_or_else(|| {
+                    DestError::invalid(
+                        what.clone(),
+                        format!(
+                            "{} needs credentials and none were found in the auth files",
+                            self.base
+                        ),
+                    )
+                })?;
+                self.authorization = Some(c.basic_header());
+                Ok(())
+            }
+            "bearer" => {
+                let realm = challenge.params.get("realm").ok_or_else(|| {
+                    DestError::invalid(what.clone(), "Bearer challenge without a realm")
+                })?;
+                let scope = format!("repository:{}:{}", self.repo, actions);
+                let token_what = format!("getting a token from {realm} for {scope}");
+                let mut req = self.agent.get(realm).query("scope", &scope);
+                if let Some(service) = challenge.params.get("service") {
+                    req = req.query("service", service);
+                }
+                if let Some(c) = creds {
+                    req = req.header("Authorization", c.basic_header());
+                }
+                let mut resp = req.call().map_err(http(&token_what))?;
+                if !resp.status().is_success() {
+                    return Err(unexpected(&token_what, resp));
+                }
+                #[derive(serde::Deserialize)]
+                struct Token {
+                    #[serde(default)]
+                    token: Option<String>,
+                    #[serde(default)]
+                    access_token: Option<String>,
+                }
+                let bytes = resp.body_mut().read_to_vec().map_err(http(&token_what))?;
+                let t: Token =
+                    serde_json::from_slice(&bytes).map_err(DestError::json(token_what.clone()))?;
+                let token = t.token.or(t.access_token).ok_or_else(|| {
+                    DestError::invalid(token_what.clone(), "the answer has no token")
+                })?;
+                self.authorization = Some(format!("Bearer {token}"));
+                Ok(())
+            }
+            other => Err(DestError::invalid(
+                what,
+                format!("unsupported auth scheme {other}"),
+            )),
+        }
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!("{}/v2/{}/{}", self.base, self.repo, tail)
+    }
+
+    fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match &self.authorization {
+            Some(a) => req.header("Authorization", a),
+            None => req,
+        }
+    }
+
+    /// True when the registry has the blob.
+    fn has_blob(&self, digest: &str) -> Result<bool, DestError> {
+        let url = self.url(&format!("blobs/{digest}"));
+        let what = format!("checking for blob at {url}");
+        let resp = self
+            .auth(self.agent.head(&url))
+            .call()
+            .map_err(http(&what))?;
+        match resp.status().as_u16() {
+            200 => Ok(true),
+            404 => Ok(false),
+            _ => Err(unexpected(&what, resp)),
+        }
+    }
+
+    /// Uploads one blob from `src`, streamed: POST a session, PUT the bytes.
+    fn upload_blob(
+        &self,
+        src: &Layout,
+        desc: &Descriptor,
+        report: &mut PushReport,
+    ) -> Result<(), DestError> {
+        let url = self.url("blobs/uploads/");
+        let what = format!("starting an upload of {} at {url}", desc.digest);
+        report.posts += 1;
+        let resp = self
+            .auth(self.agent.post(&url))
+            .send_empty()
+            .map_err(http(&what))?;
+        if resp.status().as_u16() != 202 {
+            return Err(unexpected(&what, resp));
+        }
+        let location = header(&resp, "location")
+            .ok_or_else(|| DestError::invalid(what.clone(), "202 without a Location"))?;
+        let mut put_url = if location.starts_with("http://") || location.starts_with("https://") {
+            location.to_string()
+        } else {
+            format!("{}{}", self.base, location)
+        };
+        put_url.push(if put_url.contains('?') { '&' } else { '?' });
+        put_url.push_str("digest=");
+        put_url.push_str(&desc.digest.replace(':', "%3A"));
+        let what = format!(
+            "uploading blob {} to {}",
+            desc.digest,
+            self.url("blobs/uploads/")
+        );
+        let file = src.open_blob(&desc.digest)?;
+        let size = file.metadata().map_err(DestError::io(what.clone()))?.len();
+        let resp = self
+            .auth(self.agent.put(&put_url))
+            .header("Content-Type", "application/octet-stream")
+            .send(file)
+            .map_err(http(&what))?;
+        if resp.status().as_u16() != 201 {
+            return Err(unexpected(&what, resp));
+        }
+        check_digest(&what, &resp, &desc.digest)?;
+        report.uploaded += 1;
+        report.bytes += size;
+        Ok(())
+    }
+
+    /// PUTs manifest bytes under `reference` (a tag or a digest).
+    fn put_manifest(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        reference: &str,
+    ) -> Result<String, DestError> {
+        let url = self.url(&format!("manifests/{reference}"));
+        let what = format!("putting manifest at {url}");
+        let resp = self
+            .auth(self.agent.put(&url))
+            .header("Content-Type", media_type)
+            .send(bytes)
+            .map_err(http(&what))?;
+        if resp.status().as_u16() != 201 {
+            return Err(unexpected(&what, resp));
+        }
+        let digest = sha256(bytes);
+        check_digest(&what, &resp, &digest)?;
+        Ok(digest)
+    }
+
+    /// GETs a manifest or index: its bytes, media type and digest.
+    fn get_manifest(&self, reference: &str) -> Result<(Vec<u8>, String, String), DestError> {
+        let url = self.url(&format!("manifests/{reference}"));
+        let what = format!("getting manifest {url}");
+        let accept = [
+            MEDIA_TYPE_MANIFEST,
+            MEDIA_TYPE_INDEX,
+            MEDIA_TYPE_DOCKER_MANIFEST,
+            MEDIA_TYPE_DOCKER_LIST,
+        ]
+        .join(", ");
+        let mut resp = self
+            .auth(self.agent.get(&url))
+            .header("Accept", &accept)
+            .call()
+            .map_err(http(&what))?;
+        if resp.status().as_u16() != 200 {
+            return Err(unexpected(&what, resp));
+        }
+        let content_type = header(&resp, "content-type")
+            .map(|c| c.split(';').next().unwrap_or(c).trim().to_string());
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(8 << 20)
+            .read_to_vec()
+            .map_err(http(&what))?;
+        let digest = sha256(&bytes);
+        if reference.starts_with("sha256:") && reference != digest {
+            return Err(DestError::DigestMismatch {
+                what,
+                expected: reference.to_string(),
+                actual: digest,
+            });
+        }
+        #[derive(serde::Deserialize)]
+        struct Probe {
+            #[serde(rename = "mediaType", default)]
+            media_type: Option<String>,
+        }
+        let probe: Probe = serde_json::from_slice(&bytes).map_err(DestError::json(what.clone()))?;
+        let media_type = probe
+            .media_type
+            .or(content_type)
+            .ok_or_else(|| DestError::invalid(what.clone(), "the manifest has no media type"))?;
+        Ok((bytes, media_type, digest))
+    }
+
+    /// GETs a blob into `into`, verified against its digest.
+    fn get_blob(&self, into: &Layout, digest: &str) -> Result<(), DestError> {
+        let url = self.url(&format!("blobs/{digest}"));
+        let what = format!("getting blob {url}");
+        let resp = self
+            .auth(self.agent.get(&url))
+            .call()
+            .map_err(http(&what))?;
+        if resp.status().as_u16() != 200 {
+            return Err(unexpected(&what, resp));
+        }
+        let mut reader = resp.into_body().into_reader();
+        let mut writer = into.new_blob()?;
+        io::copy(&mut reader, &mut writer).map_err(DestError::io(what))?;
+        writer.commit(digest)
+    }
+}
+
+/// Checks the registry's `Docker-Content-Digest`, when it sends one.
+fn check_digest(what: &str, resp: &Response<Body>, expected: &str) -> Result<(), DestError> {
+    match header(resp, "docker-content-digest") {
+        Some(d) if d != expected => Err(DestError::DigestMismatch {
+            what: format!("{what} (Docker-Content-Digest)"),
+            expected: expected.to_string(),
+            actual: d.to_string(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Pushes the image `manifest` from `src` to `reference`: blobs the
+/// registry lacks, nested manifests by digest, then the manifest under the
+/// reference's tag (or digest).
+pub fn push(
+    src: &Layout,
+    manifest: &Descriptor,
+    reference: &Reference,
+    opts: &PushOptions,
+) -> Result<PushReport, DestError> {
+    let client = Client::connect(reference, opts, "pull,push")?;
+    let mut report = PushReport::default();
+    for blob in image_blobs(src, manifest)? {
+        if blob.digest == manifest.digest {
+            continue;
+        }
+        if is_manifest(&blob.media_type) || is_index(&blob.media_type) {
+            let bytes = src.read_blob(&blob.digest)?;
+            client.put_manifest(&bytes, &blob.media_type, &blob.digest)?;
+        } else if client.has_blob(&blob.digest)? {
+            report.skipped += 1;
+        } else {
+            client.upload_blob(src, &blob, &mut report)?;
+        }
+    }
+    let bytes = src.read_blob(&manifest.digest)?;
+    report.digest = client.put_manifest(&bytes, &manifest.media_type, reference.manifest_ref())?;
+    Ok(report)
+}
+
+/// Pulls `reference` into `into` (the host-platform image when it names an
+/// index) and returns the manifest's descriptor. Blobs already in `into`
+/// are not fetched again.
+pub fn pull(
+    reference: &Reference,
+    into: &Layout,
+    opts: &PushOptions,
+) -> Result<Descriptor, DestError> {
+    let client = Client::connect(reference, opts, "pull")?;
+    let mut wanted = reference.manifest_ref().to_string();
+    let platform = Platform::host();
+    for _ in 0..4 {
+        let (bytes, media_type, digest) = client.get_manifest(&wanted)?;
+        if is_index(&media_type) {
+            let index: Index = serde_json::from_slice(&bytes)
+                .map_err(DestError::json(format!("parsing index {digest}")))?;
+            let entry = pick_platform(&index.manifests, &platform).ok_or_else(|| {
+                DestError::invalid(
+                    format!("pulling {}", reference.full()),
+                    format!(
+                        "index {digest} has no image for {}/{}",
+                        platform.os, platform.architecture
+                    ),
+                )
+            })?;
+            wanted = entry.digest;
+            continue;
+        }
+        let manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+            if !into.has_blob(&blob.digest) {
+                client.get_blob(into, &blob.digest)?;
+            }
+        }
+        into.put_blob(&bytes)?;
+        return Ok(Descriptor::new(&media_type, digest, bytes.len() as u64));
+    }
+    Err(DestError::invalid(
+        format!("pulling {}", reference.full()),
+        "indexes nested too deeply",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_by_host() {
+        assert_eq!(base_url("127.0.0.1:5000", None), "http://127.0.0.1:5000");
+        assert_eq!(base_url("localhost", None), "http://localhost");
+        assert_eq!(base_url("quay.io", None), "https://quay.io");
+        assert_eq!(base_url("quay.io", Some(false)), "http://quay.io");
+        assert_eq!(base_url("docker.io", None), "https://registry-1.docker.io");
+    }
+}

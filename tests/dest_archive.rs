@@ -1,0 +1,238 @@
+//! OCI and Docker archives, checked by reading them back and with skopeo
+//! and podman (skipped when missing unless CI=true).
+
+mod dest_support;
+
+use dest_support::{have, oci_validate, run, tiny_image};
+use minibuild::dest::{export, fetch_image, Destination, Layout, PushOptions};
+use std::path::Path;
+use std::process::Command;
+
+fn tar_listing(file: &Path) -> Vec<String> {
+    let mut a = tar::Archive::new(std::fs::File::open(file).unwrap());
+    a.entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn read_member(file: &Path, name: &str) -> Vec<u8> {
+    let mut a = tar::Archive::new(std::fs::File::open(file).unwrap());
+    for e in a.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == name {
+            let mut v = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut v).unwrap();
+            return v;
+        }
+    }
+    panic!("{name} not in {}", file.display());
+}
+
+fn podman_load(file: &Path) -> String {
+    let state = tempfile::tempdir().unwrap();
+    run(Command::new("podman")
+        .arg("--storage-driver")
+        .arg("vfs")
+        .arg("--cgroup-manager")
+        .arg("cgroupfs")
+        .arg("--root")
+        .arg(state.path().join("root"))
+        .arg("--runroot")
+        .arg(state.path().join("run"))
+        .arg("load")
+        .arg("-i")
+        .arg(file))
+}
+
+#[test]
+fn oci_archive_round_trips_and_loads() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "archive");
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("img.tar");
+    let dest = Destination::parse(&format!("oci-archive:{}", file.display())).unwrap();
+    let said = export(
+        &src,
+        &m,
+        &["hello:scratch".into()],
+        &dest,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        said,
+        format!("oci-archive:{}:hello:scratch", file.display())
+    );
+
+    let listing = tar_listing(&file);
+    for want in ["oci-layout", "index.json", "manifest.json"] {
+        assert!(
+            listing.iter().any(|n| n == want),
+            "{want} missing: {listing:?}"
+        );
+    }
+    assert_eq!(
+        listing
+            .iter()
+            .filter(|n| n.starts_with("blobs/sha256/") && n.len() > 20)
+            .count(),
+        3
+    );
+    let docker: serde_json::Value =
+        serde_json::from_slice(&read_member(&file, "manifest.json")).unwrap();
+    assert_eq!(docker[0]["RepoTags"][0], "docker.io/library/hello:scratch");
+    assert_eq!(docker[0]["Layers"].as_array().unwrap().len(), 1);
+    // No temp file left beside the archive.
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 1);
+
+    // Unpacked, it is a valid layout; fetch_image reads it back.
+    let unpacked = tempfile::tempdir().unwrap();
+    tar::Archive::new(std::fs::File::open(&file).unwrap())
+        .unpack(unpacked.path())
+        .unwrap();
+    oci_validate(unpacked.path());
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image(
+        &format!("oci-archive:{}:hello:scratch", file.display()),
+        &into,
+        &into,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(got.digest, m.digest);
+    oci_validate(into_dir.path());
+
+    if have("skopeo") {
+        let text = run(Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("oci-archive:{}", file.display())));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
+        assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
+        // skopeo also reads it as a docker archive, thanks to manifest.json.
+        let text = run(Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("docker-archive:{}", file.display())));
+        assert!(
+            text.contains("hello:scratch") || text.contains("\"Layers\""),
+            "{text}"
+        );
+    }
+    if have("podman") {
+        let text = podman_load(&file);
+        eprintln!("podman load: {text}");
+        assert!(
+            text.contains("Loaded image: docker.io/library/hello:scratch"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn docker_archive_has_uncompressed_layers_and_loads() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "docker");
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("img.tar");
+    let dest =
+        Destination::parse(&format!("docker-archive:{}:hello:scratch", file.display())).unwrap();
+    export(
+        &src,
+        &m,
+        &["ignored:tag".into()],
+        &dest,
+        &PushOptions::default(),
+    )
+    .unwrap();
+
+    let docker: serde_json::Value =
+        serde_json::from_slice(&read_member(&file, "manifest.json")).unwrap();
+    assert_eq!(
+        docker[0]["RepoTags"],
+        serde_json::json!(["docker.io/library/hello:scratch"])
+    );
+    let layer = docker[0]["Layers"][0].as_str().unwrap().to_string();
+    let config_name = docker[0]["Config"].as_str().unwrap().to_string();
+    let config: serde_json::Value =
+        serde_json::from_slice(&read_member(&file, &config_name)).unwrap();
+    // The layer is stored uncompressed: its digest is the diff_id.
+    let bytes = read_member(&file, &layer);
+    assert_eq!(
+        minibuild::digest::sha256(&bytes),
+        config["rootfs"]["diff_ids"][0].as_str().unwrap()
+    );
+    assert_eq!(
+        layer,
+        format!(
+            "{}.tar",
+            &config["rootfs"]["diff_ids"][0].as_str().unwrap()[7..]
+        )
+    );
+    let repos: serde_json::Value =
+        serde_json::from_slice(&read_member(&file, "repositories")).unwrap();
+    assert!(repos["hello"]["scratch"].is_string(), "{repos}");
+
+    if have("skopeo") {
+        let text = run(Command::new("skopeo")
+            .arg("inspect")
+            .arg(format!("docker-archive:{}", file.display())));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
+        assert_eq!(
+            v["Architecture"],
+            minibuild::oci::Platform::host().architecture.as_str(),
+            "{text}"
+        );
+    }
+    if have("podman") {
+        let text = podman_load(&file);
+        eprintln!("podman load: {text}");
+        assert!(
+            text.contains("Loaded image: docker.io/library/hello:scratch"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn docker_archive_refuses_a_layer_that_does_not_match_its_diff_id() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let good = tiny_image(&src, "one");
+    // Build an image whose config claims another image's diff_id.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Layout::create(other_dir.path()).unwrap();
+    let bad = tiny_image(&other, "two");
+    let good_m: serde_json::Value =
+        serde_json::from_slice(&src.read_blob(&good.digest).unwrap()).unwrap();
+    let bad_m: serde_json::Value =
+        serde_json::from_slice(&other.read_blob(&bad.digest).unwrap()).unwrap();
+    let mut mixed = good_m.clone();
+    mixed["config"] = bad_m["config"].clone();
+    src.copy_blob_from(&other, bad_m["config"]["digest"].as_str().unwrap())
+        .unwrap();
+    let bytes = minibuild::oci::canonical_json(&mixed).unwrap();
+    let d = src.put_blob(&bytes).unwrap();
+    let desc =
+        minibuild::oci::Descriptor::new(minibuild::oci::MEDIA_TYPE_MANIFEST, d, bytes.len() as u64);
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("bad.tar");
+    let dest = Destination::DockerArchive {
+        file: file.clone(),
+        reference: None,
+    };
+    let err = export(&src, &desc, &[], &dest, &PushOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("diff_id"), "{err}");
+    assert!(!file.exists());
+    assert_eq!(
+        std::fs::read_dir(out.path()).unwrap().count(),
+        0,
+        "temp files left behind"
+    );
+}

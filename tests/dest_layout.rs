@@ -1,0 +1,328 @@
+//! The OCI layout store: tagging, resolving, pruning, corruption, concurrency.
+
+mod dest_support;
+
+use dest_support::{oci_validate, tiny_image};
+use minibuild::dest::{commands, export, fetch_image, DestError, Destination, Layout, PushOptions};
+use minibuild::oci::ANNOTATION_REF_NAME;
+use std::collections::BTreeSet;
+
+fn names(layout: &Layout) -> BTreeSet<String> {
+    layout
+        .index()
+        .unwrap()
+        .manifests
+        .iter()
+        .map(|d| d.annotations.as_ref().unwrap()[ANNOTATION_REF_NAME].clone())
+        .collect()
+}
+
+fn blob_count(layout: &Layout) -> usize {
+    std::fs::read_dir(layout.root().join("blobs/sha256"))
+        .unwrap()
+        .count()
+}
+
+#[test]
+fn tag_replace_and_prune() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let a = tiny_image(&layout, "a");
+    let b = tiny_image(&layout, "b");
+    layout.tag(&a, "hello:scratch").unwrap();
+    layout.tag(&a, "hello:other").unwrap();
+    assert_eq!(
+        names(&layout),
+        ["hello:other", "hello:scratch"].map(String::from).into()
+    );
+    oci_validate(dir.path());
+
+    // Replacing a name moves it; the other tag keeps the old image.
+    layout.tag(&b, "hello:scratch").unwrap();
+    assert_eq!(layout.index().unwrap().manifests.len(), 2);
+    assert_eq!(layout.resolve("hello:scratch").unwrap().digest, b.digest);
+    assert_eq!(
+        layout
+            .resolve("docker.io/library/hello:other")
+            .unwrap()
+            .digest,
+        a.digest
+    );
+    assert_eq!(layout.resolve("hello:other").unwrap().digest, a.digest);
+    assert_eq!(blob_count(&layout), 6);
+
+    // Nothing unreachable yet.
+    assert_eq!(layout.prune().unwrap().0, 0);
+    // Dropping a's last name makes its 3 blobs unreachable.
+    layout.untag("hello:other").unwrap();
+    let (blobs, bytes) = layout.prune().unwrap();
+    assert_eq!(blobs, 3);
+    assert!(bytes > 0);
+    assert_eq!(blob_count(&layout), 3);
+    assert!(layout.has_blob(&b.digest));
+    assert!(!layout.has_blob(&a.digest));
+    oci_validate(dir.path());
+
+    let mut out = Vec::new();
+    commands::images(&layout, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].starts_with("NAME"), "{text}");
+    assert!(lines[1].starts_with("hello:scratch"), "{text}");
+    assert!(lines[1].contains(&b.digest[7..19]), "{text}");
+    assert!(lines[1].contains("2026-01-01T00:00:00Z"), "{text}");
+    // Columns line up.
+    assert_eq!(lines[0].find("DIGEST"), lines[1].find(&b.digest[7..19]));
+
+    let mut out = Vec::new();
+    commands::inspect(&layout, "hello:scratch", &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains(&b.digest), "{text}");
+    assert!(text.contains("diff_id sha256:"), "{text}");
+    assert!(text.contains("COPY hello.txt / # b"), "{text}");
+
+    commands::remove(&layout, "hello:scratch").unwrap();
+    let mut out = Vec::new();
+    commands::prune(&layout, &mut out).unwrap();
+    assert!(String::from_utf8(out)
+        .unwrap()
+        .starts_with("removed 3 blobs"));
+    assert_eq!(blob_count(&layout), 0);
+}
+
+#[test]
+fn corrupted_blob_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let m = tiny_image(&layout, "x");
+    let path = layout.blob_path(&m.digest).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    let err = layout.read_blob(&m.digest).unwrap_err();
+    assert!(matches!(err, DestError::DigestMismatch { .. }), "{err}");
+    assert!(err.to_string().contains(&m.digest), "{err}");
+}
+
+#[test]
+fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let a = tiny_image(&src, "a");
+    let b = tiny_image(&src, "b");
+    let out = out_dir.path().join("out");
+    let dest = Destination::parse(&format!("oci:{}", out.display())).unwrap();
+    let said = export(
+        &src,
+        &a,
+        &["hello:scratch".into()],
+        &dest,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(said, format!("oci:{}:hello:scratch", out.display()));
+    let dest_b = Destination::parse(&format!("oci:{}:other", out.display())).unwrap();
+    export(
+        &src,
+        &b,
+        &["ignored".into()],
+        &dest_b,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    // Re-exporting a under the same name is a no-op for blobs and index.
+    export(
+        &src,
+        &a,
+        &["hello:scratch".into()],
+        &dest,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    let layout = Layout::open(&out).unwrap();
+    assert_eq!(
+        names(&layout),
+        ["hello:scratch", "other"].map(String::from).into()
+    );
+    assert_eq!(blob_count(&layout), 6);
+    oci_validate(&out);
+
+    // And back: fetch by oci:DIR:REF and by name from a store.
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image(
+        &format!("oci:{}:other", out.display()),
+        &layout,
+        &into,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(got.digest, b.digest);
+    assert!(into.read_blob(&b.digest).is_ok());
+    let got = fetch_image("hello:scratch", &layout, &into, &PushOptions::default()).unwrap();
+    assert_eq!(got.digest, a.digest);
+    let err = fetch_image("nope", &layout, &into, &PushOptions::default()).unwrap_err();
+    assert!(matches!(err, DestError::NotFound { .. }), "{err}");
+}
+
+#[test]
+fn concurrent_tags_both_land() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let images: Vec<_> = (0..4)
+        .map(|i| tiny_image(&layout, &format!("img{i}")))
+        .collect();
+    std::thread::scope(|s| {
+        for (i, img) in images.iter().enumerate() {
+            let root = dir.path().to_path_buf();
+            s.spawn(move || {
+                let l = Layout::open(&root).unwrap();
+                for round in 0..20 {
+                    l.tag(img, &format!("t{i}:r{round}")).unwrap();
+                }
+            });
+        }
+    });
+    let layout = Layout::open(dir.path()).unwrap();
+    assert_eq!(layout.index().unwrap().manifests.len(), 80);
+    oci_validate(dir.path());
+}
+
+/// Two processes: this test binary re-runs itself as a child that tags.
+#[test]
+fn concurrent_processes_tagging() {
+    if let Ok(root) = std::env::var("DEST_TAG_CHILD_ROOT") {
+        let l = Layout::open(std::path::Path::new(&root)).unwrap();
+        let who = std::env::var("DEST_TAG_CHILD_NAME").unwrap();
+        let m = l.resolve("base").unwrap();
+        for round in 0..30 {
+            l.tag(&m, &format!("{who}:r{round}")).unwrap();
+        }
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let m = tiny_image(&layout, "p");
+    layout.tag(&m, "base").unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let children: Vec<_> = ["p1", "p2"]
+        .iter()
+        .map(|who| {
+            std::process::Command::new(&exe)
+                .args(["--exact", "concurrent_processes_tagging", "--nocapture"])
+                .env("DEST_TAG_CHILD_ROOT", dir.path())
+                .env("DEST_TAG_CHILD_NAME", who)
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    assert_eq!(layout.index().unwrap().manifests.len(), 61);
+    oci_validate(dir.path());
+}
+
+#[test]
+fn prune_removes_only_stale_temp_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let old = dir.path().join(".tmp-old");
+    let new = dir.path().join(".tmp-new");
+    std::fs::write(&old, b"x").unwrap();
+    std::fs::write(&new, b"y").unwrap();
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    layout.prune().unwrap();
+    assert!(!old.exists());
+    assert!(new.exists());
+}
+
+#[test]
+fn failed_export_leaves_the_destination_as_it_was() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let a = tiny_image(&src, "a");
+    let b = tiny_image(&src, "b");
+    let out_dir = tempfile::tempdir().unwrap();
+    let dest = Destination::Oci {
+        dir: out_dir.path().to_path_buf(),
+        reference: Some("keep".into()),
+    };
+    export(&src, &a, &[], &dest, &PushOptions::default()).unwrap();
+    let before = std::fs::read(out_dir.path().join("index.json")).unwrap();
+
+    // b's layer goes missing from the source: the export fails midway.
+    let m: serde_json::Value = serde_json::from_slice(&src.read_blob(&b.digest).unwrap()).unwrap();
+    let layer = m["layers"][0]["digest"].as_str().unwrap();
+    std::fs::remove_file(src.blob_path(layer).unwrap()).unwrap();
+    let dest_b = Destination::Oci {
+        dir: out_dir.path().to_path_buf(),
+        reference: Some("keep".into()),
+    };
+    let err = export(&src, &b, &[], &dest_b, &PushOptions::default()).unwrap_err();
+    assert!(err.to_string().contains(layer), "{err}");
+
+    assert_eq!(
+        std::fs::read(out_dir.path().join("index.json")).unwrap(),
+        before
+    );
+    let out = Layout::open(out_dir.path()).unwrap();
+    assert!(
+        !out.has_blob(&b.digest),
+        "the manifest must not arrive before its layers"
+    );
+    assert_eq!(out.resolve("keep").unwrap().digest, a.digest);
+    oci_validate(out_dir.path());
+}
+
+#[test]
+fn nested_index_is_copied_pruned_and_resolved() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let host = tiny_image(&src, "host");
+    let foreign = tiny_image(&src, "foreign");
+    let index = dest_support::tiny_index(&src, &[host.clone(), foreign.clone()]);
+    let out_dir = tempfile::tempdir().unwrap();
+    let dest = Destination::Oci {
+        dir: out_dir.path().to_path_buf(),
+        reference: None,
+    };
+    export(
+        &src,
+        &index,
+        &["multi:1".into()],
+        &dest,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    let out = Layout::open(out_dir.path()).unwrap();
+    // Index + 2 × (manifest, config, layer).
+    assert_eq!(blob_count(&out), 7);
+    assert_eq!(
+        out.prune().unwrap().0,
+        0,
+        "blobs reached through the index are kept"
+    );
+    oci_validate(out_dir.path());
+
+    // Fetching picks the host platform's image.
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image("multi:1", &out, &into, &PushOptions::default()).unwrap();
+    assert_eq!(got.digest, host.digest);
+    assert_eq!(blob_count(&into), 3);
+
+    let mut text = Vec::new();
+    commands::inspect(&out, "multi:1", &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("lists 2 images"), "{text}");
+    assert!(text.contains("plan9/riscv64"), "{text}");
+}

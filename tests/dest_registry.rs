@@ -1,0 +1,176 @@
+//! Push to and pull from a real registry (`docker-registry serve` on
+//! 127.0.0.1), checked with skopeo. Skipped when the tools are missing,
+//! unless CI=true.
+
+mod dest_support;
+
+use dest_support::{have, oci_validate, run, tiny_image};
+use minibuild::dest::{export, fetch_image, registry, Destination, Layout, PushOptions, Reference};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A registry process, killed when dropped.
+struct Registry {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_registry() -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = dir.path().join("config.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.path().join("data").display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new("docker-registry")
+        .arg("serve")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let reg = Registry {
+        child,
+        port,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let url = format!("http://127.0.0.1:{port}/v2/");
+    loop {
+        if ureq::get(&url).call().is_ok() {
+            return reg;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "registry on port {port} did not answer in 20s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn push_inspect_push_again_and_pull() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = start_registry();
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "registry");
+    let name = format!("127.0.0.1:{}/demo/hello:scratch", reg.port);
+    let reference = Reference::parse(&name).unwrap();
+    let opts = PushOptions::default();
+
+    let first = registry::push(&src, &m, &reference, &opts).unwrap();
+    assert_eq!(first.posts, 2, "{first:?}");
+    assert_eq!(first.uploaded, 2);
+    assert_eq!(first.digest, m.digest);
+
+    if have("skopeo") {
+        let text = run(Command::new("skopeo")
+            .arg("inspect")
+            .arg("--tls-verify=false")
+            .arg(format!("docker://{name}")));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
+        assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
+    }
+
+    // Again: every blob is already there, nothing is uploaded.
+    let again = registry::push(&src, &m, &reference, &opts).unwrap();
+    assert_eq!(again.posts, 0, "{again:?}");
+    assert_eq!(again.skipped, 2);
+
+    // Through export, under another tag.
+    let dest =
+        Destination::parse(&format!("docker://127.0.0.1:{}/demo/hello:v2", reg.port)).unwrap();
+    let said = export(&src, &m, &[], &dest, &opts).unwrap();
+    assert!(said.contains(&m.digest), "{said}");
+
+    // Pull it back into a fresh layout.
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image(&format!("docker://{name}"), &into, &into, &opts).unwrap();
+    assert_eq!(got.digest, m.digest);
+    into.tag(&got, "hello:scratch").unwrap();
+    oci_validate(into_dir.path());
+    let by_digest = fetch_image(
+        &format!("docker://127.0.0.1:{}/demo/hello@{}", reg.port, m.digest),
+        &into,
+        &into,
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(by_digest, got);
+
+    // A missing tag is a clear error naming the URL.
+    let err = fetch_image(
+        &format!("docker://127.0.0.1:{}/demo/hello:nope", reg.port),
+        &into,
+        &into,
+        &opts,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("/v2/demo/hello/manifests/nope") && err.contains("404"),
+        "{err}"
+    );
+}
+
+#[test]
+fn push_and_pull_an_index() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = start_registry();
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let host = tiny_image(&src, "host");
+    let foreign = tiny_image(&src, "foreign");
+    let index = dest_support::tiny_index(&src, &[host.clone(), foreign]);
+    let name = format!("127.0.0.1:{}/multi:1", reg.port);
+    let reference = Reference::parse(&name).unwrap();
+    let report = registry::push(&src, &index, &reference, &PushOptions::default()).unwrap();
+    assert_eq!(report.uploaded, 4, "{report:?}");
+    assert_eq!(report.digest, index.digest);
+    if have("skopeo") {
+        let raw = run(Command::new("skopeo")
+            .arg("inspect")
+            .arg("--raw")
+            .arg("--tls-verify=false")
+            .arg(format!("docker://{name}")));
+        assert_eq!(
+            minibuild::digest::sha256(raw.as_bytes()),
+            index.digest,
+            "{raw}"
+        );
+    }
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let got = fetch_image(
+        &format!("docker://{name}"),
+        &into,
+        &into,
+        &PushOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(got.digest, host.digest);
+}

@@ -1,0 +1,249 @@
+//! Pulling through the Bearer token flow, from a small in-test registry
+//! that insists on a token (obtained with Basic credentials from an auth
+//! file) and serves a multi-platform index.
+
+mod dest_support;
+
+use dest_support::{oci_validate, tiny_image};
+use minibuild::dest::{fetch_image, Layout, PushOptions};
+use minibuild::oci::{self, Descriptor, Platform};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+fn answer(status: u16, body: Vec<u8>) -> Answer {
+    Answer {
+        status,
+        headers: Vec::new(),
+        body,
+    }
+}
+
+/// Serves one request per connection until the process ends.
+fn serve(
+    listener: TcpListener,
+    log: Arc<Mutex<Vec<String>>>,
+    handle: impl Fn(&str, &str, &BTreeMap<String, String>) -> Answer + Send + 'static,
+) {
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or("").to_string();
+            let path = parts.next().unwrap_or("").to_string();
+            let mut headers = BTreeMap::new();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
+                }
+            }
+            log.lock().unwrap().push(format!("{method} {path}"));
+            let a = handle(&method, &path, &headers);
+            let mut head = format!(
+                "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                a.status,
+                a.body.len()
+            );
+            for (k, v) in &a.headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = stream.write_all(head.as_bytes());
+            if method != "HEAD" {
+                let _ = stream.write_all(&a.body);
+            }
+        }
+    });
+}
+
+#[test]
+fn pull_with_bearer_token_and_platform_index() {
+    // The image, and an index listing it for the host beside a foreign platform.
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "auth");
+    let mut host_entry = m.clone();
+    host_entry.platform = Some(Platform::host());
+    let mut foreign = Descriptor::new(
+        oci::MEDIA_TYPE_MANIFEST,
+        minibuild::digest::sha256(b"nope"),
+        4,
+    );
+    foreign.platform = Some(Platform {
+        architecture: "mips64".into(),
+        os: "plan9".into(),
+        variant: None,
+    });
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::MEDIA_TYPE_INDEX,
+        "manifests": [foreign, host_entry],
+    });
+    let index_bytes = oci::canonical_json(&index).unwrap();
+
+    let auth_dir = tempfile::tempdir().unwrap();
+    let auth_file = auth_dir.path().join("auth.json");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // "u:p" in base64.
+    std::fs::write(
+        &auth_file,
+        format!(r#"{{"auths":{{"127.0.0.1:{port}":{{"auth":"dTpw"}}}}}}"#),
+    )
+    .unwrap();
+
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let src2 = src.clone();
+    let manifest_digest = m.digest.clone();
+    serve(listener, log.clone(), move |_method, path, headers| {
+        let authz = headers
+            .get("authorization")
+            .map(String::as_str)
+            .unwrap_or("");
+        if path.starts_with("/token") {
+            if authz != "Basic dTpw" || !path.contains("pull") || !path.contains("service=mock") {
+                return answer(403, b"bad token request".to_vec());
+            }
+            return answer(200, br#"{"token":"T0K"}"#.to_vec());
+        }
+        if authz != "Bearer T0K" {
+            let mut a = answer(401, b"{}".to_vec());
+            a.headers.push((
+                "WWW-Authenticate".into(),
+                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="mock""#),
+            ));
+            return a;
+        }
+        if path == "/v2/demo/x/manifests/t" {
+            let mut a = answer(200, index_bytes.clone());
+            a.headers
+                .push(("Content-Type".into(), oci::MEDIA_TYPE_INDEX.into()));
+            return a;
+        }
+        if path == format!("/v2/demo/x/manifests/{manifest_digest}") {
+            let mut a = answer(200, src2.read_blob(&manifest_digest).unwrap());
+            a.headers
+                .push(("Content-Type".into(), oci::MEDIA_TYPE_MANIFEST.into()));
+            return a;
+        }
+        if let Some(d) = path.strip_prefix("/v2/demo/x/blobs/") {
+            if src2.has_blob(d) {
+                return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+            }
+        }
+        answer(404, b"{}".to_vec())
+    });
+
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let opts = PushOptions {
+        tls_verify: None,
+        auth_file: Some(auth_file.clone()),
+    };
+    let got = fetch_image(
+        &format!("docker://127.0.0.1:{port}/demo/x:t"),
+        &into,
+        &into,
+        &opts,
+    )
+    .unwrap();
+    assert_eq!(got.digest, m.digest);
+    assert_eq!(got.media_type, oci::MEDIA_TYPE_MANIFEST);
+    into.tag(&got, "x:t").unwrap();
+    oci_validate(into_dir.path());
+    let requests = log.lock().unwrap().clone();
+    assert_eq!(
+        requests.iter().filter(|r| r.contains("/token")).count(),
+        1,
+        "{requests:?}"
+    );
+    let foreign_digest = minibuild::digest::sha256(b"nope");
+    assert!(
+        requests.iter().all(|r| !r.contains(&foreign_digest)),
+        "{requests:?}"
+    );
+
+    // Without credentials the token request is refused, and the error says where.
+    let empty = auth_dir.path().join("empty.json");
+    std::fs::write(&empty, "{}").unwrap();
+    let opts = PushOptions {
+        tls_verify: None,
+        auth_file: Some(empty),
+    };
+    let err = fetch_image(
+        &format!("docker://127.0.0.1:{port}/demo/x:t"),
+        &into,
+        &into,
+        &opts,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("getting a token from http://127.0.0.1") && err.contains("403"),
+        "{err}"
+    );
+}
+
+#[test]
+fn pull_with_basic_auth() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "basic");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let auth_dir = tempfile::tempdir().unwrap();
+    let auth_file = auth_dir.path().join("config.json");
+    // Docker writes keys as URLs sometimes; "a:b" in base64.
+    std::fs::write(
+        &auth_file,
+        format!(r#"{{"auths":{{"http://127.0.0.1:{port}/v2/":{{"auth":"YTpi"}}}}}}"#),
+    )
+    .unwrap();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let src2 = src.clone();
+    let digest = m.digest.clone();
+    serve(listener, log.clone(), move |_method, path, headers| {
+        if headers.get("authorization").map(String::as_str) != Some("Basic YTpi") {
+            let mut a = answer(401, b"{}".to_vec());
+            a.headers
+                .push(("WWW-Authenticate".into(), r#"Basic realm="mock""#.into()));
+            return a;
+        }
+        if path == "/v2/x/manifests/latest" {
+            return answer(200, src2.read_blob(&digest).unwrap());
+        }
+        if let Some(d) = path.strip_prefix("/v2/x/blobs/") {
+            if src2.has_blob(d) {
+                return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+            }
+        }
+        answer(404, b"{}".to_vec())
+    });
+    let into_dir = tempfile::tempdir().unwrap();
+    let into = Layout::create(into_dir.path()).unwrap();
+    let opts = PushOptions {
+        tls_verify: None,
+        auth_file: Some(auth_file),
+    };
+    // No tag: latest. The manifest's own mediaType names its type.
+    let got = fetch_image(&format!("docker://127.0.0.1:{port}/x"), &into, &into, &opts).unwrap();
+    assert_eq!(got.digest, m.digest);
+    assert_eq!(got.media_type, oci::MEDIA_TYPE_MANIFEST);
+    assert_eq!(log.lock().unwrap().len(), 4, "{:?}", log.lock().unwrap());
+}
