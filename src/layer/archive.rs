@@ -1,0 +1,549 @@
+//! Local archives for ADD: detected by content, decompressed in a thread of
+//! their own, read entry by entry into the layer — never unpacked to disk.
+
+use super::normalize::{clean_path, join};
+use super::progress::{Progress, ProgressReader};
+use super::writer::{Content, Origin, TarStream};
+use super::{Entry, EntryKind, LayerError};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, Read, Seek};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Decompressed bytes per message from the decompression thread.
+const CHUNK: usize = 1 << 20;
+/// Messages in flight.
+const DEPTH: usize = 4;
+
+/// The formats ADD unpacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ArchiveFormat {
+    /// A plain tar.
+    Tar,
+    /// A gzip-compressed tar.
+    Gzip,
+    /// A bzip2-compressed tar.
+    Bzip2,
+    /// An xz-compressed tar.
+    Xz,
+    /// A zstd-compressed tar.
+    Zstd,
+}
+
+/// Limits against decompression bombs: an archive is refused when its
+/// decompressed stream exceeds both `max_ratio` × its size and `min_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArchiveLimits {
+    /// Allowed decompressed/compressed ratio (default 1000).
+    pub max_ratio: u64,
+    /// Streams up to this many bytes are always allowed (default 1 GiB).
+    pub min_bytes: u64,
+}
+
+impl Default for ArchiveLimits {
+    fn default() -> Self {
+        ArchiveLimits {
+            max_ratio: 1000,
+            min_bytes: 1 << 30,
+        }
+    }
+}
+
+impl ArchiveLimits {
+    fn limit_for(&self, compressed: u64) -> u64 {
+        self.max_ratio
+            .saturating_mul(compressed)
+            .max(self.min_bytes)
+    }
+}
+
+/// Detects an archive by content (BuildKit): gzip 1F 8B 08, bzip2 "BZh", xz FD 37 7A 58 5A 00,
+/// zstd 28 B5 2F FD, or a plain tar (valid ustar/gnu header). None = not an archive.
+///
+/// As BuildKit does, a compressed file counts only if what it decompresses
+/// to starts with a tar header: a gzipped text file is copied as it is.
+pub fn detect_archive(path: &Path) -> io::Result<Option<ArchiveFormat>> {
+    let mut head = [0u8; 512];
+    let n = read_full(&mut File::open(path)?, &mut head)?;
+    match sniff(&head[..n]) {
+        None => Ok(None),
+        Some(ArchiveFormat::Tar) => Ok(Some(ArchiveFormat::Tar)),
+        Some(format) => {
+            let mut inner = [0u8; 512];
+            let decoded =
+                decoder(format, File::open(path)?).and_then(|mut d| read_full(&mut d, &mut inner));
+            Ok(match decoded {
+                Ok(512) if is_tar_header(&inner) => Some(format),
+                _ => None,
+            })
+        }
+    }
+}
+
+/// The format of a file from its first bytes.
+fn sniff(head: &[u8]) -> Option<ArchiveFormat> {
+    if head.starts_with(&[0x1f, 0x8b, 0x08]) {
+        Some(ArchiveFormat::Gzip)
+    } else if head.starts_with(b"BZh") {
+        Some(ArchiveFormat::Bzip2)
+    } else if head.starts_with(&[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {
+        Some(ArchiveFormat::Xz)
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(ArchiveFormat::Zstd)
+    } else if head.len() >= 512 && is_tar_header(head) {
+        Some(ArchiveFormat::Tar)
+    } else {
+        None
+    }
+}
+
+/// A tar header block: its checksum is right (ustar, GNU and v7 alike).
+fn is_tar_header(block: &[u8]) -> bool {
+    if block.len() < 512 || block[..512].iter().all(|&b| b == 0) {
+        return false;
+    }
+    let field = &block[148..156];
+    let digits: String = field
+        .iter()
+        .map(|&b| b as char)
+        .filter(|c| !matches!(c, ' ' | '\0'))
+        .collect();
+    let Ok(stored) = u32::from_str_radix(&digits, 8) else {
+        return false;
+    };
+    let sum: u32 = block[..512]
+        .iter()
+        .enumerate()
+        .map(|(i, &b)| {
+            if (148..156).contains(&i) {
+                32
+            } else {
+                u32::from(b)
+            }
+        })
+        .sum();
+    stored == sum
+}
+
+/// Reads until `buf` is full or the end: the count read.
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A decompressor for `format` (multi-member/multi-stream, as pigz, pbzip2,
+/// pixz and zstd -T write them).
+fn decoder<'r, R: Read + Send + 'r>(
+    format: ArchiveFormat,
+    file: R,
+) -> io::Result<Box<dyn Read + Send + 'r>> {
+    let buffered = io::BufReader::with_capacity(256 << 10, file);
+    Ok(match format {
+        ArchiveFormat::Tar => Box::new(buffered),
+        ArchiveFormat::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        ArchiveFormat::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
+        ArchiveFormat::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
+        ArchiveFormat::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+    })
+}
+
+/// The tar reader's end of the decompression thread.
+struct ChannelReader {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(chunk)) if chunk.is_empty() => self.done = true,
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Err(io::Error::other("the decompression thread stopped"));
+                }
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The decompression thread: reads `decoder` in chunks into `tx` until the
+/// end (an empty chunk), an error, a bomb, or the reader going away.
+fn decompress(
+    mut decoder: Box<dyn Read + Send + '_>,
+    tx: SyncSender<io::Result<Vec<u8>>>,
+    limit: u64,
+    bomb: &AtomicBool,
+) {
+    let mut total = 0u64;
+    loop {
+        let mut chunk = vec![0u8; CHUNK];
+        let msg = match read_full(&mut decoder, &mut chunk) {
+            Ok(n) => {
+                chunk.truncate(n);
+                total += n as u64;
+                if total > limit {
+                    bomb.store(true, Ordering::SeqCst);
+                    Err(io::Error::other("decompression bomb"))
+                } else {
+                    Ok(chunk)
+                }
+            }
+            Err(e) => Err(e),
+        };
+        let last = !matches!(&msg, Ok(c) if !c.is_empty());
+        if tx.send(msg).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// Adds the entries of the archive at `path` under `dest_dir`.
+pub(crate) fn add_archive(
+    tar: &mut TarStream<'_, '_>,
+    path: &Path,
+    dest_dir: &str,
+    chown: Option<(u64, u64)>,
+    limits: &ArchiveLimits,
+    progress: bool,
+) -> Result<(), LayerError> {
+    let name = path.display().to_string();
+    let dest = clean_path(dest_dir).map_err(|reason| LayerError::BadPath {
+        context: String::new(),
+        path: dest_dir.to_string(),
+        reason,
+    })?;
+    let io_err = |what: &str| {
+        let name = name.clone();
+        let what = what.to_string();
+        move |source| LayerError::Archive {
+            archive: name,
+            what,
+            source,
+        }
+    };
+    let mut file = File::open(path).map_err(io_err("opening it"))?;
+    let size = file.metadata().map_err(io_err("opening it"))?.len();
+    let mut head = [0u8; 512];
+    let n = read_full(&mut file, &mut head).map_err(io_err("reading its first bytes"))?;
+    let format = sniff(&head[..n]).ok_or_else(|| LayerError::NotAnArchive {
+        archive: name.clone(),
+    })?;
+    file.rewind().map_err(io_err("reading it"))?;
+    let file = ProgressReader {
+        inner: file,
+        progress: Progress::new(progress, &name, size),
+    };
+    let bomb = AtomicBool::new(false);
+    let limit = limits.limit_for(size);
+    let result = std::thread::scope(|scope| {
+        let decoded = decoder(format, file).map_err(io_err("starting to decompress it"))?;
+        if format == ArchiveFormat::Tar {
+            return read_entries(tar, decoded, &name, &dest, chown);
+        }
+        let (tx, rx) = sync_channel(DEPTH);
+        let bomb = &bomb;
+        scope.spawn(move || decompress(decoded, tx, limit, bomb));
+        let reader = ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        };
+        // Returning drops the reader, which stops the thread.
+        read_entries(tar, Box::new(reader), &name, &dest, chown)
+    });
+    match result {
+        Err(_) if bomb.load(Ordering::SeqCst) => Err(LayerError::Bomb {
+            archive: name,
+            compressed: size,
+            ratio: limits.max_ratio,
+            limit,
+        }),
+        other => other,
+    }
+}
+
+/// Reads the tar entries from `reader` into the layer.
+fn read_entries(
+    tar: &mut TarStream<'_, '_>,
+    reader: Box<dyn Read + Send + '_>,
+    name: &str,
+    dest: &str,
+    chown: Option<(u64, u64)>,
+) -> Result<(), LayerError> {
+    let origin = Origin::Archive(name);
+    let archive_err = |what: String| {
+        move |source| LayerError::Archive {
+            archive: name.to_string(),
+            what,
+            source,
+        }
+    };
+    let bad = |path: &str, reason: String| LayerError::BadPath {
+        context: format!("archive {name}: "),
+        path: path.to_string(),
+        reason,
+    };
+    let mut archive = tar::Archive::new(reader);
+    // Archive paths seen so far, for hard links.
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut last = String::new();
+    let entries = archive
+        .entries()
+        .map_err(archive_err("reading the first entry".into()))?;
+    for item in entries {
+        let what = if last.is_empty() {
+            "reading the first entry".to_string()
+        } else {
+            format!("reading the entry after {last}")
+        };
+        let mut item = item.map_err(archive_err(what))?;
+        let raw = String::from_utf8(item.path_bytes().into_owned()).map_err(|e| {
+            bad(
+                &String::from_utf8_lossy(e.as_bytes()),
+                "the name is not valid UTF-8".into(),
+            )
+        })?;
+        last.clone_from(&raw);
+        let rel = clean_path(&raw).map_err(|r| bad(&raw, r))?;
+        let link = match item.link_name_bytes() {
+            Some(l) => Some(
+                String::from_utf8(l.into_owned())
+                    .map_err(|_| bad(&raw, "the link target is not valid UTF-8".into()))?,
+            ),
+            None => None,
+        };
+        let header = item.header();
+        let entry_type = header.entry_type();
+        let mode = header
+            .mode()
+            .map_err(|e| bad(&raw, format!("bad mode: {e}")))?
+            & 0o7777;
+        let mut uid = header
+            .uid()
+            .map_err(|e| bad(&raw, format!("bad uid: {e}")))?;
+        let mut gid = header
+            .gid()
+            .map_err(|e| bad(&raw, format!("bad gid: {e}")))?;
+        let mut mtime = header
+            .mtime()
+            .map_err(|e| bad(&raw, format!("bad mtime: {e}")))? as i64;
+        let dev = |n: io::Result<Option<u32>>| n.ok().flatten().unwrap_or(0);
+        let (major, minor) = (dev(header.device_major()), dev(header.device_minor()));
+        let link_target = || link.clone().unwrap_or_default();
+        let kind = match entry_type {
+            tar::EntryType::Regular | tar::EntryType::Continuous => {
+                EntryKind::File { size: item.size() }
+            }
+            tar::EntryType::Directory => EntryKind::Dir,
+            tar::EntryType::Symlink => EntryKind::Symlink {
+                target: link_target(),
+            },
+            tar::EntryType::Link => {
+                let target = link_target();
+                let cleaned = clean_path(&target).map_err(|r| bad(&raw, r))?;
+                if cleaned.is_empty() || !seen.contains(&cleaned) {
+                    return Err(LayerError::HardlinkOutside {
+                        archive: name.to_string(),
+                        path: raw,
+                        target,
+                    });
+                }
+                EntryKind::Hardlink {
+                    target: join(dest, &cleaned),
+                }
+            }
+            tar::EntryType::Char => EntryKind::Char { major, minor },
+            tar::EntryType::Block => EntryKind::Block { major, minor },
+            tar::EntryType::Fifo => EntryKind::Fifo,
+            other => {
+                return Err(bad(
+                    &raw,
+                    format!("unsupported tar entry type {:?}", other.as_byte() as char),
+                ))
+            }
+        };
+        let mut xattrs = Vec::new();
+        if let Some(exts) = item
+            .pax_extensions()
+            .map_err(archive_err(format!("reading the PAX header of {raw}")))?
+        {
+            for ext in exts {
+                let ext = ext.map_err(archive_err(format!("reading the PAX header of {raw}")))?;
+                let Ok(key) = ext.key() else { continue };
+                let value = ext.value_bytes();
+                let number = || {
+                    let s = std::str::from_utf8(value).unwrap_or("");
+                    s.split('.').next().and_then(|s| s.parse::<i64>().ok())
+                };
+                match key {
+                    "uid" => uid = number().map_or(uid, |n| n.max(0) as u64),
+                    "gid" => gid = number().map_or(gid, |n| n.max(0) as u64),
+                    "mtime" => mtime = number().unwrap_or(mtime),
+                    k => {
+                        if let Some(attr) = k.strip_prefix("SCHILY.xattr.") {
+                            xattrs.push((attr.to_string(), value.to_vec()));
+                        }
+                    }
+                }
+            }
+        }
+        if rel.is_empty() && (dest.is_empty() || kind != EntryKind::Dir) {
+            // "./": the root, or the destination itself when it is not "/".
+            continue;
+        }
+        if let Some((u, g)) = chown {
+            (uid, gid) = (u, g);
+        }
+        seen.insert(rel.clone());
+        let entry = Entry {
+            path: join(dest, &rel),
+            kind,
+            mode,
+            uid,
+            gid,
+            mtime,
+            xattrs,
+        };
+        tar.put(entry, Content::Reader(&mut item), origin)?;
+    }
+    // An empty archive still creates its destination.
+    tar.ensure_dir(dest, 0, origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tar_bytes() -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_ustar();
+        h.set_size(3);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, "a.txt", &b"abc"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    #[test]
+    fn detects_by_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let tar = tar_bytes();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&tar).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&tar[..], 1).unwrap();
+        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+        xz.write_all(&tar).unwrap();
+        let xz = xz.finish().unwrap();
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&tar).unwrap();
+        let bz = bz.finish().unwrap();
+        let cases: Vec<(&str, Vec<u8>, Option<ArchiveFormat>)> = vec![
+            ("t", tar.clone(), Some(ArchiveFormat::Tar)),
+            ("g", gz, Some(ArchiveFormat::Gzip)),
+            ("z", zst, Some(ArchiveFormat::Zstd)),
+            ("x", xz, Some(ArchiveFormat::Xz)),
+            ("b", bz, Some(ArchiveFormat::Bzip2)),
+            ("text", b"hello world\n".to_vec(), None),
+            ("zeros", vec![0u8; 1024], None),
+            (
+                "gztext",
+                {
+                    let mut g =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                    g.write_all(&[b'x'; 600]).unwrap();
+                    g.finish().unwrap()
+                },
+                None,
+            ),
+            ("badgz", vec![0x1f, 0x8b, 0x08, 0, 1, 2, 3], None),
+        ];
+        for (name, bytes, want) in cases {
+            let p = write(dir.path(), name, &bytes);
+            assert_eq!(detect_archive(&p).unwrap(), want, "{name}");
+        }
+        let mut broken = tar.clone();
+        broken[0] ^= 1;
+        let p = write(dir.path(), "broken", &broken);
+        assert_eq!(detect_archive(&p).unwrap(), None);
+    }
+
+    #[test]
+    fn channel_reader_passes_bytes_and_errors() {
+        let (tx, rx) = sync_channel(2);
+        let bomb = AtomicBool::new(false);
+        let data: Vec<u8> = (0..(CHUNK * 2 + 10)).map(|i| i as u8).collect();
+        std::thread::scope(|s| {
+            let d = data.clone();
+            let bomb = &bomb;
+            s.spawn(move || decompress(Box::new(io::Cursor::new(d)), tx, u64::MAX, bomb));
+            let mut r = ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+                done: false,
+            };
+            let mut back = Vec::new();
+            r.read_to_end(&mut back).unwrap();
+            assert_eq!(back, data);
+        });
+        let (tx, rx) = sync_channel(2);
+        std::thread::scope(|s| {
+            let d = data.clone();
+            let bomb = &bomb;
+            s.spawn(move || decompress(Box::new(io::Cursor::new(d)), tx, 1000, bomb));
+            let mut r = ChannelReader {
+                rx,
+                chunk: Vec::new(),
+                pos: 0,
+                done: false,
+            };
+            assert!(r.read_to_end(&mut Vec::new()).is_err());
+        });
+        assert!(bomb.load(Ordering::SeqCst));
+    }
+
+    #[test]
+    fn limits() {
+        let l = ArchiveLimits::default();
+        assert_eq!(l.limit_for(10), 1 << 30);
+        assert_eq!(l.limit_for(10 << 20), 1000 * (10 << 20));
+    }
+}

@@ -1,0 +1,310 @@
+//! One pass of the layer stack, on two cores:
+//!
+//! ```text
+//! producer thread: sources → tar → HashingWriter (diff_id) ─┐ (gzip: → gzp, parallel blocks)
+//!                                           bounded channel ▼
+//! calling thread:  (zstd: → encoder) → HashingWriter (digest, size) → sink
+//! ```
+//!
+//! The sink stays on the calling thread (it need not be `Send`); the tar
+//! encoder, archive decompression and the compressor run beside it.
+
+use super::{Compression, LayerError};
+use crate::digest::HashingWriter;
+use std::io::{self, Write};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Bytes per message between the producer and the calling thread.
+const CHUNK: usize = 1 << 20;
+/// Messages in flight (bounds memory: CHUNK × DEPTH).
+const DEPTH: usize = 4;
+
+/// The hashes of one pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hashes {
+    /// sha256 of the uncompressed tar.
+    pub(crate) diff_id: String,
+    /// sha256 of the blob.
+    pub(crate) digest: String,
+    /// Size of the blob.
+    pub(crate) size: u64,
+}
+
+/// Sends what is written to it in `CHUNK`-sized messages.
+struct ChunkSender {
+    tx: SyncSender<Vec<u8>>,
+    buf: Vec<u8>,
+}
+
+impl ChunkSender {
+    fn send_buf(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        self.tx
+            .send(full)
+            .map_err(|_| io::Error::new(io::ErrorKind::BrokenPipe, "the layer's sink stopped"))
+    }
+}
+
+impl Write for ChunkSender {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(CHUNK - self.buf.len());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.buf.len() >= CHUNK {
+            self.send_buf()?;
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.send_buf()
+    }
+}
+
+/// The calling thread's end: the compressor (zstd) or nothing, then the
+/// digest hasher and the sink.
+enum Stage<'a, W: Write> {
+    Plain(&'a mut HashingWriter<W>),
+    Zstd(zstd::Encoder<'static, &'a mut HashingWriter<W>>),
+}
+
+impl<W: Write> Stage<'_, W> {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Stage::Plain(w) => w.write_all(data),
+            Stage::Zstd(z) => z.write_all(data),
+        }
+    }
+
+    fn finish(self) -> io::Result<()> {
+        match self {
+            Stage::Plain(w) => w.flush(),
+            Stage::Zstd(z) => z.finish()?.flush(),
+        }
+    }
+}
+
+/// Runs `produce` (which writes the uncompressed tar) in a thread of its own
+/// and compresses and hashes what it writes into `sink`.
+pub(crate) fn run_pass<W, T, F>(
+    sink: W,
+    compression: Compression,
+    produce: F,
+) -> Result<(T, Hashes, W), LayerError>
+where
+    W: Write,
+    T: Send,
+    F: FnOnce(&mut dyn Write) -> Result<T, LayerError> + Send,
+{
+    let mut out = HashingWriter::new(sink);
+    let (tx, rx) = sync_channel::<Vec<u8>>(DEPTH);
+    let chunks = ChunkSender {
+        tx,
+        buf: Vec::with_capacity(CHUNK),
+    };
+    let (produced, consumed) = std::thread::scope(|scope| {
+        let producer = scope.spawn(move || produce_compressed(chunks, compression, produce));
+        let consumed = consume(rx, &mut out, compression);
+        let produced = producer.join().unwrap_or_else(|_| {
+            Err(LayerError::Compress(
+                "the layer writer thread panicked".into(),
+            ))
+        });
+        (produced, consumed)
+    });
+    // The sink's error explains a producer's "sink stopped"; report it first.
+    consumed.map_err(|source| LayerError::Io {
+        what: "writing the layer blob".to_string(),
+        source,
+    })?;
+    let (value, diff_id) = produced?;
+    let (sink, digest, size) = out.finish();
+    Ok((
+        value,
+        Hashes {
+            diff_id,
+            digest,
+            size,
+        },
+        sink,
+    ))
+}
+
+/// The producer: tar → diff_id hasher → (gzip) → channel.
+fn produce_compressed<T, F>(
+    chunks: ChunkSender,
+    compression: Compression,
+    produce: F,
+) -> Result<(T, String), LayerError>
+where
+    F: FnOnce(&mut dyn Write) -> Result<T, LayerError>,
+{
+    let gz_err = |e: gzp::GzpError| LayerError::Compress(format!("gzip: {e}"));
+    match compression {
+        Compression::Gzip { level } => {
+            let threads = std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .clamp(1, 4);
+            let gz = gzp::par::compress::ParCompressBuilder::<gzp::deflate::Gzip>::new()
+                .num_threads(threads)
+                .map_err(gz_err)?
+                .compression_level(flate2::Compression::new(level))
+                .from_writer(chunks);
+            let mut tar = HashingWriter::new(gz);
+            let produced = produce(&mut tar);
+            let (mut gz, diff_id, _) = tar.finish();
+            // Always finish: a ParCompress dropped unfinished panics on error.
+            let finished = gzp::ZWriter::finish(&mut gz);
+            let value = produced?;
+            let mut chunks = finished.map_err(gz_err)?;
+            chunks.flush().map_err(write_err)?;
+            Ok((value, diff_id))
+        }
+        Compression::None | Compression::Zstd { .. } => {
+            let mut tar = HashingWriter::new(chunks);
+            let value = produce(&mut tar)?;
+            let (mut chunks, diff_id, _) = tar.finish();
+            chunks.flush().map_err(write_err)?;
+            Ok((value, diff_id))
+        }
+    }
+}
+
+fn write_err(source: io::Error) -> LayerError {
+    LayerError::Io {
+        what: "writing the layer".to_string(),
+        source,
+    }
+}
+
+/// The calling thread: channel → (zstd) → digest hasher → sink. On an error
+/// it keeps draining the channel so that the producer never blocks.
+fn consume<W: Write>(
+    rx: Receiver<Vec<u8>>,
+    out: &mut HashingWriter<W>,
+    compression: Compression,
+) -> io::Result<()> {
+    let mut stage = match compression {
+        Compression::Zstd { level } => match zstd::Encoder::new(out, level) {
+            Ok(z) => Stage::Zstd(z),
+            Err(e) => {
+                rx.iter().for_each(drop);
+                return Err(e);
+            }
+        },
+        _ => Stage::Plain(out),
+    };
+    let mut result = Ok(());
+    for chunk in rx.iter() {
+        if result.is_ok() {
+            result = stage.write_all(&chunk);
+        }
+    }
+    result?;
+    stage.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn data() -> Vec<u8> {
+        // compressible but not trivial, a few chunks long
+        (0..3 * CHUNK + 123)
+            .map(|i| ((i * 7) % 251) as u8 ^ (i >> 12) as u8)
+            .collect()
+    }
+
+    fn run(c: Compression) -> (Hashes, Vec<u8>) {
+        let input = data();
+        let (value, hashes, out) = run_pass(Vec::new(), c, |w| {
+            for part in input.chunks(100_000) {
+                w.write_all(part).map_err(write_err)?;
+            }
+            Ok(42)
+        })
+        .unwrap();
+        assert_eq!(value, 42);
+        (hashes, out)
+    }
+
+    #[test]
+    fn none_is_the_input() {
+        let (h, out) = run(Compression::None);
+        assert_eq!(out, data());
+        assert_eq!(h.diff_id, crate::digest::sha256(&data()));
+        assert_eq!(h.digest, h.diff_id);
+        assert_eq!(h.size, data().len() as u64);
+    }
+
+    #[test]
+    fn gzip_round_trip_and_hashes() {
+        let (h, out) = run(Compression::Gzip { level: 6 });
+        assert_eq!(h.digest, crate::digest::sha256(&out));
+        assert_eq!(h.size, out.len() as u64);
+        assert_eq!(h.diff_id, crate::digest::sha256(&data()));
+        let mut back = Vec::new();
+        flate2::read::MultiGzDecoder::new(&out[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data());
+        assert!(out.len() < data().len());
+        // deterministic
+        assert_eq!(run(Compression::Gzip { level: 6 }).0, h);
+    }
+
+    #[test]
+    fn zstd_round_trip_and_hashes() {
+        let (h, out) = run(Compression::Zstd { level: 3 });
+        assert_eq!(h.digest, crate::digest::sha256(&out));
+        assert_eq!(zstd::decode_all(&out[..]).unwrap(), data());
+        assert_eq!(h.diff_id, crate::digest::sha256(&data()));
+        assert_eq!(run(Compression::Zstd { level: 3 }).0, h);
+    }
+
+    #[test]
+    fn producer_error_is_returned() {
+        let err = run_pass(Vec::new(), Compression::Gzip { level: 1 }, |w| {
+            w.write_all(&[1u8; 300_000]).map_err(write_err)?;
+            Err::<(), _>(LayerError::Compress("stop".into()))
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "compressing layer: stop");
+    }
+
+    struct FailingSink;
+    impl Write for FailingSink {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn sink_error_wins() {
+        for c in [
+            Compression::None,
+            Compression::Gzip { level: 1 },
+            Compression::Zstd { level: 1 },
+        ] {
+            let input = data();
+            let err = run_pass(FailingSink, c, |w| {
+                w.write_all(&input).map_err(write_err)?;
+                Ok(())
+            })
+            .err()
+            .unwrap();
+            assert_eq!(
+                err.to_string(),
+                "writing the layer blob: disk full",
+                "{c:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,534 @@
+//! The layer's tar stream: entries in the order given, every parent
+//! directory before its children, and no path twice.
+//!
+//! Duplicates: the first pass notes, for each repeated path, which occurrence
+//! survives (the last, as unpacking would keep; a directory keeps its first
+//! position, so its children still follow it, with the last metadata). The
+//! first duplicate stops the output (the pass goes on reading, to learn the
+//! rest), and a second pass writes the layer from that [`Plan`].
+
+use super::normalize::{self, clean_path, parent, BLOCK};
+use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
+use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+/// Size of the buffer file contents are copied through.
+const COPY_BUF: usize = 1 << 20;
+
+/// What the first pass learned about repeated paths.
+#[derive(Debug, Default)]
+pub(crate) struct Plan {
+    dups: HashMap<String, Dup>,
+}
+
+/// The surviving occurrence of a repeated path.
+#[derive(Debug)]
+struct Dup {
+    /// Ordinal of the last occurrence.
+    last: u64,
+    /// When the last occurrence is a directory: its entry, written at the
+    /// first occurrence's place.
+    dir: Option<Entry>,
+}
+
+/// How a pass ended.
+#[derive(Debug)]
+pub(crate) enum PassOutcome {
+    /// The layer is complete, with this many entries.
+    Done {
+        /// Tar entries written.
+        entries: u64,
+    },
+    /// Paths repeat: the output is unusable, write again with this plan.
+    Duplicates(Plan),
+}
+
+/// Where an entry's content comes from, for writing and for errors.
+pub(crate) enum Content<'a> {
+    /// No content.
+    Empty,
+    /// Bytes in memory.
+    Bytes(&'a [u8]),
+    /// A file on disk, opened only if the entry is written.
+    File(&'a Path),
+    /// A reader positioned at the content (an archive entry).
+    Reader(&'a mut dyn Read),
+}
+
+/// Where an entry comes from, for error messages.
+#[derive(Clone, Copy)]
+pub(crate) enum Origin<'a> {
+    /// The build context or the executor.
+    Given,
+    /// An archive, by name.
+    Archive(&'a str),
+}
+
+impl Origin<'_> {
+    fn prefix(self) -> String {
+        match self {
+            Origin::Given => String::new(),
+            Origin::Archive(name) => format!("archive {name}: "),
+        }
+    }
+}
+
+/// The tar stream of one pass.
+pub(crate) struct TarStream<'w, 'p> {
+    out: &'w mut dyn Write,
+    clamp: Option<i64>,
+    plan: Option<&'p Plan>,
+    emitted: HashSet<String>,
+    dups: HashMap<String, Dup>,
+    /// Set at the first duplicate of the first pass: stop writing.
+    scanning: bool,
+    ordinal: u64,
+    entries: u64,
+    header: Vec<u8>,
+    buf: Vec<u8>,
+}
+
+impl<'w, 'p> TarStream<'w, 'p> {
+    pub(crate) fn new(out: &'w mut dyn Write, clamp: Option<i64>, plan: Option<&'p Plan>) -> Self {
+        TarStream {
+            out,
+            clamp,
+            plan,
+            emitted: HashSet::new(),
+            dups: HashMap::new(),
+            scanning: false,
+            ordinal: 0,
+            entries: 0,
+            header: Vec::with_capacity(BLOCK * 4),
+            buf: Vec::new(),
+        }
+    }
+
+    /// Adds one entry (path and hard link target already cleaned), after any
+    /// missing parent directories.
+    pub(crate) fn put(
+        &mut self,
+        entry: Entry,
+        content: Content<'_>,
+        origin: Origin<'_>,
+    ) -> Result<(), LayerError> {
+        if entry.path.is_empty() {
+            return Ok(());
+        }
+        self.ensure_dir(parent(&entry.path), entry.mtime, origin)?;
+        self.ordinal += 1;
+        let n = self.ordinal;
+        let mut entry = entry;
+        match self.plan {
+            None => {
+                if self.emitted.contains(&entry.path) {
+                    let dir = (entry.kind == EntryKind::Dir).then(|| entry.clone());
+                    self.dups.insert(entry.path, Dup { last: n, dir });
+                    self.scanning = true;
+                    return Ok(());
+                }
+            }
+            Some(plan) => {
+                if self.emitted.contains(&entry.path) {
+                    return Ok(());
+                }
+                if let Some(dup) = plan.dups.get(&entry.path) {
+                    match &dup.dir {
+                        Some(dir) => entry = dir.clone(),
+                        None if dup.last != n => return Ok(()),
+                        None => {}
+                    }
+                }
+            }
+        }
+        self.emitted.insert(entry.path.clone());
+        self.emit(&entry, content, origin)
+    }
+
+    /// Makes sure directory `dir` (cleaned, "" = root) and its parents are in
+    /// the layer, adding the missing ones as 0755 root directories.
+    pub(crate) fn ensure_dir(
+        &mut self,
+        dir: &str,
+        mtime: i64,
+        origin: Origin<'_>,
+    ) -> Result<(), LayerError> {
+        let mut missing = Vec::new();
+        let mut p = dir;
+        while !p.is_empty() && !self.emitted.contains(p) {
+            missing.push(p.to_string());
+            p = parent(p);
+        }
+        for path in missing.into_iter().rev() {
+            let planned = self
+                .plan
+                .and_then(|plan| plan.dups.get(&path))
+                .and_then(|dup| dup.dir.clone());
+            let entry = planned.unwrap_or_else(|| Entry {
+                path: path.clone(),
+                kind: EntryKind::Dir,
+                mode: 0o755,
+                uid: 0,
+                gid: 0,
+                mtime,
+                xattrs: Vec::new(),
+            });
+            self.emitted.insert(path);
+            self.emit(&entry, Content::Empty, origin)?;
+        }
+        Ok(())
+    }
+
+    fn emit(
+        &mut self,
+        entry: &Entry,
+        content: Content<'_>,
+        origin: Origin<'_>,
+    ) -> Result<(), LayerError> {
+        if self.scanning {
+            return Ok(());
+        }
+        normalize::encode_header(entry, self.clamp, &mut self.header).map_err(|reason| {
+            LayerError::BadPath {
+                context: origin.prefix(),
+                path: entry.path.clone(),
+                reason,
+            }
+        })?;
+        write_out(self.out, &self.header)?;
+        if let EntryKind::File { size } = entry.kind {
+            let mismatch = |found| LayerError::SizeMismatch {
+                path: entry.path.clone(),
+                expected: size,
+                found,
+            };
+            match content {
+                Content::Empty if size == 0 => {}
+                Content::Empty => return Err(mismatch(0)),
+                Content::Bytes(b) if b.len() as u64 == size => write_out(self.out, b)?,
+                Content::Bytes(b) => return Err(mismatch(b.len() as u64)),
+                Content::File(path) => {
+                    let io_err = |source| LayerError::Io {
+                        what: format!("reading file {} for {}", path.display(), entry.path),
+                        source,
+                    };
+                    let mut file = File::open(path).map_err(io_err)?;
+                    let found = file.metadata().map_err(io_err)?.len();
+                    if found != size {
+                        return Err(mismatch(found));
+                    }
+                    let copied = self.copy(&mut file, size).map_err(|e| match e {
+                        CopyError::Read(source) => io_err(source),
+                        CopyError::Write(source) => write_err(source),
+                    })?;
+                    if copied != size {
+                        return Err(mismatch(copied));
+                    }
+                }
+                Content::Reader(reader) => {
+                    let name = match origin {
+                        Origin::Archive(name) => name,
+                        Origin::Given => "",
+                    };
+                    let read_err = |source| LayerError::Archive {
+                        archive: name.to_string(),
+                        what: format!("reading entry {}", entry.path),
+                        source,
+                    };
+                    let copied = self.copy(reader, size).map_err(|e| match e {
+                        CopyError::Read(source) => read_err(source),
+                        CopyError::Write(source) => write_err(source),
+                    })?;
+                    if copied != size {
+                        return Err(read_err(io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!("the archive ends after {copied} of its {size} bytes"),
+                        )));
+                    }
+                }
+            }
+            let pad = (size as usize).next_multiple_of(BLOCK) - size as usize;
+            if pad > 0 {
+                write_out(self.out, &[0u8; BLOCK][..pad])?;
+            }
+        }
+        self.entries += 1;
+        Ok(())
+    }
+
+    /// Copies up to `size` bytes from `reader` to the output; the count copied.
+    fn copy(&mut self, reader: &mut dyn Read, size: u64) -> Result<u64, CopyError> {
+        if self.buf.is_empty() {
+            self.buf = vec![0u8; COPY_BUF];
+        }
+        let mut left = size;
+        while left > 0 {
+            let want = left.min(self.buf.len() as u64) as usize;
+            let n = match reader.read(&mut self.buf[..want]) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(CopyError::Read(e)),
+            };
+            self.out
+                .write_all(&self.buf[..n])
+                .map_err(CopyError::Write)?;
+            left -= n as u64;
+        }
+        Ok(size - left)
+    }
+
+    /// Ends the tar stream: what the pass found.
+    pub(crate) fn finish(self) -> Result<PassOutcome, LayerError> {
+        if self.plan.is_none() && !self.dups.is_empty() {
+            return Ok(PassOutcome::Duplicates(Plan { dups: self.dups }));
+        }
+        write_out(self.out, &[0u8; 2 * BLOCK])?;
+        Ok(PassOutcome::Done {
+            entries: self.entries,
+        })
+    }
+}
+
+enum CopyError {
+    Read(io::Error),
+    Write(io::Error),
+}
+
+fn write_err(source: io::Error) -> LayerError {
+    LayerError::Io {
+        what: "writing the layer".to_string(),
+        source,
+    }
+}
+
+fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<(), LayerError> {
+    out.write_all(bytes).map_err(write_err)
+}
+
+/// Writes every source into `out` (one pass); see [`PassOutcome`].
+pub(crate) fn write_sources(
+    out: &mut dyn Write,
+    sources: &[Source],
+    opts: &LayerOptions,
+    limits: &ArchiveLimits,
+    plan: Option<&Plan>,
+) -> Result<PassOutcome, LayerError> {
+    let mut tar = TarStream::new(out, opts.clamp_mtime, plan);
+    for source in sources {
+        match source {
+            Source::Entry(entry, data) => {
+                let bad = |path: &str, reason| LayerError::BadPath {
+                    context: String::new(),
+                    path: path.to_string(),
+                    reason,
+                };
+                let mut entry = entry.clone();
+                entry.path = clean_path(&entry.path).map_err(|r| bad(&entry.path, r))?;
+                if let EntryKind::Hardlink { target } = &mut entry.kind {
+                    *target = clean_path(target).map_err(|r| bad(&entry.path, r))?;
+                }
+                let content = match data {
+                    Data::None => Content::Empty,
+                    Data::Bytes(b) => Content::Bytes(b),
+                    Data::Path(p) => Content::File(p),
+                };
+                tar.put(entry, content, Origin::Given)?;
+            }
+            Source::Archive {
+                path,
+                dest_dir,
+                chown,
+            } => archive::add_archive(&mut tar, path, dest_dir, *chown, limits, opts.progress)?,
+        }
+    }
+    tar.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(path: &str, kind: EntryKind, mode: u32) -> Entry {
+        Entry {
+            path: path.to_string(),
+            kind,
+            mode,
+            uid: 0,
+            gid: 0,
+            mtime: 10,
+            xattrs: Vec::new(),
+        }
+    }
+
+    /// Runs both passes like write_layer does, uncompressed: the tar bytes.
+    fn tar_of(sources: &[Source]) -> Result<Vec<u8>, LayerError> {
+        let opts = LayerOptions::default();
+        let limits = ArchiveLimits::default();
+        let mut out = Vec::new();
+        match write_sources(&mut out, sources, &opts, &limits, None)? {
+            PassOutcome::Done { .. } => Ok(out),
+            PassOutcome::Duplicates(plan) => {
+                let mut out = Vec::new();
+                match write_sources(&mut out, sources, &opts, &limits, Some(&plan))? {
+                    PassOutcome::Done { .. } => Ok(out),
+                    PassOutcome::Duplicates(_) => panic!("duplicates twice"),
+                }
+            }
+        }
+    }
+
+    /// (path, type, mode, content) of each entry.
+    fn listing(tar: &[u8]) -> Vec<(String, char, u32, Vec<u8>)> {
+        let mut ar = tar::Archive::new(tar);
+        ar.entries()
+            .unwrap()
+            .map(|en| {
+                let mut en = en.unwrap();
+                let mut data = Vec::new();
+                en.read_to_end(&mut data).unwrap();
+                let h = en.header();
+                (
+                    String::from_utf8(en.path_bytes().to_vec()).unwrap(),
+                    h.entry_type().as_byte() as char,
+                    h.mode().unwrap(),
+                    data,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn parents_are_synthesized_before_children() {
+        let sources = [Source::Entry(
+            e("/usr/local/bin/tool", EntryKind::File { size: 2 }, 0o755),
+            Data::Bytes(b"hi".to_vec()),
+        )];
+        let l = listing(&tar_of(&sources).unwrap());
+        let names: Vec<_> = l.iter().map(|x| (x.0.as_str(), x.1, x.2)).collect();
+        assert_eq!(
+            names,
+            [
+                ("usr/", '5', 0o755),
+                ("usr/local/", '5', 0o755),
+                ("usr/local/bin/", '5', 0o755),
+                ("usr/local/bin/tool", '0', 0o755),
+            ]
+        );
+        assert_eq!(l[3].3, b"hi");
+    }
+
+    #[test]
+    fn given_parents_are_kept_and_root_skipped() {
+        let sources = [
+            Source::Entry(e("/", EntryKind::Dir, 0o755), Data::None),
+            Source::Entry(e("app", EntryKind::Dir, 0o700), Data::None),
+            Source::Entry(e("app/x", EntryKind::Fifo, 0o600), Data::None),
+        ];
+        let l = listing(&tar_of(&sources).unwrap());
+        let names: Vec<_> = l.iter().map(|x| (x.0.as_str(), x.2)).collect();
+        assert_eq!(names, [("app/", 0o700), ("app/x", 0o600)]);
+    }
+
+    #[test]
+    fn duplicates_collapse_to_the_last() {
+        let sources = [
+            Source::Entry(
+                e("a", EntryKind::File { size: 1 }, 0o644),
+                Data::Bytes(b"1".to_vec()),
+            ),
+            Source::Entry(
+                e("d/x", EntryKind::File { size: 1 }, 0o644),
+                Data::Bytes(b"x".to_vec()),
+            ),
+            Source::Entry(
+                e("a", EntryKind::File { size: 1 }, 0o600),
+                Data::Bytes(b"2".to_vec()),
+            ),
+            // an explicit dir after its synthesized self: metadata wins, position stays
+            Source::Entry(e("d", EntryKind::Dir, 0o700), Data::None),
+        ];
+        let l = listing(&tar_of(&sources).unwrap());
+        let names: Vec<_> = l.iter().map(|x| (x.0.as_str(), x.2, x.3.clone())).collect();
+        assert_eq!(
+            names,
+            [
+                ("d/", 0o700, vec![]),
+                ("d/x", 0o644, b"x".to_vec()),
+                ("a", 0o600, b"2".to_vec()),
+            ]
+        );
+    }
+
+    #[test]
+    fn no_duplicates_is_one_pass() {
+        let sources = [Source::Entry(e("a", EntryKind::Dir, 0o755), Data::None)];
+        let mut out = Vec::new();
+        let outcome = write_sources(
+            &mut out,
+            &sources,
+            &LayerOptions::default(),
+            &ArchiveLimits::default(),
+            None,
+        )
+        .unwrap();
+        assert!(matches!(outcome, PassOutcome::Done { entries: 1 }));
+        assert_eq!(out.len(), 3 * 512);
+    }
+
+    #[test]
+    fn refused_entries() {
+        let cases: Vec<(Source, &str)> = vec![
+            (
+                Source::Entry(e("../x", EntryKind::Dir, 0o755), Data::None),
+                "entry ../x: a `..` component would climb out of the destination",
+            ),
+            (
+                Source::Entry(e("a/.wh.b", EntryKind::Dir, 0o755), Data::None),
+                "entry a/.wh.b: the name .wh.b is an overlay whiteout, which an ADD/COPY cannot create",
+            ),
+            (
+                Source::Entry(e("f", EntryKind::File { size: 3 }, 0o644), Data::Bytes(b"ab".to_vec())),
+                "entry f: expected 3 bytes of content, found 2",
+            ),
+            (
+                Source::Entry(e("f", EntryKind::File { size: 3 }, 0o644), Data::None),
+                "entry f: expected 3 bytes of content, found 0",
+            ),
+        ];
+        for (source, msg) in cases {
+            assert_eq!(tar_of(&[source]).unwrap_err().to_string(), msg);
+        }
+    }
+
+    #[test]
+    fn file_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, vec![7u8; 1500]).unwrap();
+        let ok = [Source::Entry(
+            e("f", EntryKind::File { size: 1500 }, 0o644),
+            Data::Path(p.clone()),
+        )];
+        let tar = tar_of(&ok).unwrap();
+        assert_eq!(tar.len(), 512 + 1536 + 1024);
+        assert_eq!(listing(&tar)[0].3, vec![7u8; 1500]);
+        let wrong = [Source::Entry(
+            e("f", EntryKind::File { size: 10 }, 0o644),
+            Data::Path(p),
+        )];
+        assert_eq!(
+            tar_of(&wrong).unwrap_err().to_string(),
+            "entry f: expected 10 bytes of content, found 1500"
+        );
+        let missing = [Source::Entry(
+            e("g", EntryKind::File { size: 1 }, 0o644),
+            Data::Path(dir.path().join("nope")),
+        )];
+        let msg = tar_of(&missing).unwrap_err().to_string();
+        assert!(msg.starts_with("reading file "), "{msg}");
+        assert!(msg.contains("nope for g: "), "{msg}");
+    }
+}
