@@ -732,4 +732,130 @@ mod tests {
         let df = parse("# escape=`\nFROM a\nRUN dir c:\\ `\n  /w\n").unwrap();
         assert_eq!(df.instructions[1].args[0].value, "dir c:\\   /w");
     }
+
+    /// Input, exact message, line:col of the error span, help.
+    type ErrorCase = (
+        &'static str,
+        &'static str,
+        (usize, usize),
+        Option<&'static str>,
+    );
+
+    const ERRORS: &[ErrorCase] = &[
+        ("", "file with no instructions", (1, 1), None),
+        ("# only\n\n", "file with no instructions", (3, 1), None),
+        ("FROM a\nENV PATH\n", "ENV must have two arguments", (2, 5), None),
+        (
+            "CMD [ \"echo\", [ \"nested json\" ] ]",
+            "when using JSON array syntax, arrays must be comprised of strings only",
+            (1, 5),
+            None,
+        ),
+        ("FROM a\nCOPPY . /\n", "unknown instruction: COPPY", (2, 1), Some("did you mean COPY?")),
+        ("FRM a", "unknown instruction: FRM", (1, 1), Some("did you mean FROM?")),
+        (
+            "FROM a\nfoo bar",
+            "unknown instruction: foo",
+            (2, 1),
+            Some("did you mean from?"),
+        ),
+        ("FROM a\nXYZZY", "unknown instruction: XYZZY", (2, 1), None),
+        ("FROM a b", "FROM requires either one or three arguments", (1, 6), None),
+        ("FROM", "FROM requires either one or three arguments", (1, 1), None),
+        (
+            "FROM a AS 1x",
+            "invalid name for build stage: \"1x\", name can't start with a number or contain symbols",
+            (1, 11),
+            None,
+        ),
+        (
+            "FROM a\nCOPY x",
+            "COPY requires at least two arguments, but only one was provided. Destination could not be determined",
+            (2, 6),
+            None,
+        ),
+        (
+            "FROM a\nADD [\"x\"]",
+            "ADD requires at least two arguments, but only one was provided. Destination could not be determined",
+            (2, 5),
+            None,
+        ),
+        ("FROM a\nSHELL /bin/sh -c", "SHELL requires the arguments to be in JSON form", (2, 7), None),
+        ("FROM a\nWORKDIR", "WORKDIR requires exactly one argument", (2, 1), None),
+        (
+            "FROM a\nENV a=b c",
+            "Syntax error - can't find = in \"c\". Must be of the form: name=value",
+            (2, 9),
+            None,
+        ),
+        ("FROM a\nLABEL =x", "LABEL names can not be blank", (2, 7), None),
+        (
+            "FROM a\nONBUILD ONBUILD RUN x",
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed",
+            (2, 9),
+            None,
+        ),
+        ("FROM a\nONBUILD FROM b", "FROM isn't allowed as an ONBUILD trigger", (2, 9), None),
+        ("FROM a\nONBUILD", "ONBUILD requires at least one argument", (2, 1), None),
+        ("FROM a\nRUN <<EOF\nx\n", "unterminated heredoc", (2, 5), None),
+        (
+            "FROM a\nCOPY <<EOF <<EOT\nx\nEOF\ny\nEOT\n",
+            "COPY cannot accept a heredoc as a destination",
+            (2, 12),
+            None,
+        ),
+        (
+            "# escape=x\nFROM a",
+            "invalid escape token 'x' does not match ` or \\",
+            (1, 10),
+            None,
+        ),
+        (
+            "# escape=\\\n# Escape=`\nFROM a",
+            "only one escape parser directive can be used",
+            (2, 10),
+            None,
+        ),
+        ("FROM a\nHEALTHCHECK NONE x", "HEALTHCHECK NONE takes no arguments", (2, 13), None),
+        ("FROM a\nVOLUME [\"\"]", "VOLUME specified can not be an empty string", (2, 9), None),
+        ("FROM a\nEXPOSE", "EXPOSE requires at least one argument", (2, 1), None),
+        ("FROM a\nARG", "ARG requires at least one argument", (2, 1), None),
+        ("FROM a\nARG =x", "ARG names can not be blank", (2, 5), None),
+    ];
+
+    #[test]
+    fn error_table() {
+        let mut wrong = Vec::new();
+        for (src, message, at, help) in ERRORS {
+            match parse(src) {
+                Ok(_) => wrong.push(format!("{src:?}: accepted")),
+                Err(e) => {
+                    let got = (e.message.as_str(), e.span.line_col(src), e.help.as_deref());
+                    if got != (*message, *at, *help) {
+                        wrong.push(format!("{src:?}: got {got:?}"));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn heredoc_rules_follow_buildkit() {
+        // JSON form never has heredocs; ONBUILD's instruction may.
+        let df = parse("FROM a\nRUN [\"<<EOF\"]\nONBUILD RUN <<X\nhi\nX\n").unwrap();
+        assert!(df.instructions[1].heredocs.is_empty());
+        let onbuild = &df.instructions[2];
+        assert_eq!(onbuild.heredocs.len(), 1);
+        assert_eq!(onbuild.heredocs[0].content, "hi\n");
+        assert!(matches!(&onbuild.kind, Kind::Onbuild(child) if child.name() == "run"));
+        // Two heredocs on one line: bodies in order.
+        let df = parse("FROM a\nRUN <<A cat - <<B\n1\nA\n2\nB\nUSER x\n").unwrap();
+        let names: Vec<_> = df.instructions[1]
+            .heredocs
+            .iter()
+            .map(|h| (h.name.as_str(), h.content.as_str()))
+            .collect();
+        assert_eq!(names, [("A", "1\n"), ("B", "2\n")]);
+    }
 }

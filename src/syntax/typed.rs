@@ -140,24 +140,29 @@ pub(crate) fn instruction(raw: Raw) -> Result<Instruction, ParseError> {
     })
 }
 
+/// `unknown instruction: X`, with BuildKit's suggestion rule: the first
+/// keyword at edit distance below 3, in the case the word was written in.
 fn unknown(raw: &Raw) -> ParseError {
-    let word = raw.keyword.value.to_ascii_uppercase();
-    let mut best: Vec<(&str, usize)> = KEYWORDS
-        .iter()
-        .map(|k| (*k, edit_distance(&word, k)))
-        .collect();
-    best.sort_by_key(|(_, d)| *d);
-    let help = match best.as_slice() {
-        [(k, d), rest @ ..]
-            if *d <= 2 && *d < word.len() && rest.first().map(|r| r.1) != Some(*d) =>
-        {
-            Some(format!("did you mean {k}?"))
+    let written = &raw.keyword.value;
+    let word = written.to_ascii_uppercase();
+    let mut best: Option<(&str, usize)> = None;
+    for k in KEYWORDS {
+        let d = edit_distance(&word, k);
+        if d < best.map_or(3, |(_, b)| b) {
+            best = Some((k, d));
         }
-        _ => None,
-    };
+    }
+    let help = best.map(|(k, _)| {
+        let k = if *written == written.to_ascii_lowercase() {
+            k.to_ascii_lowercase()
+        } else {
+            k.to_string()
+        };
+        format!("did you mean {k}?")
+    });
     ParseError {
         span: raw.keyword.span,
-        message: format!("unknown instruction: {}", raw.keyword.value),
+        message: format!("unknown instruction: {written}"),
         help,
     }
 }
