@@ -542,9 +542,16 @@ struct Marker {
     span: Span,
 }
 
-/// Whether `word` opens a heredoc, and which.
-pub(crate) fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
-    let pairs = DockerfileGrammar::parse(Rule::heredoc_marker, word).ok()?;
+/// Whether `word` opens a heredoc: its delimiter, whether the body is
+/// expanded (no quotes in the delimiter) and whether tabs are chomped
+/// (`<<-`). An error when the delimiter has an unterminated quote.
+pub(crate) fn heredoc_marker(word: &str) -> Result<Option<(String, bool, bool)>, &'static str> {
+    let Ok(pairs) = DockerfileGrammar::parse(Rule::heredoc_marker, word) else {
+        if DockerfileGrammar::parse(Rule::heredoc_like, word).is_ok() {
+            return Err("unterminated quote in heredoc delimiter");
+        }
+        return Ok(None);
+    };
     let mut name = String::new();
     let mut chomp = false;
     let mut expand = true;
@@ -559,21 +566,25 @@ pub(crate) fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
             _ => {}
         }
     }
-    Some((name, expand, chomp))
+    Ok(Some((name, expand, chomp)))
 }
 
-/// The heredocs an instruction line opens, in order (BuildKit lexes the
-/// whole line with `\` as escape, whatever the directive says).
+/// The heredocs an instruction line opens, in order.
 fn heredoc_markers(l: &Logical) -> Result<Vec<Marker>, ParseError> {
     let mut out = Vec::new();
-    for (start, word) in words(&l.text, '\\', 0)? {
-        if let Some((name, expand, chomp)) = heredoc_marker(&word) {
-            out.push(Marker {
+    let pairs = run(Rule::shell_words, &l.text, 0)?;
+    for word in pairs.flatten().filter(|p| p.as_rule() == Rule::shell_word) {
+        let s = word.as_span();
+        let span = l.span(s.start(), s.end());
+        match heredoc_marker(word.as_str()) {
+            Ok(Some((name, expand, chomp))) => out.push(Marker {
                 name,
                 expand,
                 chomp,
-                span: l.span(start, start + word.len()),
-            });
+                span,
+            }),
+            Ok(None) => {}
+            Err(message) => return Err(ParseError::new(span, message)),
         }
     }
     Ok(out)
@@ -857,5 +868,108 @@ mod tests {
             .map(|h| (h.name.as_str(), h.content.as_str()))
             .collect();
         assert_eq!(names, [("A", "1\n"), ("B", "2\n")]);
+    }
+
+    /// BuildKit's `TestParseExtractsHeredoc` (without its `USER <<INVALID`,
+    /// which only BuildKit's raw parser accepts); bodies of `<<-` come with
+    /// their tabs already stripped here.
+    #[test]
+    fn buildkit_heredoc_cases() {
+        let src = "FROM alpine:3.6\n\nENV NAME=me\n\nRUN ls\n\n\
+            RUN <<EMPTY\nEMPTY\n\nRUN 3<<EMPTY2\nEMPTY2\n\nRUN \"<<NOHEREDOC\"\n\n\
+            RUN <<INDENT\n\tfoo\n\tbar\nINDENT\n\n\
+            RUN <<-UNINDENT\n\tbaz\n\tquux\nUNINDENT\n\n\
+            RUN <<-UNINDENT2\n\tbaz\n\tquux\n\tUNINDENT2\n\n\
+            RUN <<-EXPAND\n\texpand $NAME\nEXPAND\n\n\
+            RUN <<-'NOEXPAND'\n\tdon't expand $NAME\nNOEXPAND\n\n\
+            RUN <<COMMENT\n# internal comment\necho hello world\necho foo bar # trailing comment\nCOMMENT\n\n\
+            RUN --mount=type=cache,target=/foo <<MOUNT\necho hello\nMOUNT\n\n\
+            COPY <<FILE1 <<FILE2 /dest\ncontent 1\nFILE1\ncontent 2\nFILE2\n\n\
+            COPY <<EOF /quotes\n\"foo\"\n'bar'\nEOF\n\n\
+            COPY <<X <<Y /dest\nY\nX\nX\nY\n\n\
+            RUN <<COMPLEX python3\nprint('hello world')\nCOMPLEX\n\n\
+            COPY <<file.txt /dest\nhello world\nfile.txt\n\n\
+            RUN <<eo'f'\necho foo\neof\n\n\
+            RUN <<eo\\'f\necho foo\neo'f\n\n\
+            RUN <<'e'o\\'f\necho foo\neo'f\n\n\
+            RUN <<'one two'\necho bar\none two\n\n\
+            RUN <<$EOF\n$EOF\n\n\
+            RUN <<  EOF\nEOF\n\n\
+            RUN <<  EOF  > foo\nEOF\n\t";
+        type Doc = (&'static str, &'static str, bool);
+        let want: &[&[Doc]] = &[
+            &[],
+            &[],
+            &[("EMPTY", "", true)],
+            &[("EMPTY2", "", true)],
+            &[],
+            &[("INDENT", "\tfoo\n\tbar\n", true)],
+            &[("UNINDENT", "baz\nquux\n", true)],
+            &[("UNINDENT2", "baz\nquux\n", true)],
+            &[("EXPAND", "expand $NAME\n", true)],
+            &[("NOEXPAND", "don't expand $NAME\n", false)],
+            &[(
+                "COMMENT",
+                "# internal comment\necho hello world\necho foo bar # trailing comment\n",
+                true,
+            )],
+            &[("MOUNT", "echo hello\n", true)],
+            &[
+                ("FILE1", "content 1\n", true),
+                ("FILE2", "content 2\n", true),
+            ],
+            &[("EOF", "\"foo\"\n'bar'\n", true)],
+            &[("X", "Y\n", true), ("Y", "X\n", true)],
+            &[("COMPLEX", "print('hello world')\n", true)],
+            &[("file.txt", "hello world\n", true)],
+            &[("eof", "echo foo\n", false)],
+            &[("eo'f", "echo foo\n", true)],
+            &[("eo'f", "echo foo\n", false)],
+            &[("one two", "echo bar\n", false)],
+            &[("$EOF", "", true)],
+            &[("EOF", "", true)],
+            &[("EOF", "", true)],
+        ];
+        let df = parse(src).unwrap();
+        assert_eq!(df.instructions.len(), want.len() + 1);
+        for (i, want) in df.instructions[1..].iter().zip(want) {
+            let got: Vec<(String, String, bool)> = i
+                .heredocs
+                .iter()
+                .map(|h| (h.name.clone(), h.content.clone(), h.expand))
+                .collect();
+            let want: Vec<(String, String, bool)> = want
+                .iter()
+                .map(|(n, c, e)| (n.to_string(), c.to_string(), *e))
+                .collect();
+            assert_eq!(got, want, "{}", crate::syntax::dump(i));
+        }
+    }
+
+    #[test]
+    fn heredoc_delimiters_as_buildkit_reads_them() {
+        for word in [
+            "<<EOF",
+            "<<'EOF'",
+            "<<\"EOF\"",
+            "<<-EOF",
+            "<<-'EOF'",
+            "<<-\"EOF\"",
+            "<<EO\"F\"",
+            "<< EOF",
+            "<<- EOF",
+        ] {
+            let got = heredoc_marker(word);
+            assert!(
+                matches!(&got, Ok(Some((n, _, _))) if n == "EOF"),
+                "{word}: {got:?}"
+            );
+        }
+        for word in ["<<'EOF", "<<\"EOF", "<<EOF'", "<<EOF\""] {
+            assert!(heredoc_marker(word).is_err(), "{word}");
+        }
+        for word in ["", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh"] {
+            assert_eq!(heredoc_marker(word), Ok(None), "{word}");
+        }
     }
 }
