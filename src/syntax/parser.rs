@@ -972,4 +972,163 @@ mod tests {
             assert_eq!(heredoc_marker(word), Ok(None), "{word}");
         }
     }
+
+    fn values(i: &crate::syntax::ast::Instruction) -> Vec<&str> {
+        i.args.iter().map(|a| a.value.as_str()).collect()
+    }
+
+    /// BuildKit's `TestJSONArraysOfStrings`.
+    #[test]
+    fn json_arrays_of_strings() {
+        let valid: &[(&str, &[&str])] = &[
+            ("[]", &[]),
+            ("[\"\"]", &[""]),
+            ("[\"a\"]", &["a"]),
+            ("[\"a\",\"b\"]", &["a", "b"]),
+            ("[ \"a\", \"b\" ]", &["a", "b"]),
+            ("[\t\"a\",\t\"b\"\t]", &["a", "b"]),
+            ("\t[\t\"a\",\t\"b\"\t]\t", &["a", "b"]),
+            (
+                r#"["abc 123", "♥", "☃", "\" \\ \/ \b \f \n \r \t \u0000"]"#,
+                &["abc 123", "♥", "☃", "\" \\ / \u{8} \u{c} \n \r \t \0"],
+            ),
+        ];
+        for (json, want) in valid {
+            let i = one(&format!("CMD {json}"));
+            assert!(i.json, "{json}");
+            assert_eq!(values(&i), *want, "{json}");
+        }
+        for json in [
+            r#"["a",42,"b"]"#,
+            r#"["a",123.456,"b"]"#,
+            r#"["a",{},"b"]"#,
+            r#"["a",{"c": "d"},"b"]"#,
+            r#"["a",["c"],"b"]"#,
+            r#"["a",true,"b"]"#,
+            r#"["a",false,"b"]"#,
+            r#"["a",null,"b"]"#,
+        ] {
+            let e = parse(&format!("CMD {json}")).unwrap_err();
+            assert!(e.message.contains("comprised of strings only"), "{json}");
+        }
+        // Not JSON at all: shell form, whatever it looks like.
+        for text in ["[\"a\"] x", "['a']", "[\"a\",]", "[\"a\\x\"]", "[01]"] {
+            let i = one(&format!("RUN {text}"));
+            assert!(!i.json, "{text}");
+            assert_eq!(values(&i), [text]);
+        }
+    }
+
+    /// BuildKit's `TestParseWords` (ARG keeps its words as parsed).
+    #[test]
+    fn words_keep_quotes_and_escapes() {
+        let cases: &[(&str, &[&str])] = &[
+            ("foo", &["foo"]),
+            ("foo bar", &["foo", "bar"]),
+            ("foo\\ bar", &["foo\\ bar"]),
+            ("foo=bar", &["foo=bar"]),
+            ("foo bar 'abc xyz'", &["foo", "bar", "'abc xyz'"]),
+            ("foo bar \"abc xyz\"", &["foo", "bar", "\"abc xyz\""]),
+            ("àöû", &["àöû"]),
+            ("föo bàr \"âbc xÿz\"", &["föo", "bàr", "\"âbc xÿz\""]),
+            ("a\"b c\"d 'e\\' f", &["a\"b c\"d", "'e\\'", "f"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(values(&one(&format!("ARG {input}"))), *want, "{input}");
+        }
+    }
+
+    /// BuildKit's `TestParseNameVal*`.
+    #[test]
+    fn name_value_forms() {
+        assert_eq!(values(&one("LABEL foo bar")), ["foo", "bar", ""]);
+        assert_eq!(
+            values(&one("LABEL foo=bar thing=star")),
+            ["foo", "bar", "=", "thing", "star", "="]
+        );
+        assert_eq!(values(&one("ENV a  b  c")), ["a", "b  c", ""]);
+        match one("ENV a=\"x y\" b=z").kind {
+            Kind::Env(kv) => {
+                assert_eq!(kv[0].value.value, "\"x y\"");
+                assert!(!kv[0].legacy);
+                assert_eq!(kv[1].key.value, "b");
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(parse("ENV foo").is_err());
+    }
+
+    #[test]
+    fn typed_forms() {
+        match one("FROM --platform=linux/amd64 golang:1 As Build").kind {
+            Kind::From { image, stage_name } => {
+                assert_eq!(image.value, "golang:1");
+                assert_eq!(stage_name.map(|s| s.value).as_deref(), Some("build"));
+            }
+            k => panic!("{k:?}"),
+        }
+        match one("ARG a b=c d=").kind {
+            Kind::Arg(decls) => {
+                let got: Vec<_> = decls
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name.value.as_str(),
+                            d.default.as_ref().map(|v| v.value.as_str()),
+                        )
+                    })
+                    .collect();
+                assert_eq!(got, [("a", None), ("b", Some("c")), ("d", Some(""))]);
+            }
+            k => panic!("{k:?}"),
+        }
+        match one("HEALTHCHECK --interval=5s CMD [\"curl\", \"-f\"]").kind {
+            Kind::Healthcheck(crate::syntax::ast::Healthcheck::Cmd(Command::Exec(v))) => {
+                assert_eq!(v, ["curl", "-f"])
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(matches!(
+            one("healthcheck none").kind,
+            Kind::Healthcheck(crate::syntax::ast::Healthcheck::None)
+        ));
+        match one("SHELL [\"pwsh\", \"-c\"]").kind {
+            Kind::Shell(v) => assert_eq!(v, ["pwsh", "-c"]),
+            k => panic!("{k:?}"),
+        }
+        match one("VOLUME [\"/a\", \"/b\"]").kind {
+            Kind::Volume(v) => assert_eq!(v.len(), 2),
+            k => panic!("{k:?}"),
+        }
+        match one("EXPOSE 80/tcp 53/udp").kind {
+            Kind::Expose(v) => assert_eq!(v[1].value, "53/udp"),
+            k => panic!("{k:?}"),
+        }
+        match one("ADD --chmod=644 a b [c] /d/").kind {
+            Kind::Add(p) => {
+                assert_eq!(p.sources.len(), 3);
+                assert_eq!(p.dest.value, "/d/");
+            }
+            k => panic!("{k:?}"),
+        }
+        match one("user  me:grp  ").kind {
+            Kind::User(u) => assert_eq!(u.value, "me:grp"),
+            k => panic!("{k:?}"),
+        }
+        match one("MAINTAINER A B <a@b>").kind {
+            Kind::Maintainer(m) => assert_eq!(m.value, "A B <a@b>"),
+            k => panic!("{k:?}"),
+        }
+        match one("STOPSIGNAL SIGKILL").kind {
+            Kind::StopSignal(s) => assert_eq!(s.value, "SIGKILL"),
+            k => panic!("{k:?}"),
+        }
+        match one("ONBUILD ADD --chown=a . /").kind {
+            Kind::Onbuild(child) => {
+                assert_eq!(child.flags[0].name, "chown");
+                assert!(matches!(child.kind, Kind::Add(_)));
+            }
+            k => panic!("{k:?}"),
+        }
+    }
 }
