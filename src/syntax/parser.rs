@@ -378,11 +378,11 @@ impl Args<'_> {
 
     /// `parseNameVal` for ENV and LABEL: key, value, separator triples.
     fn name_val(&self, rest: &str, what: &str) -> Result<ArgList, ParseError> {
-        let words = self.words(rest)?;
-        let Some(first) = words.first() else {
+        let all = words(rest, self.escape, self.base)?;
+        let Some((_, first)) = all.first() else {
             return Ok(Vec::new());
         };
-        if !first.value.contains('=') {
+        if !first.contains('=') {
             let Ok(pairs) = DockerfileGrammar::parse(Rule::legacy_kv, rest) else {
                 return Err(ParseError::new(
                     self.span(0, rest.len()),
@@ -400,24 +400,20 @@ impl Args<'_> {
             return Ok(out);
         }
         let mut out = Vec::new();
-        for word in words {
-            let Some((key, value)) = word.value.split_once('=') else {
+        for (start, word) in all {
+            let Some((key, value)) = word.split_once('=') else {
                 return Err(ParseError::new(
-                    word.span,
+                    self.span(start, start + word.len()),
                     format!(
                         "Syntax error - can't find = in {}. Must be of the form: name=value",
-                        super::dump::go_quote(&word.value)
+                        super::dump::go_quote(&word)
                     ),
                 ));
             };
-            let s = word.span;
-            let eq = s.start + key.len();
-            out.push(Spanned::new(Span::new(s.start, eq), key.to_string()));
-            out.push(Spanned::new(
-                Span::new(eq + 1, s.end.max(eq + 1)),
-                value.to_string(),
-            ));
-            out.push(Spanned::new(Span::new(eq, eq + 1), "=".to_string()));
+            let eq = start + key.len();
+            out.push(self.spanned(start, key));
+            out.push(self.spanned(eq + 1, value));
+            out.push(self.spanned(eq, "="));
         }
         Ok(out)
     }
@@ -1130,5 +1126,37 @@ mod tests {
             }
             k => panic!("{k:?}"),
         }
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let src = "FROM a\r\nRUN x \\\r\n  y\r\nENV k=v\r\n";
+        let df = parse(src).unwrap();
+        assert_eq!(df.instructions[1].args[0].value, "x   y");
+        assert_eq!(df.instructions[1].span.end_line(src), 3);
+        assert_eq!(values(&df.instructions[2]), ["k", "v", "="]);
+    }
+
+    #[test]
+    fn env_value_span_crosses_lines() {
+        let src = "ENV a=1 \\\n  b=\"x \\\n y\"";
+        let i = one(src);
+        let v = &i.args[4];
+        assert_eq!(v.value, "\"x  y\"");
+        assert_eq!(&src[v.span.start..v.span.end], "\"x \\\n y\"");
+        let k = &i.args[3];
+        assert_eq!(&src[k.span.start..k.span.end], "b");
+    }
+
+    #[test]
+    fn large_files_parse_in_linear_time() {
+        let mut src = String::from("FROM a\n");
+        for n in 0..5000 {
+            src.push_str(&format!("RUN echo {n} \\\n  && true\n# c\n"));
+        }
+        let start = std::time::Instant::now();
+        let df = parse(&src).unwrap();
+        assert_eq!(df.instructions.len(), 5001);
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 }
