@@ -233,6 +233,14 @@ fn prune_removes_only_stale_temp_files() {
     let new = dir.path().join(".tmp-new");
     std::fs::write(&old, b"x").unwrap();
     std::fs::write(&new, b"y").unwrap();
+    let old_dir = dir.path().join(".tmp-olddir");
+    std::fs::create_dir(&old_dir).unwrap();
+    std::fs::write(old_dir.join("f"), b"z").unwrap();
+    let ten_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(36000);
+    std::fs::File::open(&old_dir)
+        .unwrap()
+        .set_modified(ten_hours_ago)
+        .unwrap();
     let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
     std::fs::File::options()
         .write(true)
@@ -242,7 +250,9 @@ fn prune_removes_only_stale_temp_files() {
         .unwrap();
     layout.prune().unwrap();
     assert!(!old.exists());
+    assert!(!old_dir.exists());
     assert!(new.exists());
+    assert!(layout.root().join("index.json").exists());
 }
 
 #[test]

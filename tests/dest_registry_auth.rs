@@ -5,7 +5,7 @@
 mod dest_support;
 
 use dest_support::{oci_validate, tiny_image};
-use minibuild::dest::{fetch_image, Layout, PushOptions};
+use minibuild::dest::{fetch_image, registry, Layout, PushOptions, Reference};
 use minibuild::oci::{self, Descriptor, Platform};
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -30,7 +30,7 @@ fn answer(status: u16, body: Vec<u8>) -> Answer {
 fn serve(
     listener: TcpListener,
     log: Arc<Mutex<Vec<String>>>,
-    handle: impl Fn(&str, &str, &BTreeMap<String, String>) -> Answer + Send + 'static,
+    handle: impl Fn(&str, &str, &BTreeMap<String, String>, &[u8]) -> Answer + Send + 'static,
 ) {
     std::thread::spawn(move || {
         for stream in listener.incoming() {
@@ -53,8 +53,16 @@ fn serve(
                     headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
                 }
             }
+            let len: usize = headers
+                .get("content-length")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(0);
+            let mut body = vec![0; len];
+            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
+                continue;
+            }
             log.lock().unwrap().push(format!("{method} {path}"));
-            let a = handle(&method, &path, &headers);
+            let a = handle(&method, &path, &headers, &body);
             let mut head = format!(
                 "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
                 a.status,
@@ -111,44 +119,49 @@ fn pull_with_bearer_token_and_platform_index() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let src2 = src.clone();
     let manifest_digest = m.digest.clone();
-    serve(listener, log.clone(), move |_method, path, headers| {
-        let authz = headers
-            .get("authorization")
-            .map(String::as_str)
-            .unwrap_or("");
-        if path.starts_with("/token") {
-            if authz != "Basic dTpw" || !path.contains("pull") || !path.contains("service=mock") {
-                return answer(403, b"bad token request".to_vec());
+    serve(
+        listener,
+        log.clone(),
+        move |_method, path, headers, _body| {
+            let authz = headers
+                .get("authorization")
+                .map(String::as_str)
+                .unwrap_or("");
+            if path.starts_with("/token") {
+                if authz != "Basic dTpw" || !path.contains("pull") || !path.contains("service=mock")
+                {
+                    return answer(403, b"bad token request".to_vec());
+                }
+                return answer(200, br#"{"token":"T0K"}"#.to_vec());
             }
-            return answer(200, br#"{"token":"T0K"}"#.to_vec());
-        }
-        if authz != "Bearer T0K" {
-            let mut a = answer(401, b"{}".to_vec());
-            a.headers.push((
-                "WWW-Authenticate".into(),
-                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="mock""#),
-            ));
-            return a;
-        }
-        if path == "/v2/demo/x/manifests/t" {
-            let mut a = answer(200, index_bytes.clone());
-            a.headers
-                .push(("Content-Type".into(), oci::MEDIA_TYPE_INDEX.into()));
-            return a;
-        }
-        if path == format!("/v2/demo/x/manifests/{manifest_digest}") {
-            let mut a = answer(200, src2.read_blob(&manifest_digest).unwrap());
-            a.headers
-                .push(("Content-Type".into(), oci::MEDIA_TYPE_MANIFEST.into()));
-            return a;
-        }
-        if let Some(d) = path.strip_prefix("/v2/demo/x/blobs/") {
-            if src2.has_blob(d) {
-                return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+            if authz != "Bearer T0K" {
+                let mut a = answer(401, b"{}".to_vec());
+                a.headers.push((
+                    "WWW-Authenticate".into(),
+                    format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="mock""#),
+                ));
+                return a;
             }
-        }
-        answer(404, b"{}".to_vec())
-    });
+            if path == "/v2/demo/x/manifests/t" {
+                let mut a = answer(200, index_bytes.clone());
+                a.headers
+                    .push(("Content-Type".into(), oci::MEDIA_TYPE_INDEX.into()));
+                return a;
+            }
+            if path == format!("/v2/demo/x/manifests/{manifest_digest}") {
+                let mut a = answer(200, src2.read_blob(&manifest_digest).unwrap());
+                a.headers
+                    .push(("Content-Type".into(), oci::MEDIA_TYPE_MANIFEST.into()));
+                return a;
+            }
+            if let Some(d) = path.strip_prefix("/v2/demo/x/blobs/") {
+                if src2.has_blob(d) {
+                    return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+                }
+            }
+            answer(404, b"{}".to_vec())
+        },
+    );
 
     let into_dir = tempfile::tempdir().unwrap();
     let into = Layout::create(into_dir.path()).unwrap();
@@ -218,23 +231,27 @@ fn pull_with_basic_auth() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let src2 = src.clone();
     let digest = m.digest.clone();
-    serve(listener, log.clone(), move |_method, path, headers| {
-        if headers.get("authorization").map(String::as_str) != Some("Basic YTpi") {
-            let mut a = answer(401, b"{}".to_vec());
-            a.headers
-                .push(("WWW-Authenticate".into(), r#"Basic realm="mock""#.into()));
-            return a;
-        }
-        if path == "/v2/x/manifests/latest" {
-            return answer(200, src2.read_blob(&digest).unwrap());
-        }
-        if let Some(d) = path.strip_prefix("/v2/x/blobs/") {
-            if src2.has_blob(d) {
-                return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+    serve(
+        listener,
+        log.clone(),
+        move |_method, path, headers, _body| {
+            if headers.get("authorization").map(String::as_str) != Some("Basic YTpi") {
+                let mut a = answer(401, b"{}".to_vec());
+                a.headers
+                    .push(("WWW-Authenticate".into(), r#"Basic realm="mock""#.into()));
+                return a;
             }
-        }
-        answer(404, b"{}".to_vec())
-    });
+            if path == "/v2/x/manifests/latest" {
+                return answer(200, src2.read_blob(&digest).unwrap());
+            }
+            if let Some(d) = path.strip_prefix("/v2/x/blobs/") {
+                if src2.has_blob(d) {
+                    return answer(200, std::fs::read(src2.blob_path(d).unwrap()).unwrap());
+                }
+            }
+            answer(404, b"{}".to_vec())
+        },
+    );
     let into_dir = tempfile::tempdir().unwrap();
     let into = Layout::create(into_dir.path()).unwrap();
     let opts = PushOptions {
@@ -246,4 +263,103 @@ fn pull_with_basic_auth() {
     assert_eq!(got.digest, m.digest);
     assert_eq!(got.media_type, oci::MEDIA_TYPE_MANIFEST);
     assert_eq!(log.lock().unwrap().len(), 4, "{:?}", log.lock().unwrap());
+}
+
+#[test]
+fn push_with_bearer_token_and_relative_upload_location() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "push");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = Arc::new(Mutex::new(Vec::new()));
+    // What the mock registry stores, by digest; and whether to lie about digests.
+    let stored: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
+    let lie = Arc::new(Mutex::new(false));
+    let (stored2, lie2) = (stored.clone(), lie.clone());
+    serve(listener, log.clone(), move |method, path, headers, body| {
+        let authz = headers
+            .get("authorization")
+            .map(String::as_str)
+            .unwrap_or("");
+        if path.starts_with("/token") {
+            // Anonymous tokens, but only for the push scope.
+            let ok = path.contains("pull%2Cpush") || path.contains("pull,push");
+            return answer(
+                if ok { 200 } else { 403 },
+                br#"{"access_token":"P"}"#.to_vec(),
+            );
+        }
+        if authz != "Bearer P" {
+            let mut a = answer(401, b"{}".to_vec());
+            a.headers.push((
+                "WWW-Authenticate".into(),
+                format!(r#"Bearer realm="http://127.0.0.1:{port}/token",service="mock""#),
+            ));
+            return a;
+        }
+        let mut stored = stored2.lock().unwrap();
+        match method {
+            "HEAD" => {
+                let d = path.rsplit('/').next().unwrap();
+                answer(if stored.contains_key(d) { 200 } else { 404 }, Vec::new())
+            }
+            "POST" if path == "/v2/demo/x/blobs/uploads/" => {
+                let mut a = answer(202, Vec::new());
+                a.headers.push((
+                    "Location".into(),
+                    "/v2/demo/x/blobs/uploads/u1?state=s".into(),
+                ));
+                a
+            }
+            "PUT" if path.starts_with("/v2/demo/x/blobs/uploads/u1?state=s&digest=sha256%3A") => {
+                let d = minibuild::digest::sha256(body);
+                if !path.ends_with(&d[7..]) {
+                    return answer(400, b"digest mismatch".to_vec());
+                }
+                stored.insert(d.clone(), body.to_vec());
+                let mut a = answer(201, Vec::new());
+                a.headers.push(("Docker-Content-Digest".into(), d));
+                a
+            }
+            "PUT" if path.starts_with("/v2/demo/x/manifests/") => {
+                let d = if *lie2.lock().unwrap() {
+                    minibuild::digest::sha256(b"lie")
+                } else {
+                    minibuild::digest::sha256(body)
+                };
+                stored.insert(d.clone(), body.to_vec());
+                let mut a = answer(201, Vec::new());
+                a.headers.push(("Docker-Content-Digest".into(), d));
+                a
+            }
+            _ => answer(404, b"{}".to_vec()),
+        }
+    });
+    let reference = Reference::parse(&format!("127.0.0.1:{port}/demo/x:t")).unwrap();
+    let report = registry::push(&src, &m, &reference, &PushOptions::default()).unwrap();
+    assert_eq!(
+        (report.posts, report.uploaded, report.skipped),
+        (2, 2, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.digest, m.digest);
+    assert_eq!(
+        stored.lock().unwrap()[&m.digest],
+        src.read_blob(&m.digest).unwrap()
+    );
+    assert_eq!(stored.lock().unwrap().len(), 3);
+
+    // A registry that reports another digest for the manifest is caught.
+    *lie.lock().unwrap() = true;
+    let err = registry::push(&src, &m, &reference, &PushOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("Docker-Content-Digest"), "{err}");
+    let requests = log.lock().unwrap().clone();
+    assert_eq!(
+        requests.iter().filter(|r| r.starts_with("POST")).count(),
+        2,
+        "{requests:?}"
+    );
 }

@@ -433,8 +433,14 @@ impl Layout {
     /// An empty name resolves when the index has exactly one entry.
     pub fn resolve(&self, name: &str) -> Result<Descriptor, DestError> {
         let index = self.index()?;
-        if name.is_empty() && index.manifests.len() == 1 {
-            return Ok(index.manifests[0].clone());
+        if name.is_empty() {
+            return match index.manifests.as_slice() {
+                [only] => Ok(only.clone()),
+                entries => Err(DestError::invalid(
+                    format!("choosing an image in {}", self.root.display()),
+                    format!("no name given and the index lists {} images", entries.len()),
+                )),
+            };
         }
         if let Some(d) = index.manifests.iter().find(|d| ref_name(d) == Some(name)) {
             return Ok(d.clone());
@@ -468,7 +474,7 @@ impl Layout {
     }
 
     /// Under the lock, removes every blob no index entry reaches, and
-    /// temporary files older than an hour. Returns (blobs, bytes) removed.
+    /// temporary files and directories older than an hour. Returns (blobs, bytes) removed.
     ///
     /// Blobs copied in by a writer that has not yet tagged its image are
     /// unreachable too: do not prune while exporting into the same layout.
@@ -501,8 +507,7 @@ impl Layout {
             .map_err(DestError::io(format!("listing {}", self.root.display())))?;
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
-            if !name.starts_with(TEMP_PREFIX) || !is_file {
+            if !name.starts_with(TEMP_PREFIX) {
                 continue;
             }
             let old = entry
@@ -512,9 +517,15 @@ impl Layout {
                 .and_then(|t| SystemTime::now().duration_since(t).ok())
                 .is_some_and(|age| age > hour);
             if old {
+                // Files from killed blob writes, directories from killed archive reads.
                 let path = entry.path();
-                fs::remove_file(&path)
-                    .map_err(DestError::io(format!("removing {}", path.display())))?;
+                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+                let removed = if is_dir {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                removed.map_err(DestError::io(format!("removing {}", path.display())))?;
             }
         }
         Ok((count, bytes))
@@ -879,6 +890,13 @@ mod tests {
         l.untag("docker.io/library/hello").unwrap();
         assert!(l.index().unwrap().manifests.is_empty());
         assert!(matches!(l.untag("hello"), Err(DestError::NotFound { .. })));
+        l.tag(&desc, "a").unwrap();
+        l.tag(&desc, "b").unwrap();
+        let err = l.resolve("").unwrap_err().to_string();
+        assert!(
+            err.contains("no name given and the index lists 2 images"),
+            "{err}"
+        );
     }
 
     #[test]

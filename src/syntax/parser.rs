@@ -378,11 +378,11 @@ impl Args<'_> {
 
     /// `parseNameVal` for ENV and LABEL: key, value, separator triples.
     fn name_val(&self, rest: &str, what: &str) -> Result<ArgList, ParseError> {
-        let words = self.words(rest)?;
-        let Some(first) = words.first() else {
+        let all = words(rest, self.escape, self.base)?;
+        let Some((_, first)) = all.first() else {
             return Ok(Vec::new());
         };
-        if !first.value.contains('=') {
+        if !first.contains('=') {
             let Ok(pairs) = DockerfileGrammar::parse(Rule::legacy_kv, rest) else {
                 return Err(ParseError::new(
                     self.span(0, rest.len()),
@@ -400,24 +400,20 @@ impl Args<'_> {
             return Ok(out);
         }
         let mut out = Vec::new();
-        for word in words {
-            let Some((key, value)) = word.value.split_once('=') else {
+        for (start, word) in all {
+            let Some((key, value)) = word.split_once('=') else {
                 return Err(ParseError::new(
-                    word.span,
+                    self.span(start, start + word.len()),
                     format!(
                         "Syntax error - can't find = in {}. Must be of the form: name=value",
-                        super::dump::go_quote(&word.value)
+                        super::dump::go_quote(&word)
                     ),
                 ));
             };
-            let s = word.span;
-            let eq = s.start + key.len();
-            out.push(Spanned::new(Span::new(s.start, eq), key.to_string()));
-            out.push(Spanned::new(
-                Span::new(eq + 1, s.end.max(eq + 1)),
-                value.to_string(),
-            ));
-            out.push(Spanned::new(Span::new(eq, eq + 1), "=".to_string()));
+            let eq = start + key.len();
+            out.push(self.spanned(start, key));
+            out.push(self.spanned(eq + 1, value));
+            out.push(self.spanned(eq, "="));
         }
         Ok(out)
     }
@@ -542,9 +538,16 @@ struct Marker {
     span: Span,
 }
 
-/// Whether `word` opens a heredoc, and which.
-pub(crate) fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
-    let pairs = DockerfileGrammar::parse(Rule::heredoc_marker, word).ok()?;
+/// Whether `word` opens a heredoc: its delimiter, whether the body is
+/// expanded (no quotes in the delimiter) and whether tabs are chomped
+/// (`<<-`). An error when the delimiter has an unterminated quote.
+pub(crate) fn heredoc_marker(word: &str) -> Result<Option<(String, bool, bool)>, &'static str> {
+    let Ok(pairs) = DockerfileGrammar::parse(Rule::heredoc_marker, word) else {
+        if DockerfileGrammar::parse(Rule::heredoc_like, word).is_ok() {
+            return Err("unterminated quote in heredoc delimiter");
+        }
+        return Ok(None);
+    };
     let mut name = String::new();
     let mut chomp = false;
     let mut expand = true;
@@ -559,21 +562,25 @@ pub(crate) fn heredoc_marker(word: &str) -> Option<(String, bool, bool)> {
             _ => {}
         }
     }
-    Some((name, expand, chomp))
+    Ok(Some((name, expand, chomp)))
 }
 
-/// The heredocs an instruction line opens, in order (BuildKit lexes the
-/// whole line with `\` as escape, whatever the directive says).
+/// The heredocs an instruction line opens, in order.
 fn heredoc_markers(l: &Logical) -> Result<Vec<Marker>, ParseError> {
     let mut out = Vec::new();
-    for (start, word) in words(&l.text, '\\', 0)? {
-        if let Some((name, expand, chomp)) = heredoc_marker(&word) {
-            out.push(Marker {
+    let pairs = run(Rule::shell_words, &l.text, 0)?;
+    for word in pairs.flatten().filter(|p| p.as_rule() == Rule::shell_word) {
+        let s = word.as_span();
+        let span = l.span(s.start(), s.end());
+        match heredoc_marker(word.as_str()) {
+            Ok(Some((name, expand, chomp))) => out.push(Marker {
                 name,
                 expand,
                 chomp,
-                span: l.span(start, start + word.len()),
-            });
+                span,
+            }),
+            Ok(None) => {}
+            Err(message) => return Err(ParseError::new(span, message)),
         }
     }
     Ok(out)
@@ -857,5 +864,299 @@ mod tests {
             .map(|h| (h.name.as_str(), h.content.as_str()))
             .collect();
         assert_eq!(names, [("A", "1\n"), ("B", "2\n")]);
+    }
+
+    /// BuildKit's `TestParseExtractsHeredoc` (without its `USER <<INVALID`,
+    /// which only BuildKit's raw parser accepts); bodies of `<<-` come with
+    /// their tabs already stripped here.
+    #[test]
+    fn buildkit_heredoc_cases() {
+        let src = "FROM alpine:3.6\n\nENV NAME=me\n\nRUN ls\n\n\
+            RUN <<EMPTY\nEMPTY\n\nRUN 3<<EMPTY2\nEMPTY2\n\nRUN \"<<NOHEREDOC\"\n\n\
+            RUN <<INDENT\n\tfoo\n\tbar\nINDENT\n\n\
+            RUN <<-UNINDENT\n\tbaz\n\tquux\nUNINDENT\n\n\
+            RUN <<-UNINDENT2\n\tbaz\n\tquux\n\tUNINDENT2\n\n\
+            RUN <<-EXPAND\n\texpand $NAME\nEXPAND\n\n\
+            RUN <<-'NOEXPAND'\n\tdon't expand $NAME\nNOEXPAND\n\n\
+            RUN <<COMMENT\n# internal comment\necho hello world\necho foo bar # trailing comment\nCOMMENT\n\n\
+            RUN --mount=type=cache,target=/foo <<MOUNT\necho hello\nMOUNT\n\n\
+            COPY <<FILE1 <<FILE2 /dest\ncontent 1\nFILE1\ncontent 2\nFILE2\n\n\
+            COPY <<EOF /quotes\n\"foo\"\n'bar'\nEOF\n\n\
+            COPY <<X <<Y /dest\nY\nX\nX\nY\n\n\
+            RUN <<COMPLEX python3\nprint('hello world')\nCOMPLEX\n\n\
+            COPY <<file.txt /dest\nhello world\nfile.txt\n\n\
+            RUN <<eo'f'\necho foo\neof\n\n\
+            RUN <<eo\\'f\necho foo\neo'f\n\n\
+            RUN <<'e'o\\'f\necho foo\neo'f\n\n\
+            RUN <<'one two'\necho bar\none two\n\n\
+            RUN <<$EOF\n$EOF\n\n\
+            RUN <<  EOF\nEOF\n\n\
+            RUN <<  EOF  > foo\nEOF\n\t";
+        type Doc = (&'static str, &'static str, bool);
+        let want: &[&[Doc]] = &[
+            &[],
+            &[],
+            &[("EMPTY", "", true)],
+            &[("EMPTY2", "", true)],
+            &[],
+            &[("INDENT", "\tfoo\n\tbar\n", true)],
+            &[("UNINDENT", "baz\nquux\n", true)],
+            &[("UNINDENT2", "baz\nquux\n", true)],
+            &[("EXPAND", "expand $NAME\n", true)],
+            &[("NOEXPAND", "don't expand $NAME\n", false)],
+            &[(
+                "COMMENT",
+                "# internal comment\necho hello world\necho foo bar # trailing comment\n",
+                true,
+            )],
+            &[("MOUNT", "echo hello\n", true)],
+            &[
+                ("FILE1", "content 1\n", true),
+                ("FILE2", "content 2\n", true),
+            ],
+            &[("EOF", "\"foo\"\n'bar'\n", true)],
+            &[("X", "Y\n", true), ("Y", "X\n", true)],
+            &[("COMPLEX", "print('hello world')\n", true)],
+            &[("file.txt", "hello world\n", true)],
+            &[("eof", "echo foo\n", false)],
+            &[("eo'f", "echo foo\n", true)],
+            &[("eo'f", "echo foo\n", false)],
+            &[("one two", "echo bar\n", false)],
+            &[("$EOF", "", true)],
+            &[("EOF", "", true)],
+            &[("EOF", "", true)],
+        ];
+        let df = parse(src).unwrap();
+        assert_eq!(df.instructions.len(), want.len() + 1);
+        for (i, want) in df.instructions[1..].iter().zip(want) {
+            let got: Vec<(String, String, bool)> = i
+                .heredocs
+                .iter()
+                .map(|h| (h.name.clone(), h.content.clone(), h.expand))
+                .collect();
+            let want: Vec<(String, String, bool)> = want
+                .iter()
+                .map(|(n, c, e)| (n.to_string(), c.to_string(), *e))
+                .collect();
+            assert_eq!(got, want, "{}", crate::syntax::dump(i));
+        }
+    }
+
+    #[test]
+    fn heredoc_delimiters_as_buildkit_reads_them() {
+        for word in [
+            "<<EOF",
+            "<<'EOF'",
+            "<<\"EOF\"",
+            "<<-EOF",
+            "<<-'EOF'",
+            "<<-\"EOF\"",
+            "<<EO\"F\"",
+            "<< EOF",
+            "<<- EOF",
+        ] {
+            let got = heredoc_marker(word);
+            assert!(
+                matches!(&got, Ok(Some((n, _, _))) if n == "EOF"),
+                "{word}: {got:?}"
+            );
+        }
+        for word in ["<<'EOF", "<<\"EOF", "<<EOF'", "<<EOF\""] {
+            assert!(heredoc_marker(word).is_err(), "{word}");
+        }
+        for word in ["", "EOF", "<<", "<<-", "<EOF", "<<<EOF", "<<EOF sh"] {
+            assert_eq!(heredoc_marker(word), Ok(None), "{word}");
+        }
+    }
+
+    fn values(i: &crate::syntax::ast::Instruction) -> Vec<&str> {
+        i.args.iter().map(|a| a.value.as_str()).collect()
+    }
+
+    /// BuildKit's `TestJSONArraysOfStrings`.
+    #[test]
+    fn json_arrays_of_strings() {
+        let valid: &[(&str, &[&str])] = &[
+            ("[]", &[]),
+            ("[\"\"]", &[""]),
+            ("[\"a\"]", &["a"]),
+            ("[\"a\",\"b\"]", &["a", "b"]),
+            ("[ \"a\", \"b\" ]", &["a", "b"]),
+            ("[\t\"a\",\t\"b\"\t]", &["a", "b"]),
+            ("\t[\t\"a\",\t\"b\"\t]\t", &["a", "b"]),
+            (
+                r#"["abc 123", "♥", "☃", "\" \\ \/ \b \f \n \r \t \u0000"]"#,
+                &["abc 123", "♥", "☃", "\" \\ / \u{8} \u{c} \n \r \t \0"],
+            ),
+        ];
+        for (json, want) in valid {
+            let i = one(&format!("CMD {json}"));
+            assert!(i.json, "{json}");
+            assert_eq!(values(&i), *want, "{json}");
+        }
+        for json in [
+            r#"["a",42,"b"]"#,
+            r#"["a",123.456,"b"]"#,
+            r#"["a",{},"b"]"#,
+            r#"["a",{"c": "d"},"b"]"#,
+            r#"["a",["c"],"b"]"#,
+            r#"["a",true,"b"]"#,
+            r#"["a",false,"b"]"#,
+            r#"["a",null,"b"]"#,
+        ] {
+            let e = parse(&format!("CMD {json}")).unwrap_err();
+            assert!(e.message.contains("comprised of strings only"), "{json}");
+        }
+        // Not JSON at all: shell form, whatever it looks like.
+        for text in ["[\"a\"] x", "['a']", "[\"a\",]", "[\"a\\x\"]", "[01]"] {
+            let i = one(&format!("RUN {text}"));
+            assert!(!i.json, "{text}");
+            assert_eq!(values(&i), [text]);
+        }
+    }
+
+    /// BuildKit's `TestParseWords` (ARG keeps its words as parsed).
+    #[test]
+    fn words_keep_quotes_and_escapes() {
+        let cases: &[(&str, &[&str])] = &[
+            ("foo", &["foo"]),
+            ("foo bar", &["foo", "bar"]),
+            ("foo\\ bar", &["foo\\ bar"]),
+            ("foo=bar", &["foo=bar"]),
+            ("foo bar 'abc xyz'", &["foo", "bar", "'abc xyz'"]),
+            ("foo bar \"abc xyz\"", &["foo", "bar", "\"abc xyz\""]),
+            ("àöû", &["àöû"]),
+            ("föo bàr \"âbc xÿz\"", &["föo", "bàr", "\"âbc xÿz\""]),
+            ("a\"b c\"d 'e\\' f", &["a\"b c\"d", "'e\\'", "f"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(values(&one(&format!("ARG {input}"))), *want, "{input}");
+        }
+    }
+
+    /// BuildKit's `TestParseNameVal*`.
+    #[test]
+    fn name_value_forms() {
+        assert_eq!(values(&one("LABEL foo bar")), ["foo", "bar", ""]);
+        assert_eq!(
+            values(&one("LABEL foo=bar thing=star")),
+            ["foo", "bar", "=", "thing", "star", "="]
+        );
+        assert_eq!(values(&one("ENV a  b  c")), ["a", "b  c", ""]);
+        match one("ENV a=\"x y\" b=z").kind {
+            Kind::Env(kv) => {
+                assert_eq!(kv[0].value.value, "\"x y\"");
+                assert!(!kv[0].legacy);
+                assert_eq!(kv[1].key.value, "b");
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(parse("ENV foo").is_err());
+    }
+
+    #[test]
+    fn typed_forms() {
+        match one("FROM --platform=linux/amd64 golang:1 As Build").kind {
+            Kind::From { image, stage_name } => {
+                assert_eq!(image.value, "golang:1");
+                assert_eq!(stage_name.map(|s| s.value).as_deref(), Some("build"));
+            }
+            k => panic!("{k:?}"),
+        }
+        match one("ARG a b=c d=").kind {
+            Kind::Arg(decls) => {
+                let got: Vec<_> = decls
+                    .iter()
+                    .map(|d| {
+                        (
+                            d.name.value.as_str(),
+                            d.default.as_ref().map(|v| v.value.as_str()),
+                        )
+                    })
+                    .collect();
+                assert_eq!(got, [("a", None), ("b", Some("c")), ("d", Some(""))]);
+            }
+            k => panic!("{k:?}"),
+        }
+        match one("HEALTHCHECK --interval=5s CMD [\"curl\", \"-f\"]").kind {
+            Kind::Healthcheck(crate::syntax::ast::Healthcheck::Cmd(Command::Exec(v))) => {
+                assert_eq!(v, ["curl", "-f"])
+            }
+            k => panic!("{k:?}"),
+        }
+        assert!(matches!(
+            one("healthcheck none").kind,
+            Kind::Healthcheck(crate::syntax::ast::Healthcheck::None)
+        ));
+        match one("SHELL [\"pwsh\", \"-c\"]").kind {
+            Kind::Shell(v) => assert_eq!(v, ["pwsh", "-c"]),
+            k => panic!("{k:?}"),
+        }
+        match one("VOLUME [\"/a\", \"/b\"]").kind {
+            Kind::Volume(v) => assert_eq!(v.len(), 2),
+            k => panic!("{k:?}"),
+        }
+        match one("EXPOSE 80/tcp 53/udp").kind {
+            Kind::Expose(v) => assert_eq!(v[1].value, "53/udp"),
+            k => panic!("{k:?}"),
+        }
+        match one("ADD --chmod=644 a b [c] /d/").kind {
+            Kind::Add(p) => {
+                assert_eq!(p.sources.len(), 3);
+                assert_eq!(p.dest.value, "/d/");
+            }
+            k => panic!("{k:?}"),
+        }
+        match one("user  me:grp  ").kind {
+            Kind::User(u) => assert_eq!(u.value, "me:grp"),
+            k => panic!("{k:?}"),
+        }
+        match one("MAINTAINER A B <a@b>").kind {
+            Kind::Maintainer(m) => assert_eq!(m.value, "A B <a@b>"),
+            k => panic!("{k:?}"),
+        }
+        match one("STOPSIGNAL SIGKILL").kind {
+            Kind::StopSignal(s) => assert_eq!(s.value, "SIGKILL"),
+            k => panic!("{k:?}"),
+        }
+        match one("ONBUILD ADD --chown=a . /").kind {
+            Kind::Onbuild(child) => {
+                assert_eq!(child.flags[0].name, "chown");
+                assert!(matches!(child.kind, Kind::Add(_)));
+            }
+            k => panic!("{k:?}"),
+        }
+    }
+
+    #[test]
+    fn crlf_line_endings() {
+        let src = "FROM a\r\nRUN x \\\r\n  y\r\nENV k=v\r\n";
+        let df = parse(src).unwrap();
+        assert_eq!(df.instructions[1].args[0].value, "x   y");
+        assert_eq!(df.instructions[1].span.end_line(src), 3);
+        assert_eq!(values(&df.instructions[2]), ["k", "v", "="]);
+    }
+
+    #[test]
+    fn env_value_span_crosses_lines() {
+        let src = "ENV a=1 \\\n  b=\"x \\\n y\"";
+        let i = one(src);
+        let v = &i.args[4];
+        assert_eq!(v.value, "\"x  y\"");
+        assert_eq!(&src[v.span.start..v.span.end], "\"x \\\n y\"");
+        let k = &i.args[3];
+        assert_eq!(&src[k.span.start..k.span.end], "b");
+    }
+
+    #[test]
+    fn large_files_parse_in_linear_time() {
+        let mut src = String::from("FROM a\n");
+        for n in 0..5000 {
+            src.push_str(&format!("RUN echo {n} \\\n  && true\n# c\n"));
+        }
+        let start = std::time::Instant::now();
+        let df = parse(&src).unwrap();
+        assert_eq!(df.instructions.len(), 5001);
+        assert!(start.elapsed().as_secs() < 10, "{:?}", start.elapsed());
     }
 }

@@ -319,7 +319,7 @@ fn paths(raw: &Raw, what: &str) -> Result<Paths, ParseError> {
             "{what} requires at least two arguments, but only one was provided. Destination could not be determined"
         )));
     };
-    if heredoc_marker(&dest.value).is_some() {
+    if matches!(heredoc_marker(&dest.value), Ok(Some(_))) {
         return Err(ParseError::new(
             dest.span,
             format!("{what} cannot accept a heredoc as a destination"),
