@@ -11,8 +11,11 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// The hex part of a `sha256:<hex>` digest, checked for form.
 pub fn hex_of(digest: &str) -> Option<&str> {
     let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-        .then_some(hex)
+    (hex.len() == 64
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+    .then_some(hex)
 }
 
 /// A writer that hashes (SHA-256) and counts every byte on its way to `inner`.

@@ -19,7 +19,8 @@ pub const MEDIA_TYPE_LAYER_ZSTD: &str = "application/vnd.oci.image.layer.v1.tar+
 /// Docker schema 2 manifest (read from registries and old layouts).
 pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 /// Docker manifest list.
-pub const MEDIA_TYPE_DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+pub const MEDIA_TYPE_DOCKER_LIST: &str =
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 /// Docker gzip layer.
 pub const MEDIA_TYPE_DOCKER_LAYER_GZIP: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
