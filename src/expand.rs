@@ -115,6 +115,7 @@ pub enum ExpandError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lexer {
     escape: char,
+    skip_quotes: bool,
 }
 
 impl Default for Lexer {
@@ -127,7 +128,17 @@ impl Lexer {
     /// A lexer whose escape character is `escape` (`\` unless the
     /// Dockerfile says `# escape=` otherwise).
     pub fn new(escape: char) -> Self {
-        Lexer { escape }
+        Lexer {
+            escape,
+            skip_quotes: false,
+        }
+    }
+
+    /// BuildKit's `SkipProcessQuotes`: quotes stay as written (used for
+    /// heredoc bodies, where only variables are substituted).
+    pub fn skip_process_quotes(mut self, skip: bool) -> Self {
+        self.skip_quotes = skip;
+        self
     }
 
     /// ProcessWord: expand and remove quotes/escapes; one resulting string.
@@ -162,6 +173,7 @@ impl Lexer {
             chars: word.chars().collect(),
             pos: 0,
             escape: self.escape,
+            skip_quotes: self.skip_quotes,
             raw_escapes: false,
             vars,
             matches: BTreeSet::new(),
@@ -222,6 +234,8 @@ struct Scan<'a> {
     chars: Vec<char>,
     pos: usize,
     escape: char,
+    /// Quotes are ordinary characters (heredoc bodies).
+    skip_quotes: bool,
     /// Keep escape characters in the result (inside `#`, `%` and `/`
     /// patterns, where the pattern converter interprets them).
     raw_escapes: bool,
@@ -280,12 +294,12 @@ impl Scan<'_> {
                     result.push_str(&value);
                     words.add_str(&value);
                 }
-                '\'' => {
+                '\'' if !self.skip_quotes => {
                     let value = self.single_quoted()?;
                     result.push_str(&value);
                     words.add_raw_str(&value);
                 }
-                '"' => {
+                '"' if !self.skip_quotes => {
                     let value = self.double_quoted()?;
                     result.push_str(&value);
                     words.add_raw_str(&value);
@@ -1073,5 +1087,19 @@ mod tests {
         let lx = Lexer::new('\\');
         assert_eq!(lx.process_word("${V#*b}", &v), Ok("a\nb".to_string()));
         assert_eq!(lx.process_word("${V#a?}", &v), Ok("a\nb".to_string()));
+    }
+
+    #[test]
+    fn skip_process_quotes_keeps_quotes_and_expands_variables() {
+        let vars: Vec<(String, String)> = vec![("NAME".into(), "world".into())];
+        let lexer = Lexer::new('\\').skip_process_quotes(true);
+        assert_eq!(
+            lexer.process_word("say 'hi' \"$NAME\"\n", &vars).unwrap(),
+            "say 'hi' \"world\"\n"
+        );
+        assert_eq!(
+            Lexer::new('\\').process_word("'$NAME'", &vars).unwrap(),
+            "$NAME"
+        );
     }
 }
