@@ -1,1 +1,359 @@
-fn main() {}
+//! The `minibuild` command: clap → library → error rendering → exit code.
+
+use clap::{Args, Parser, Subcommand};
+use minibuild::build::{self, BuildError, BuildOptions};
+use minibuild::dest::{self, Destination, Layout, PushOptions};
+use minibuild::layer::Compression;
+use minibuild::oci::Platform;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Build OCI container images from Dockerfiles, without a daemon and without root.
+#[derive(Parser, Debug)]
+#[command(name = "minibuild", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    build: BuildArgs,
+    /// The local image store (an OCI layout). Default: $MINIBUILD_STORE,
+    /// else $XDG_DATA_HOME/minibuild, else ~/.local/share/minibuild.
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Build an image from a Dockerfile (the default command).
+    Build(BuildArgs),
+    /// List the images in the local store.
+    Images,
+    /// Show how an image is made: index → manifest → config → layers, and its history.
+    Inspect {
+        /// NAME[:TAG] in the store.
+        name: String,
+    },
+    /// Remove a tag from the store (blobs stay until `prune`).
+    Rm {
+        /// NAME[:TAG] in the store.
+        name: String,
+    },
+    /// Remove blobs that no tag in the store reaches.
+    Prune,
+    /// Write a stored image to a destination (oci:, oci-archive:, docker-archive:).
+    Save {
+        /// NAME[:TAG] in the store.
+        name: String,
+        /// Destination, e.g. oci-archive:hello.tar.
+        destination: String,
+    },
+    /// Push a stored image to a registry (docker://HOST/REPO:TAG) or any destination.
+    Push {
+        /// NAME[:TAG] in the store.
+        name: String,
+        /// Destination, e.g. docker://127.0.0.1:5000/hello:latest.
+        destination: String,
+        /// Verify TLS (default: true, false for localhost).
+        #[arg(long)]
+        tls_verify: Option<bool>,
+    },
+}
+
+#[derive(Args, Debug, Default)]
+struct BuildArgs {
+    /// The Dockerfile (default: CONTEXT/Dockerfile).
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Name the image NAME[:TAG] (repeatable).
+    #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]")]
+    tags: Vec<String>,
+    /// Set a build argument (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY=VALUE")]
+    build_args: Vec<String>,
+    /// Where the image goes (repeatable): oci:DIR[:REF], oci-archive:FILE[:REF],
+    /// docker-archive:FILE[:REF], docker://HOST/REPO:TAG. Default: the local store.
+    #[arg(short = 'o', long = "output", value_name = "DEST")]
+    outputs: Vec<String>,
+    /// Build this stage (and what it needs) instead of the last one.
+    #[arg(long)]
+    target: Option<String>,
+    /// Layer compression: gzip, zstd or none.
+    #[arg(long, default_value = "gzip")]
+    compression: String,
+    /// Compression level (gzip 0-9, zstd 1-22).
+    #[arg(long)]
+    compression_level: Option<i32>,
+    /// Verify TLS for registries (default: true, false for localhost).
+    #[arg(long)]
+    tls_verify: Option<bool>,
+    /// Print only the image digest.
+    #[arg(short, long)]
+    quiet: bool,
+    /// The build context directory.
+    #[arg(value_name = "CONTEXT", default_value = ".")]
+    context: PathBuf,
+}
+
+/// A failure and the exit code it gives.
+struct Failure {
+    code: u8,
+    text: String,
+}
+
+impl Failure {
+    fn usage(text: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            text: format!("error: {}\n", text.into()),
+        }
+    }
+    fn build(text: impl Into<String>) -> Self {
+        Failure {
+            code: 1,
+            text: format!("error: {}\n", text.into()),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            let _ = std::io::stderr().write_all(f.text.as_bytes());
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn store_path(cli_store: &Option<PathBuf>) -> Result<PathBuf, Failure> {
+    match cli_store {
+        Some(p) => Ok(p.clone()),
+        None => dest::default_store_path().map_err(|e| Failure::usage(e.to_string())),
+    }
+}
+
+fn open_store(path: &Path) -> Result<Layout, Failure> {
+    Layout::open(path).map_err(|e| Failure::build(format!("opening the store: {e}")))
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let store = store_path(&cli.store)?;
+    let mut out = std::io::stdout().lock();
+    let err = |e: dest::DestError| Failure::build(e.to_string());
+    match cli.command {
+        None => run_build(cli.build, &store),
+        Some(Command::Build(args)) => run_build(args, &store),
+        Some(Command::Images) => {
+            dest::commands::images(&open_store(&store)?, &mut out).map_err(err)
+        }
+        Some(Command::Inspect { name }) => {
+            dest::commands::inspect(&open_store(&store)?, &name, &mut out).map_err(err)
+        }
+        Some(Command::Rm { name }) => {
+            dest::commands::remove(&open_store(&store)?, &name).map_err(err)?;
+            let _ = writeln!(out, "untagged {name}");
+            Ok(())
+        }
+        Some(Command::Prune) => dest::commands::prune(&open_store(&store)?, &mut out).map_err(err),
+        Some(Command::Save { name, destination }) => export_stored(
+            &store,
+            &name,
+            &destination,
+            PushOptions::default(),
+            &mut out,
+        ),
+        Some(Command::Push {
+            name,
+            destination,
+            tls_verify,
+        }) => {
+            let opts = PushOptions {
+                tls_verify,
+                ..PushOptions::default()
+            };
+            export_stored(&store, &name, &destination, opts, &mut out)
+        }
+    }
+}
+
+fn export_stored(
+    store: &Path,
+    name: &str,
+    destination: &str,
+    opts: PushOptions,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let layout = open_store(store)?;
+    let manifest = layout
+        .resolve(name)
+        .map_err(|e| Failure::build(e.to_string()))?;
+    let dest = Destination::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
+    let done = dest::export(&layout, &manifest, &[name.to_string()], &dest, &opts)
+        .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
+    let _ = writeln!(out, "{name} → {done}");
+    Ok(())
+}
+
+fn parse_build_args(raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
+    raw.iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            // `--build-arg NAME` takes the value from the environment, as docker does
+            _ if !kv.is_empty() && !kv.contains('=') => {
+                Ok((kv.clone(), std::env::var(kv).unwrap_or_default()))
+            }
+            _ => Err(Failure::usage(format!(
+                "invalid --build-arg {kv:?}: expected KEY=VALUE"
+            ))),
+        })
+        .collect()
+}
+
+fn source_date_epoch() -> Result<Option<i64>, Failure> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v.trim().parse::<i64>().map(Some).map_err(|_| {
+            Failure::usage(format!(
+                "SOURCE_DATE_EPOCH={v:?} is not a number of seconds"
+            ))
+        }),
+        _ => Ok(None),
+    }
+}
+
+fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
+    let dockerfile = args
+        .file
+        .clone()
+        .unwrap_or_else(|| args.context.join("Dockerfile"));
+    let compression = Compression::parse(&args.compression, args.compression_level)
+        .map_err(|e| Failure::usage(e.to_string()))?;
+    let mut dests = Vec::new();
+    for o in &args.outputs {
+        dests.push(Destination::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
+    }
+    for t in &args.tags {
+        dest::Reference::parse(t).map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?;
+    }
+    let build_args = parse_build_args(&args.build_args)?;
+    let source_date_epoch = source_date_epoch()?;
+    let registry = PushOptions {
+        tls_verify: args.tls_verify,
+        ..PushOptions::default()
+    };
+    let shown = dockerfile.display().to_string();
+    let src = std::fs::read_to_string(&dockerfile)
+        .map_err(|e| Failure::build(format!("reading Dockerfile {shown}: {e}")))?;
+    if !args.context.is_dir() {
+        return Err(Failure::usage(format!(
+            "build context {} is not a directory",
+            args.context.display()
+        )));
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let opts = BuildOptions {
+        context: args.context.clone(),
+        dockerfile: Some(dockerfile.clone()),
+        build_args,
+        target: args.target.clone(),
+        source_date_epoch,
+        now,
+        compression,
+        platform: Platform::host(),
+        progress: !args.quiet && std::io::stderr().is_terminal(),
+        registry: registry.clone(),
+    };
+
+    // blobs are written straight into the first OCI layout destination (or
+    // the store); other destinations are exported from there
+    let to_store = dests.is_empty();
+    let mut _scratch_dir = None;
+    let build_dir = if to_store {
+        store_dir.to_path_buf()
+    } else if let Some(Destination::Oci { dir, .. }) =
+        dests.iter().find(|d| matches!(d, Destination::Oci { .. }))
+    {
+        dir.clone()
+    } else {
+        let tmp = tempfile::Builder::new()
+            .prefix("minibuild-out-")
+            .tempdir()
+            .map_err(|e| Failure::build(format!("creating a temporary layout: {e}")))?;
+        let p = tmp.path().to_path_buf();
+        _scratch_dir = Some(tmp);
+        p
+    };
+    let layout = Layout::create(&build_dir).map_err(|e| Failure::build(e.to_string()))?;
+    let store = if build_dir == store_dir {
+        None
+    } else {
+        Layout::open(store_dir).ok()
+    };
+    let mut log: Box<dyn Write> = if args.quiet {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::stderr())
+    };
+    let built = build::build(
+        &src,
+        &opts,
+        &layout,
+        store.as_ref().or(Some(&layout)),
+        &mut *log,
+    )
+    .map_err(|e| render_build_error(&e, &shown, &src))?;
+    for w in &built.warnings {
+        let _ = writeln!(log, "warning: {w}");
+    }
+    let digest = &built.manifest.digest;
+    let _ = writeln!(
+        log,
+        "image {digest} ({} layers, {})",
+        built.image.layers.len(),
+        built.image.platform().architecture
+    );
+    if to_store {
+        let names = if args.tags.is_empty() {
+            vec![]
+        } else {
+            args.tags.clone()
+        };
+        if names.is_empty() {
+            let _ = writeln!(
+                log,
+                "warning: no -t given: the image is kept in the store untagged"
+            );
+            layout
+                .tag(&built.manifest, "")
+                .map_err(|e| Failure::build(format!("storing the image: {e}")))?;
+        }
+        for n in &names {
+            layout
+                .tag(&built.manifest, n)
+                .map_err(|e| Failure::build(format!("storing the image as {n}: {e}")))?;
+            let _ = writeln!(log, "stored {n} in {}", store_dir.display());
+        }
+    } else {
+        for d in &dests {
+            let done = dest::export(&layout, &built.manifest, &args.tags, d, &registry)
+                .map_err(|e| Failure::build(format!("writing the image: {e}")))?;
+            let _ = writeln!(log, "wrote {done}");
+        }
+    }
+    println!("{digest}");
+    Ok(())
+}
+
+fn render_build_error(e: &BuildError, file: &str, src: &str) -> Failure {
+    match e.location() {
+        Some((span, message, help)) => Failure {
+            code: 1,
+            text: minibuild::error::render(file, src, span, message, help),
+        },
+        None => Failure::build(e.to_string()),
+    }
+}

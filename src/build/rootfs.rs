@@ -1,0 +1,380 @@
+//! The merged filesystem of an image's layers, read from the layer blobs:
+//! which paths exist (for WORKDIR, COPY destinations, parent directories),
+//! the content of a file (`/etc/passwd` for `--chown`), and the files of
+//! another stage (`COPY --from`). Whiteouts are honoured.
+
+use crate::dest::Layout;
+use crate::oci::Descriptor;
+use std::collections::BTreeMap;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// What a path of the merged filesystem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FsKind {
+    /// A directory.
+    Dir,
+    /// A regular file of `size` bytes.
+    File {
+        /// Size in bytes.
+        size: u64,
+    },
+    /// A symbolic link.
+    Symlink {
+        /// Its target.
+        target: String,
+    },
+    /// A hard link to another path.
+    Hardlink {
+        /// The path it links to.
+        target: String,
+    },
+    /// A device, fifo or anything else.
+    Other,
+}
+
+/// Metadata of one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FsMeta {
+    /// What it is.
+    pub kind: FsKind,
+    /// Permission bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u64,
+    /// Group.
+    pub gid: u64,
+    /// Modification time.
+    pub mtime: i64,
+}
+
+/// The merged view of the first `applied` layers of an image.
+#[derive(Debug, Default, Clone)]
+pub struct RootFs {
+    entries: BTreeMap<String, FsMeta>,
+    applied: usize,
+}
+
+/// Normalizes a path to the form used as key: no leading `/` or `./`,
+/// no trailing `/`, cleaned.
+pub fn key(path: &str) -> String {
+    crate::context::clean_rel(path)
+}
+
+impl RootFs {
+    /// Applies the layers not yet applied (`layers[self.applied..]`).
+    pub fn update(&mut self, layout: &Layout, layers: &[Descriptor]) -> io::Result<()> {
+        while self.applied < layers.len() {
+            let desc = &layers[self.applied];
+            let entries = &mut self.entries;
+            for_each_entry(layout, desc, |path, meta, _| {
+                apply(entries, path, Some(meta));
+                Ok(())
+            })?;
+            self.applied += 1;
+        }
+        Ok(())
+    }
+
+    /// Metadata of `path`, if it exists.
+    pub fn get(&self, path: &str) -> Option<&FsMeta> {
+        self.entries.get(&key(path))
+    }
+
+    /// Whether `path` is an existing directory (following no links).
+    pub fn is_dir(&self, path: &str) -> bool {
+        let k = key(path);
+        k.is_empty()
+            || matches!(
+                self.get(&k),
+                Some(FsMeta {
+                    kind: FsKind::Dir,
+                    ..
+                })
+            )
+    }
+
+    /// Resolves symbolic links in `path` inside this filesystem (as if it
+    /// were the root); the resolved key.
+    pub fn resolve(&self, path: &str) -> String {
+        let mut current = key(path);
+        for _ in 0..40 {
+            let parts: Vec<&str> = current.split('/').filter(|p| !p.is_empty()).collect();
+            let mut resolved = String::new();
+            let mut changed = false;
+            for (i, part) in parts.iter().enumerate() {
+                let candidate = if resolved.is_empty() {
+                    part.to_string()
+                } else {
+                    format!("{resolved}/{part}")
+                };
+                if let Some(FsMeta {
+                    kind: FsKind::Symlink { target },
+                    ..
+                }) = self.entries.get(&candidate)
+                {
+                    let base = if target.starts_with('/') {
+                        target.clone()
+                    } else {
+                        format!("{resolved}/{target}")
+                    };
+                    current = key(&format!("{base}/{}", parts[i + 1..].join("/")));
+                    changed = true;
+                    break;
+                }
+                resolved = candidate;
+            }
+            if !changed {
+                return resolved;
+            }
+        }
+        current
+    }
+
+    /// Every path below `dir` (not `dir` itself), in sorted order.
+    pub fn below(&self, dir: &str) -> Vec<(String, FsMeta)> {
+        let k = key(dir);
+        let prefix = if k.is_empty() {
+            String::new()
+        } else {
+            format!("{k}/")
+        };
+        self.entries
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, m)| (p.clone(), m.clone()))
+            .collect()
+    }
+}
+
+fn apply(entries: &mut BTreeMap<String, FsMeta>, path: &str, meta: Option<FsMeta>) {
+    let k = key(path);
+    let (dir, name) = match k.rsplit_once('/') {
+        Some((d, n)) => (d.to_string(), n.to_string()),
+        None => (String::new(), k.clone()),
+    };
+    if name == ".wh..wh..opq" {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        entries.retain(|p, _| !p.starts_with(&prefix) || p == &dir);
+        return;
+    }
+    if let Some(hidden) = name.strip_prefix(".wh.") {
+        let victim = if dir.is_empty() {
+            hidden.to_string()
+        } else {
+            format!("{dir}/{hidden}")
+        };
+        let prefix = format!("{victim}/");
+        entries.retain(|p, _| p != &victim && !p.starts_with(&prefix));
+        return;
+    }
+    if let Some(meta) = meta {
+        if meta.kind != FsKind::Dir {
+            let prefix = format!("{k}/");
+            entries.retain(|p, _| !p.starts_with(&prefix));
+        }
+        if !k.is_empty() {
+            entries.insert(k, meta);
+        }
+    }
+}
+
+/// Opens a layer blob and gives a reader of its uncompressed tar.
+pub fn open_layer(layout: &Layout, desc: &Descriptor) -> io::Result<Box<dyn Read>> {
+    let file = layout
+        .open_blob(&desc.digest)
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let file = io::BufReader::with_capacity(1 << 20, file);
+    let mt = desc.media_type.as_str();
+    Ok(if mt.ends_with("gzip") {
+        Box::new(flate2::read::MultiGzDecoder::new(file))
+    } else if mt.ends_with("zstd") {
+        Box::new(zstd::stream::read::Decoder::with_buffer(file)?)
+    } else {
+        Box::new(file)
+    })
+}
+
+/// Calls `f(path, meta, entry)` for each entry of a layer, in tar order.
+pub fn for_each_entry(
+    layout: &Layout,
+    desc: &Descriptor,
+    mut f: impl FnMut(&str, FsMeta, &mut tar::Entry<'_, Box<dyn Read>>) -> io::Result<()>,
+) -> io::Result<()> {
+    let reader = open_layer(layout, desc)?;
+    let mut archive = tar::Archive::new(reader);
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let header = entry.header();
+        let link = entry
+            .link_name_bytes()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .unwrap_or_default();
+        let kind = match header.entry_type() {
+            tar::EntryType::Directory => FsKind::Dir,
+            tar::EntryType::Regular | tar::EntryType::Continuous => FsKind::File {
+                size: header.size()?,
+            },
+            tar::EntryType::Symlink => FsKind::Symlink { target: link },
+            tar::EntryType::Link => FsKind::Hardlink { target: key(&link) },
+            _ => FsKind::Other,
+        };
+        let meta = FsMeta {
+            kind,
+            mode: header.mode()? & 0o7777,
+            uid: header.uid()?,
+            gid: header.gid()?,
+            mtime: header.mtime()? as i64,
+        };
+        f(&path, meta, &mut entry)?;
+    }
+    Ok(())
+}
+
+/// The content of regular file `path` in the merged filesystem of
+/// `layers`, if it is there.
+pub fn read_file(
+    layout: &Layout,
+    layers: &[Descriptor],
+    path: &str,
+) -> io::Result<Option<Vec<u8>>> {
+    let want = key(path);
+    let mut found: Option<Vec<u8>> = None;
+    for desc in layers {
+        for_each_entry(layout, desc, |p, meta, entry| {
+            let k = key(p);
+            let mut probe = BTreeMap::new();
+            probe.insert(want.clone(), meta.clone());
+            if k != want {
+                // a whiteout of the file or of a parent directory
+                apply(&mut probe, p, None);
+                if !probe.contains_key(&want) {
+                    found = None;
+                }
+                return Ok(());
+            }
+            if let FsKind::File { .. } = meta.kind {
+                let mut data = Vec::new();
+                entry.read_to_end(&mut data)?;
+                found = Some(data);
+            } else {
+                found = None;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(found)
+}
+
+/// A file of another image or stage, extracted for COPY --from.
+#[derive(Debug, Clone)]
+pub struct Extracted {
+    /// Its path in that image.
+    pub path: String,
+    /// Its metadata.
+    pub meta: FsMeta,
+    /// For regular files, where its content was written.
+    pub data: Option<PathBuf>,
+}
+
+/// Extracts every path at or below `root` of the merged filesystem of
+/// `layers`: metadata in memory, file contents into `tmp` (as plain files;
+/// owners and modes stay in the metadata, so no privilege is needed).
+pub fn extract(
+    layout: &Layout,
+    layers: &[Descriptor],
+    root: &str,
+    tmp: &Path,
+) -> io::Result<Vec<Extracted>> {
+    let root = key(root);
+    let under = |p: &str| root.is_empty() || p == root || p.starts_with(&format!("{root}/"));
+    let mut entries: BTreeMap<String, FsMeta> = BTreeMap::new();
+    let mut data: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut counter = 0u64;
+    for desc in layers {
+        for_each_entry(layout, desc, |p, meta, entry| {
+            let k = key(p);
+            let name = k.rsplit('/').next().unwrap_or("");
+            if name.starts_with(".wh.") {
+                apply(&mut entries, p, None);
+                data.retain(|path, _| entries.contains_key(path));
+                return Ok(());
+            }
+            if !under(&k) {
+                return Ok(());
+            }
+            if let FsKind::File { .. } = meta.kind {
+                counter += 1;
+                let file = tmp.join(format!("f{counter}"));
+                let mut out = std::fs::File::create(&file)?;
+                io::copy(entry, &mut out)?;
+                data.insert(k.clone(), file);
+            } else {
+                data.remove(&k);
+            }
+            apply(&mut entries, &k, Some(meta));
+            Ok(())
+        })?;
+    }
+    Ok(entries
+        .into_iter()
+        .map(|(path, meta)| {
+            let data = data.get(&path).cloned();
+            Extracted { path, meta, data }
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(kind: FsKind) -> FsMeta {
+        FsMeta {
+            kind,
+            mode: 0o755,
+            uid: 0,
+            gid: 0,
+            mtime: 0,
+        }
+    }
+
+    #[test]
+    fn whiteouts_remove_paths_and_opaque_dirs_clear_children() {
+        let mut e = BTreeMap::new();
+        apply(&mut e, "etc/", Some(meta(FsKind::Dir)));
+        apply(&mut e, "etc/a", Some(meta(FsKind::File { size: 1 })));
+        apply(&mut e, "etc/b", Some(meta(FsKind::File { size: 1 })));
+        apply(&mut e, "etc/.wh.a", None);
+        assert!(e.contains_key("etc/b") && !e.contains_key("etc/a"));
+        apply(&mut e, "etc/.wh..wh..opq", None);
+        assert!(e.contains_key("etc") && !e.contains_key("etc/b"));
+    }
+
+    #[test]
+    fn resolve_follows_links_inside() {
+        let mut fs = RootFs::default();
+        fs.entries.insert("usr".into(), meta(FsKind::Dir));
+        fs.entries.insert("usr/bin".into(), meta(FsKind::Dir));
+        fs.entries.insert(
+            "bin".into(),
+            meta(FsKind::Symlink {
+                target: "usr/bin".into(),
+            }),
+        );
+        fs.entries.insert(
+            "up".into(),
+            meta(FsKind::Symlink {
+                target: "../../..".into(),
+            }),
+        );
+        assert_eq!(fs.resolve("/bin/sh"), "usr/bin/sh");
+        assert_eq!(fs.resolve("up/usr"), "usr");
+        assert!(fs.is_dir("/usr/bin/"));
+    }
+}
