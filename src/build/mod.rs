@@ -223,6 +223,11 @@ pub fn build(
     b.steps = b.count_steps(target);
     let mut image = b.build_stage(target)?;
     image.config.created = Some(b.created());
+    if image.layers.is_empty() {
+        let span = b.stages[target].from.span;
+        let (layer, _) = b.write_layer(&[], span)?;
+        image.add_empty_layer(layer);
+    }
     let manifest = write_image(layout, &image)
         .map_err(|e| BuildError::Other(format!("writing the image: {e}")))?;
     let mut warnings = Vec::new();

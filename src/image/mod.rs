@@ -95,6 +95,21 @@ impl Image {
         self.config.history.push(history);
     }
 
+    /// Gives an image that has no layer the empty one (an empty tar) that
+    /// the image-spec's manifest schema requires, attributed to the last
+    /// step, as buildah does.
+    pub fn add_empty_layer(&mut self, layer: Layer) {
+        self.config.rootfs.diff_ids.push(layer.diff_id);
+        self.layers.push(layer.descriptor);
+        match self.config.history.last_mut() {
+            Some(h) => h.empty_layer = false,
+            None => self.config.history.push(History {
+                created_by: Some("minibuild: empty layer".to_string()),
+                ..History::default()
+            }),
+        }
+    }
+
     /// The config blob's bytes (canonical JSON).
     pub fn config_bytes(&self) -> Result<Vec<u8>, serde_json::Error> {
         oci::canonical_json(&self.config)
