@@ -419,6 +419,18 @@ fn healthcheck(instr: &Instruction, hc: &ast::Healthcheck) -> Result<Healthcheck
                 ..Healthcheck::default()
             })
         }
+        ast::Healthcheck::Other(t) if t.value.is_empty() => {
+            return Err(BuildError::at(
+                span,
+                "HEALTHCHECK requires at least one argument",
+            ))
+        }
+        ast::Healthcheck::Other(t) if t.value.eq_ignore_ascii_case("CMD") => {
+            return Err(BuildError::at(
+                span,
+                "Missing command after HEALTHCHECK CMD",
+            ))
+        }
         ast::Healthcheck::Other(t) => {
             return Err(BuildError::at(
                 t.span,

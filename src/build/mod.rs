@@ -375,6 +375,51 @@ impl<'a> Builder<'a> {
                 "the Dockerfile has no FROM instruction".to_string(),
             ));
         }
+        self.check_stage_references()
+    }
+
+    /// Refuses references to the stage itself or to a later one (in FROM
+    /// and COPY --from), whichever stages the target needs, so that a
+    /// Dockerfile is accepted or refused as a whole.
+    fn check_stage_references(&self) -> Result<(), BuildError> {
+        for stage in &self.stages {
+            let later = |name: &str| {
+                let lower = name.to_ascii_lowercase();
+                self.stages
+                    .iter()
+                    .find(|s| s.name.as_deref() == Some(lower.as_str()))
+                    .map(|s| s.index)
+                    .filter(|i| *i >= stage.index)
+            };
+            if let Some(i) = later(&stage.base) {
+                if i == stage.index {
+                    return Err(BuildError::at(
+                        stage.from.span,
+                        format!("circular dependency detected on stage {:?}", stage.base),
+                    ));
+                }
+            }
+            for instr in &stage.body {
+                let Some(flag) = instr.flag("from") else {
+                    continue;
+                };
+                let Some(value) = flag.value.as_deref().filter(|v| !v.contains('$')) else {
+                    continue;
+                };
+                let by_index = value.parse::<usize>().ok().filter(|i| *i >= stage.index);
+                if let Some(i) = later(value).or(by_index) {
+                    let what = if i == stage.index {
+                        "is the stage it is in (a cycle)"
+                    } else {
+                        "is defined later: only earlier stages can be copied from"
+                    };
+                    return Err(BuildError::at(
+                        flag.span,
+                        format!("COPY --from={value}: stage {value:?} {what}"),
+                    ));
+                }
+            }
+        }
         Ok(())
     }
 
@@ -489,12 +534,13 @@ impl<'a> Builder<'a> {
         let body = self.stages[index].body.clone();
         for instr in body {
             self.step += 1;
-            let header = format!(
-                "[{}/{}] {}",
-                self.step,
-                self.steps,
-                one_line(&self.df_text(instr.span))
-            );
+            let text = self.df_text(instr.span);
+            let text = if instr.heredocs.is_empty() {
+                one_line(&text)
+            } else {
+                format!("{} …", text.lines().next().unwrap_or_default())
+            };
+            let header = format!("[{}/{}] {}", self.step, self.steps, text);
             self.say(&header);
             let done = self.dispatch(index, &mut stage, instr)?;
             self.say(&format!("      → {done}"));
@@ -514,9 +560,28 @@ impl<'a> Builder<'a> {
 
     /// The image a stage starts from.
     fn base_image(&mut self, index: usize, base: &str, span: Span) -> Result<Image, BuildError> {
+        let from = self.stages[index].from;
+        let mut platform = self.opts.platform.clone();
+        for flag in &from.flags {
+            if flag.name != "platform" {
+                return Err(meta::unknown_flag(flag.span, &flag.name, "FROM"));
+            }
+            let raw = flag.value.clone().unwrap_or_default();
+            let value = self.expand(flag.span, &raw, &self.global.clone())?;
+            platform = parse_platform(&value).map_err(|e| BuildError::at(flag.span, e))?;
+        }
         if base.eq_ignore_ascii_case("scratch") {
             self.say("      → empty base (scratch)");
-            return Ok(Image::scratch(&self.opts.platform));
+            return Ok(Image::scratch(&platform));
+        }
+        if platform != self.opts.platform {
+            return Err(BuildError::at(
+                span,
+                format!(
+                    "FROM --platform={}/{} of an image: minibuild only pulls images for the platform it builds for; use FROM --platform with scratch",
+                    platform.os, platform.architecture
+                ),
+            ));
         }
         if let Some(dep) = self
             .stage_ref(base)
@@ -603,6 +668,17 @@ impl<'a> Builder<'a> {
         stage: &mut Stage,
         instr: &Instruction,
     ) -> Result<String, BuildError> {
+        let takes_flags = matches!(
+            instr.kind,
+            Kind::Copy(_) | Kind::Add(_) | Kind::Healthcheck(_) | Kind::Run(_)
+        );
+        if let Some(flag) = instr.flags.first().filter(|_| !takes_flags) {
+            return Err(meta::unknown_flag(
+                flag.span,
+                &flag.name,
+                &instr.keyword.value.to_ascii_uppercase(),
+            ));
+        }
         match &instr.kind {
             Kind::Copy(paths) | Kind::Add(paths) => {
                 let is_add = matches!(instr.kind, Kind::Add(_));
@@ -734,8 +810,46 @@ impl<'a> Builder<'a> {
             }
             return self.build_stage(dep);
         }
-        self.fetch_image(from, span)
+        self.fetch_image(from, span).map_err(|e| match e {
+            BuildError::At { span, message, .. } => BuildError::At {
+                span,
+                message: format!("COPY --from={from}: no stage is named {from:?}, and {message}"),
+                help: Some(
+                    "name a stage defined earlier (FROM ... AS name), its index, or an image"
+                        .into(),
+                ),
+            },
+            other => other,
+        })
     }
+}
+
+/// Parses `os/arch[/variant]` (Go's names; `x86_64` and `aarch64` too).
+pub fn parse_platform(s: &str) -> Result<Platform, String> {
+    let parts: Vec<&str> = s.split('/').collect();
+    if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(format!(
+            "invalid platform {s:?}: expected os/arch[/variant]"
+        ));
+    }
+    let architecture = match parts[1] {
+        "x86_64" | "x86-64" => "amd64",
+        "aarch64" => "arm64",
+        "i386" | "i686" => "386",
+        a => a,
+    }
+    .to_string();
+    let variant = match (parts.get(2), architecture.as_str()) {
+        (Some(v), _) => Some(v.to_string()),
+        (None, "arm64") => Some("v8".to_string()),
+        (None, "arm") => Some("v7".to_string()),
+        _ => None,
+    };
+    Ok(Platform {
+        os: parts[0].to_string(),
+        architecture,
+        variant,
+    })
 }
 
 /// `sha256:0123456789ab` (12 hex digits).
