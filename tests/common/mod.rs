@@ -3,6 +3,8 @@
 //! podman, skopeo, umoci, the OCI validator).
 #![allow(dead_code)]
 
+pub mod torture;
+
 use flate2::read::MultiGzDecoder;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -185,6 +187,10 @@ pub struct Node {
     pub size: u64,
     pub sha256: String,
     pub link: String,
+    /// (major, minor) of devices.
+    pub dev: (u32, u32),
+    /// Extended attributes, sorted.
+    pub xattrs: Vec<(String, Vec<u8>)>,
 }
 
 /// Decompresses a layer blob by media type.
@@ -233,6 +239,20 @@ pub fn apply_tar(fs: &mut BTreeMap<String, Node>, tar_bytes: &[u8]) {
         if path.is_empty() {
             continue;
         }
+        let mut xattrs: Vec<(String, Vec<u8>)> = e
+            .pax_extensions()
+            .unwrap()
+            .map(|exts| {
+                exts.filter_map(|x| x.ok())
+                    .filter_map(|x| {
+                        let k = x.key().ok()?;
+                        k.strip_prefix("SCHILY.xattr.")
+                            .map(|n| (n.to_string(), x.value_bytes().to_vec()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        xattrs.sort();
         let h = e.header().clone();
         let link = e
             .link_name_bytes()
@@ -258,7 +278,15 @@ pub fn apply_tar(fs: &mut BTreeMap<String, Node>, tar_bytes: &[u8]) {
             size: data.len() as u64,
             sha256: hex::encode(Sha256::digest(&data)),
             link: link.trim_start_matches("./").to_string(),
+            dev: (
+                h.device_major().ok().flatten().unwrap_or(0),
+                h.device_minor().ok().flatten().unwrap_or(0),
+            ),
+            xattrs,
         };
+        if !matches!(kind, "char" | "block") {
+            node.dev = (0, 0);
+        }
         if kind == "hardlink" {
             // a hard link is the same file as its target: compare it as such
             let target = node.link.trim_start_matches('/').to_string();
