@@ -305,3 +305,31 @@ fn a_wildcard_that_matches_nothing_is_allowed() {
     let out = w.build_oci("wc:1", &[]);
     assert!(merged_fs(&out, "wc:1").contains_key("d/a.txt"));
 }
+
+#[test]
+fn only_the_stages_the_target_needs_are_built() {
+    let w = Work::new();
+    w.file("a.txt", "a");
+    // the unused stage would fail (its source does not exist): it must not run
+    w.dockerfile("FROM scratch AS unused\nCOPY does-not-exist /\nFROM scratch AS dep\nCOPY a.txt /\nFROM scratch\nCOPY --from=dep /a.txt /b.txt\n");
+    let out = w.path("out");
+    let o = w.run(&[
+        "-o",
+        &format!("oci:{}:s", out.display()),
+        w.ctx().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(!err.contains("does-not-exist"), "{err}");
+    assert!(merged_fs(&out, "s").contains_key("b.txt"));
+    // and --target picks a stage by name, building what it needs only
+    let o = w.run(&[
+        "--target",
+        "unused",
+        "-o",
+        &format!("oci:{}:u", out.display()),
+        w.ctx().to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("does-not-exist"));
+}
