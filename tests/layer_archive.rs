@@ -727,3 +727,38 @@ fn other_readers_agree() {
     assert!(text
         .contains("opt/sub/bin/ping True SCHILY.xattr.security.capability,SCHILY.xattr.user.foo"));
 }
+
+/// `git archive` starts with a PAX global header; old tars mark directories
+/// with a trailing slash only. Neither is a file.
+#[test]
+fn global_headers_and_old_style_directories() {
+    let mut b = tar::Builder::new(Vec::new());
+    let comment = b"52 comment=0123456789012345678901234567890123456789\n";
+    let mut h = header(tar::EntryType::XGlobalHeader, 0o666, (0, 0), 1);
+    h.set_size(comment.len() as u64);
+    b.append_data(&mut h, "pax_global_header", &comment[..])
+        .unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o711, (0, 0), 1);
+    // raw, as the tar crate's set_path would drop the slash
+    h.as_old_mut().name[..4].copy_from_slice(b"old/");
+    h.set_cksum();
+    b.append(&h, std::io::empty()).unwrap();
+    let mut h = header(tar::EntryType::Regular, 0o644, (0, 0), 1);
+    h.set_size(1);
+    b.append_data(&mut h, "old/f", &b"x"[..]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "git.tar", &b.into_inner().unwrap());
+    assert_eq!(detect_archive(&path).unwrap(), Some(ArchiveFormat::Tar));
+    let (out, _) = layer(&add(&path, "/"), &opts(Compression::None)).unwrap();
+    let got: Vec<_> = records(&out)
+        .into_iter()
+        .map(|r| (r.path, r.kind, r.mode))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("old".to_string(), '5', 0o711),
+            ("old/f".to_string(), '0', 0o644)
+        ]
+    );
+}
