@@ -762,3 +762,69 @@ fn global_headers_and_old_style_directories() {
         ]
     );
 }
+
+/// One layer from an ADD of an archive and entries around it: given entries
+/// and archive entries share the parents, and a later entry replaces an
+/// archive file.
+#[test]
+fn entries_and_archives_in_one_layer() {
+    use minibuild::layer::{Data, Entry, EntryKind};
+    use tar::EntryType as T;
+    let dir = tempfile::tempdir().unwrap();
+    let archive = write_file(
+        dir.path(),
+        "a.tar",
+        &small_tar(&[("x", T::Regular, ""), ("y", T::Regular, "")]),
+    );
+    let ctx_file = write_file(dir.path(), "ctx", b"from the context");
+    let entry = |path: &str, kind| Entry {
+        path: path.into(),
+        kind,
+        mode: 0o640,
+        uid: 1,
+        gid: 2,
+        mtime: 5,
+        xattrs: vec![],
+    };
+    let sources = vec![
+        Source::Entry(
+            entry("/srv/readme", EntryKind::File { size: 16 }),
+            Data::Path(ctx_file),
+        ),
+        Source::Archive {
+            path: archive,
+            dest_dir: "/srv/data".into(),
+            chown: None,
+        },
+        Source::Entry(
+            entry("/srv/data/x", EntryKind::File { size: 3 }),
+            Data::Bytes(b"new".to_vec()),
+        ),
+        Source::Entry(
+            entry(
+                "/srv/link",
+                EntryKind::Hardlink {
+                    target: "/srv/readme".into(),
+                },
+            ),
+            Data::None,
+        ),
+    ];
+    let (out, _) = layer(&sources, &opts(Compression::Zstd { level: 1 })).unwrap();
+    let got: Vec<_> = records(&out)
+        .into_iter()
+        .map(|r| (r.path, r.kind, r.link, r.data))
+        .collect();
+    let s = |x: &str| x.to_string();
+    assert_eq!(
+        got,
+        [
+            (s("srv"), '5', None, vec![]),
+            (s("srv/readme"), '0', None, b"from the context".to_vec()),
+            (s("srv/data"), '5', None, vec![]),
+            (s("srv/data/y"), '0', None, b"data".to_vec()),
+            (s("srv/data/x"), '0', None, b"new".to_vec()),
+            (s("srv/link"), '1', Some(s("srv/readme")), vec![]),
+        ]
+    );
+}
