@@ -828,3 +828,23 @@ fn entries_and_archives_in_one_layer() {
         ]
     );
 }
+
+/// Progress on: the same layer as without it (what is printed depends on
+/// whether stderr is a terminal).
+#[test]
+fn progress_does_not_change_the_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(
+        dir.path(),
+        "t.tar.xz",
+        &compress(&torture_tar(), ArchiveFormat::Xz),
+    );
+    let quiet = opts(Compression::Gzip { level: 1 });
+    let loud = LayerOptions {
+        progress: true,
+        ..quiet.clone()
+    };
+    let (_, a) = layer(&add(&path, "/"), &quiet).unwrap();
+    let (_, b) = layer(&add(&path, "/"), &loud).unwrap();
+    assert_eq!(a, b);
+}
