@@ -327,6 +327,10 @@ fn read_entries(
             format!("reading the entry after {last}")
         };
         let mut item = item.map_err(archive_err(what))?;
+        if item.header().entry_type() == tar::EntryType::XGlobalHeader {
+            // e.g. `git archive`'s commit id: not a file
+            continue;
+        }
         let raw = String::from_utf8(item.path_bytes().into_owned()).map_err(|e| {
             bad(
                 &String::from_utf8_lossy(e.as_bytes()),
@@ -361,6 +365,8 @@ fn read_entries(
         let (major, minor) = (dev(header.device_major()), dev(header.device_minor()));
         let link_target = || link.clone().unwrap_or_default();
         let kind = match entry_type {
+            // old tars mark directories only by a trailing slash
+            tar::EntryType::Regular if raw.ends_with('/') => EntryKind::Dir,
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 EntryKind::File { size: item.size() }
             }

@@ -4,6 +4,9 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::{IsTerminal, Read};
 
+/// Below this size, plain progress prints only the final line.
+const SMALL: u64 = 8 << 20;
+
 /// Reports bytes read of one archive file.
 pub(crate) enum Progress {
     /// Print nothing.
@@ -41,7 +44,8 @@ impl Progress {
                 name: name.to_string(),
                 total,
                 done: 0,
-                next: 1,
+                // a small archive gets one line, at the end
+                next: if total < SMALL { 10 } else { 1 },
             }
         }
     }
@@ -107,6 +111,15 @@ mod tests {
         let mut s = String::new();
         r.read_to_string(&mut s).unwrap();
         assert_eq!(s, "abc");
+    }
+
+    #[test]
+    fn small_archives_get_one_line() {
+        match Progress::new(true, "a", 1000) {
+            Progress::Lines { next, .. } => assert_eq!(next, 10),
+            Progress::Bar(_) => {} // stderr is a terminal here
+            Progress::Off => panic!("progress was asked for"),
+        }
     }
 
     #[test]

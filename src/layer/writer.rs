@@ -141,6 +141,20 @@ impl<'w, 'p> TarStream<'w, 'p> {
                         None => {}
                     }
                 }
+                if let EntryKind::Hardlink { target } = &entry.kind {
+                    if plan.dups.contains_key(target) && !self.emitted.contains(target) {
+                        // Unpacking would keep the link on the replaced
+                        // file's old content, which is gone by now.
+                        return Err(LayerError::BadPath {
+                            context: origin.prefix(),
+                            path: entry.path.clone(),
+                            reason: format!(
+                                "hard link to {target}, which a later entry replaces; \
+                                 this layer cannot keep both"
+                            ),
+                        });
+                    }
+                }
             }
         }
         self.emitted.insert(entry.path.clone());
@@ -460,6 +474,29 @@ mod tests {
                 ("a", 0o600, b"2".to_vec()),
             ]
         );
+    }
+
+    #[test]
+    fn a_hard_link_to_a_replaced_file_is_refused() {
+        let file = |data: &[u8]| {
+            Source::Entry(
+                e("f", EntryKind::File { size: 1 }, 0o644),
+                Data::Bytes(data.to_vec()),
+            )
+        };
+        let link = Source::Entry(
+            e("h", EntryKind::Hardlink { target: "f".into() }, 0o644),
+            Data::None,
+        );
+        let err = tar_of(&[file(b"1"), link.clone(), file(b"2")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "entry h: hard link to f, which a later entry replaces; this layer cannot keep both"
+        );
+        // linking to the surviving file is fine
+        let l = listing(&tar_of(&[file(b"1"), file(b"2"), link]).unwrap());
+        let names: Vec<_> = l.iter().map(|x| (x.0.as_str(), x.1)).collect();
+        assert_eq!(names, [("f", '0'), ("h", '1')]);
     }
 
     #[test]
