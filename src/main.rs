@@ -87,6 +87,10 @@ struct BuildArgs {
     /// Verify TLS for registries (default: true, false for localhost).
     #[arg(long)]
     tls_verify: Option<bool>,
+    /// FROM names not in the store are fetched from their registry (and
+    /// kept in the store); docker:// bases are fetched again.
+    #[arg(long)]
+    pull: bool,
     /// Print only the image digest.
     #[arg(short, long)]
     quiet: bool,
@@ -266,6 +270,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         platform: Platform::host(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         registry: registry.clone(),
+        pull: args.pull,
     };
 
     // blobs are written straight into the first OCI layout destination (or
@@ -288,10 +293,11 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         p
     };
     let layout = Layout::create(&build_dir).map_err(|e| Failure::build(e.to_string()))?;
+    // the store also caches FROM images pulled from registries
     let store = if build_dir == store_dir {
         None
     } else {
-        Layout::open(store_dir).ok()
+        Layout::create(store_dir).ok()
     };
     let mut log: Box<dyn Write> = if args.quiet {
         Box::new(std::io::sink())

@@ -548,8 +548,11 @@ impl Layout {
     }
 
     fn temp_file(&self) -> Result<tempfile::NamedTempFile, DestError> {
+        // 0666 less the umask, as for any file a tool writes: a layout
+        // (index.json, blobs) must be readable by others that run it
         tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
+            .permissions(file_permissions())
             .tempfile_in(&self.root)
             .map_err(DestError::io(format!(
                 "creating a temporary file in {}",
@@ -608,6 +611,13 @@ impl Layout {
             }
         }
     }
+}
+
+/// The mode new layout files and archives are created with (`0666`, less
+/// the umask, as `open(2)` applies it), instead of a temporary file's `0600`.
+pub(crate) fn file_permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o666)
 }
 
 /// Holds a layout's lock; closing the file releases the `flock`.
@@ -827,6 +837,32 @@ mod tests {
         let l = Layout::create(dir.path()).unwrap();
         assert_eq!(l.index().unwrap().manifests.len(), 1);
         Layout::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn files_get_the_umask_mode_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let d = l.put_blob(b"shared").unwrap();
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"streamed").unwrap();
+        let (streamed, _) = w.commit_any().unwrap();
+        for p in [
+            dir.path().join("index.json"),
+            dir.path().join("oci-layout"),
+            l.blob_path(&d).unwrap(),
+            l.blob_path(&streamed).unwrap(),
+        ] {
+            let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o666 & !umask, "{}", p.display());
+        }
     }
 
     #[test]

@@ -162,14 +162,32 @@ pub fn export(
 }
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
-/// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name
-/// resolved in `store`. Returns its manifest descriptor (single-platform:
-/// the host platform is picked from an index).
+/// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name.
+/// Returns its manifest descriptor (single-platform: the host platform is
+/// picked from an index).
+///
+/// A plain name is looked up in `store` only (see [`fetch_image_with`]
+/// for `--pull`). Registry images are cached in `store` under their
+/// familiar name, so the next build finds them there without the network.
 pub fn fetch_image(
     spec: &str,
     store: &Layout,
     into: &Layout,
     opts: &PushOptions,
+) -> Result<Descriptor, DestError> {
+    fetch_image_with(spec, store, into, opts, false)
+}
+
+/// [`fetch_image`], with `pull` (`--pull`): a plain name missing from
+/// `store` is pulled from its registry (`alpine` is
+/// `docker.io/library/alpine:latest`) and cached in `store`, and a
+/// `docker://` image is pulled again even when `store` has a copy.
+pub fn fetch_image_with(
+    spec: &str,
+    store: &Layout,
+    into: &Layout,
+    opts: &PushOptions,
+    pull: bool,
 ) -> Result<Descriptor, DestError> {
     let from_layout = |layout: &Layout, name: &str| -> Result<Descriptor, DestError> {
         let top = layout.resolve(name)?;
@@ -194,15 +212,54 @@ pub fn fetch_image(
             from_layout(&layout, reference.as_deref().unwrap_or(""))
         }
         Ok(Destination::Registry { reference }) => {
-            registry::pull(&reference, into, opts).map(plain)
+            let cached = reference.familiar();
+            if !pull && store.resolve(&cached).is_ok() {
+                return from_layout(store, &cached);
+            }
+            pull_into_store(&reference, store, into, opts)
         }
         Ok(Destination::DockerArchive { .. }) => Err(DestError::invalid(
             format!("fetching {spec}"),
             "reading docker-archive is not supported; use oci-archive or a registry",
         )),
-        Err(_) if !spec.contains("://") => from_layout(store, spec),
+        Err(_) if !spec.contains("://") => match from_layout(store, spec) {
+            Err(DestError::NotFound { .. }) if pull => {
+                pull_into_store(&Reference::parse(spec)?, store, into, opts)
+            }
+            other => other,
+        },
         Err(e) => Err(e),
     }
+}
+
+/// Pulls `reference` into `store`, names it there (its familiar name, as
+/// `images` shows it) and copies it into `into`.
+fn pull_into_store(
+    reference: &Reference,
+    store: &Layout,
+    into: &Layout,
+    opts: &PushOptions,
+) -> Result<Descriptor, DestError> {
+    let desc = registry::pull(reference, store, opts).map_err(|e| {
+        if reference.registry == reference::DEFAULT_REGISTRY && matches!(e, DestError::Http { .. }) {
+            DestError::invalid(
+                format!("pulling {} from Docker Hub", reference.full()),
+                format!(
+                    "{e}\n  docker.io could not be reached (it needs internet access): build the base \
+                     image locally (-t {}), or push it to a registry you can reach and name that one",
+                    reference.familiar()
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    let desc = plain(desc);
+    store.tag(&desc, &reference.familiar())?;
+    if into.root() != store.root() {
+        into.copy_image_from(store, &desc)?;
+    }
+    Ok(desc)
 }
 
 fn plain(mut d: Descriptor) -> Descriptor {
