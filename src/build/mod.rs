@@ -546,7 +546,11 @@ impl<'a> Builder<'a> {
             store,
             self.layout,
             &self.opts.registry,
-            self.opts.pull,
+            if self.opts.pull {
+                dest::PullPolicy::Pull
+            } else {
+                dest::PullPolicy::Cached
+            },
         )
         .map_err(|e| {
             let hint = match (&e, dest::Reference::parse(spec)) {

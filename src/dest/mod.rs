@@ -166,28 +166,44 @@ pub fn export(
 /// Returns its manifest descriptor (single-platform: the host platform is
 /// picked from an index).
 ///
-/// A plain name is looked up in `store` only (see [`fetch_image_with`]
-/// for `--pull`). Registry images are cached in `store` under their
-/// familiar name, so the next build finds them there without the network.
+/// A plain name is looked up in `store` only; a `docker://` image is
+/// resolved at its registry and cached in `store` under its familiar name
+/// (blobs already there are not fetched again). See [`fetch_image_with`]
+/// for the other [`PullPolicy`]s.
 pub fn fetch_image(
     spec: &str,
     store: &Layout,
     into: &Layout,
     opts: &PushOptions,
 ) -> Result<Descriptor, DestError> {
-    fetch_image_with(spec, store, into, opts, false)
+    fetch_image_with(spec, store, into, opts, PullPolicy::Resolve)
 }
 
-/// [`fetch_image`], with `pull` (`--pull`): a plain name missing from
-/// `store` is pulled from its registry (`alpine` is
-/// `docker.io/library/alpine:latest`) and cached in `store`, and a
-/// `docker://` image is pulled again even when `store` has a copy.
+/// When [`fetch_image_with`] goes to a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PullPolicy {
+    /// A `docker://` image is always resolved at its registry; a plain name
+    /// comes from the store only. What [`fetch_image`] does.
+    Resolve,
+    /// A `docker://` image already in the store (under its familiar name)
+    /// is used without the network; a plain name comes from the store
+    /// only. What a build does without `--pull`.
+    Cached,
+    /// `--pull`: a `docker://` image is always resolved at its registry,
+    /// and a plain name missing from the store is pulled from its registry
+    /// (`alpine` is `docker.io/library/alpine:latest`).
+    Pull,
+}
+
+/// [`fetch_image`] under `policy`. Whatever comes from a registry is cached
+/// in `store` under its familiar name, so a later build finds it there.
 pub fn fetch_image_with(
     spec: &str,
     store: &Layout,
     into: &Layout,
     opts: &PushOptions,
-    pull: bool,
+    policy: PullPolicy,
 ) -> Result<Descriptor, DestError> {
     let from_layout = |layout: &Layout, name: &str| -> Result<Descriptor, DestError> {
         let top = layout.resolve(name)?;
@@ -213,7 +229,7 @@ pub fn fetch_image_with(
         }
         Ok(Destination::Registry { reference }) => {
             let cached = reference.familiar();
-            if !pull && store.resolve(&cached).is_ok() {
+            if policy == PullPolicy::Cached && store.resolve(&cached).is_ok() {
                 return from_layout(store, &cached);
             }
             pull_into_store(&reference, store, into, opts)
@@ -223,7 +239,7 @@ pub fn fetch_image_with(
             "reading docker-archive is not supported; use oci-archive or a registry",
         )),
         Err(_) if !spec.contains("://") => match from_layout(store, spec) {
-            Err(DestError::NotFound { .. }) if pull => {
+            Err(DestError::NotFound { .. }) if policy == PullPolicy::Pull => {
                 pull_into_store(&Reference::parse(spec)?, store, into, opts)
             }
             other => other,
@@ -271,6 +287,61 @@ fn plain(mut d: Descriptor) -> Descriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oci::{MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_MANIFEST};
+
+    /// A one-layer image in `layout`; its manifest descriptor.
+    fn tiny(layout: &Layout) -> Descriptor {
+        let config =
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let layer = b"not really a tar";
+        let c = layout.put_blob(config).unwrap();
+        let l = layout.put_blob(layer).unwrap();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MEDIA_TYPE_MANIFEST,
+            "config": {"mediaType": MEDIA_TYPE_CONFIG, "digest": c, "size": config.len()},
+            "layers": [{"mediaType": MEDIA_TYPE_LAYER_TAR, "digest": l, "size": layer.len()}],
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let d = layout.put_blob(&bytes).unwrap();
+        Descriptor::new(MEDIA_TYPE_MANIFEST, d, bytes.len() as u64)
+    }
+
+    #[test]
+    fn pull_policies_decide_when_the_registry_is_asked() {
+        // Port 1 on 127.0.0.1: nothing answers, so any registry access fails.
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = Layout::create(store_dir.path()).unwrap();
+        let m = tiny(&store);
+        store.tag(&m, "127.0.0.1:1/cached:1").unwrap();
+        store.tag(&m, "local:1").unwrap();
+        let into_dir = tempfile::tempdir().unwrap();
+        let into = Layout::create(into_dir.path()).unwrap();
+        let opts = PushOptions::default();
+        let fetch = |spec: &str, policy| fetch_image_with(spec, &store, &into, &opts, policy);
+
+        let got = fetch("docker://127.0.0.1:1/cached:1", PullPolicy::Cached).unwrap();
+        assert_eq!(got.digest, m.digest);
+        assert!(into.has_blob(&m.digest), "copied into the build layout");
+        for policy in [PullPolicy::Resolve, PullPolicy::Pull] {
+            let err = fetch("docker://127.0.0.1:1/cached:1", policy).unwrap_err();
+            assert!(matches!(err, DestError::Http { .. }), "{policy:?}: {err}");
+        }
+        // Plain names: the store for every policy; only Pull goes further.
+        for policy in [PullPolicy::Resolve, PullPolicy::Cached, PullPolicy::Pull] {
+            assert_eq!(fetch("local:1", policy).unwrap().digest, m.digest);
+            assert_eq!(
+                fetch("127.0.0.1:1/cached:1", policy).unwrap().digest,
+                m.digest
+            );
+        }
+        for policy in [PullPolicy::Resolve, PullPolicy::Cached] {
+            let err = fetch("127.0.0.1:1/missing:1", policy).unwrap_err();
+            assert!(matches!(err, DestError::NotFound { .. }), "{err}");
+        }
+        let err = fetch("127.0.0.1:1/missing:1", PullPolicy::Pull).unwrap_err();
+        assert!(err.to_string().contains("http://127.0.0.1:1/v2/"), "{err}");
+    }
 
     #[test]
     fn parses_destinations() {
