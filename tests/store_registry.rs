@@ -15,14 +15,27 @@ const HELLO: &str = "Hello from a minibuild image!";
 
 /// Runs minibuild in `w` with a fixed SOURCE_DATE_EPOCH (so two builds of
 /// one context make one image).
+/// No credentials are found but those a test puts in `w/home` or names
+/// with `REGISTRY_AUTH_FILE` (see [`mb_env`]).
 fn mb(w: &Work, args: &[&str]) -> Output {
-    minibuild()
-        .args(args)
+    mb_env(w, args, &[])
+}
+
+fn mb_env(w: &Work, args: &[&str], env: &[(&str, &Path)]) -> Output {
+    let home = w.path("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let mut c = minibuild();
+    c.args(args)
         .env("MINIBUILD_STORE", w.path("store"))
         .env("SOURCE_DATE_EPOCH", "1700000000")
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap()
+        .env("HOME", &home)
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .current_dir(w.dir.path());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().unwrap()
 }
 
 fn mb_ok(w: &Work, args: &[&str]) -> (String, String) {
@@ -268,4 +281,101 @@ fn docker_hub_names_need_the_network_and_say_so() {
         "{err}"
     );
     assert!(err.contains("Dockerfile:1:1"), "{err}");
+}
+
+#[test]
+fn credentials_come_from_registry_auth_file_or_docker_config() {
+    if !have("docker-registry") || !have("skopeo") {
+        return;
+    }
+    let reg = Registry::start_with_login("mb", "s3cret");
+    let host = reg.host();
+    let w = Work::new();
+    let ctx = w.hello_context("auth");
+    let ctx_s = ctx.to_str().unwrap().to_string();
+    let dest = format!("docker://{host}/private/hello:1");
+    let auths = |b64: &str| format!(r#"{{"auths":{{"{host}":{{"auth":"{b64}"}}}}}}"#);
+
+    // No credentials anywhere: the registry refuses, and the error says so.
+    let o = mb(&w, &["-o", &dest, &ctx_s]);
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("http://{host} needs credentials and none were found")),
+        "{err}"
+    );
+
+    // A wrong password in $REGISTRY_AUTH_FILE is refused too.
+    let wrong = w.path("wrong.json");
+    std::fs::write(&wrong, auths("bWI6bm9wZQ==")).unwrap(); // mb:nope
+    let o = mb_env(
+        &w,
+        &["-o", &dest, &ctx_s],
+        &[("REGISTRY_AUTH_FILE", &wrong)],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
+    assert!(common::stderr(&o).contains("401"), "{}", common::stderr(&o));
+
+    // The right one: build and push both get in.
+    let good = w.path("auth.json");
+    std::fs::write(&good, auths("bWI6czNjcmV0")).unwrap(); // mb:s3cret
+    let with_file = [("REGISTRY_AUTH_FILE", good.as_path())];
+    let o = mb_env(&w, &["-t", "hello:auth", "-o", &dest, &ctx_s], &with_file);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let digest = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let o = mb_env(
+        &w,
+        &[
+            "push",
+            "hello:auth",
+            &format!("docker://{host}/private/hello:2"),
+        ],
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "push without credentials must fail"
+    );
+    let o = mb_env(&w, &["build", "-t", "hello:auth", &ctx_s], &with_file);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let o = mb_env(
+        &w,
+        &[
+            "push",
+            "hello:auth",
+            &format!("docker://{host}/private/hello:2"),
+        ],
+        &with_file,
+    );
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    for tag in ["1", "2"] {
+        let text = stdout_ok(
+            Command::new("skopeo")
+                .args(["inspect", "--tls-verify=false", "--creds", "mb:s3cret"])
+                .arg(format!("docker://{host}/private/hello:{tag}")),
+        );
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["Digest"], digest.as_str(), "{text}");
+    }
+
+    // ~/.docker/config.json, and pulling (FROM docker://) with it.
+    let docker_dir = w.path("home/.docker");
+    std::fs::create_dir_all(&docker_dir).unwrap();
+    std::fs::write(docker_dir.join("config.json"), auths("bWI6czNjcmV0")).unwrap();
+    let derived = w.path("derived");
+    std::fs::create_dir_all(&derived).unwrap();
+    std::fs::write(
+        derived.join("Dockerfile"),
+        format!("FROM docker://{host}/private/hello:2\nENV FROM_PRIVATE=1\n"),
+    )
+    .unwrap();
+    let o = mb(&w, &["-t", "derived:auth", derived.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", common::stderr(&o));
+    let stored = tags(&w.path("store"));
+    assert_eq!(
+        stored.get(&format!("{host}/private/hello:2")),
+        Some(&digest)
+    );
+    validate(&w.path("store"));
 }

@@ -388,7 +388,43 @@ pub struct Registry {
 impl Registry {
     /// Starts one and waits (at most 20 s) until `/v2/` answers.
     pub fn start() -> Registry {
+        Registry::start_with(|_| String::new())
+    }
+
+    /// Starts one that wants `user`/`password` (htpasswd, bcrypt through
+    /// python3's crypt), over plain HTTP.
+    pub fn start_with_login(user: &str, password: &str) -> Registry {
+        let hash = Command::new("python3")
+            .args([
+                "-W",
+                "ignore",
+                "-c",
+                "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                password,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            hash.status.success(),
+            "bcrypt with python3: {}",
+            stderr(&hash)
+        );
+        let hash = String::from_utf8(hash.stdout).unwrap();
+        let line = format!("{user}:{}\n", hash.trim());
+        Registry::start_with(|dir| {
+            let path = dir.join("htpasswd");
+            std::fs::write(&path, &line).unwrap();
+            format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                path.display()
+            )
+        })
+    }
+
+    /// Starts one with `extra(its directory)` appended to its config.
+    fn start_with(extra: impl FnOnce(&Path) -> String) -> Registry {
         let dir = tempfile::tempdir().unwrap();
+        let extra = extra(dir.path());
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -398,7 +434,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
                 dir.path().join("data").display()
             ),
         )
@@ -414,7 +450,11 @@ impl Registry {
         let reg = Registry { child, port, dir };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
         let url = format!("http://127.0.0.1:{port}/v2/");
-        while ureq::get(&url).call().is_err() {
+        // any answer will do (401 when a login is wanted)
+        while !matches!(
+            ureq::get(&url).call(),
+            Ok(_) | Err(ureq::Error::StatusCode(_))
+        ) {
             assert!(
                 std::time::Instant::now() < deadline,
                 "registry on port {port} did not answer in 20s:\n{}",
