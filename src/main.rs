@@ -299,6 +299,12 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     } else {
         Layout::create(store_dir).ok()
     };
+    // until the image is tagged, `prune` must not take its blobs
+    let hold = |l: &Layout| {
+        l.hold()
+            .map_err(|e| Failure::build(format!("using {}: {e}", l.root().display())))
+    };
+    let _holds = (hold(&layout)?, store.as_ref().map(hold).transpose()?);
     let mut log: Box<dyn Write> = if args.quiet {
         Box::new(std::io::sink())
     } else {

@@ -301,7 +301,9 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
     let err = common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
-        err.contains(&format!("http://{host} needs credentials and none were found")),
+        err.contains(&format!(
+            "http://{host} needs credentials and none were found"
+        )),
         "{err}"
     );
 

@@ -268,3 +268,64 @@ fn builds_running_at_the_same_time_all_land() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn prune_during_a_build_waits_and_keeps_its_blobs() {
+    let w = Work::new();
+    let store = w.path("store");
+    let old = context(&w, "ctx-old", "old");
+    let o = build(&w, "old:1", &old).output().unwrap();
+    assert!(o.status.success(), "{}", common::stderr(&o));
+
+    // A build whose first layer no tag reaches, then a slow ADD: a prune
+    // that ran now would take that first layer away from it.
+    let ctx = context(&w, "ctx-slow", "only this build has this layer");
+    big_tar(&ctx.join("noise.tar"), 1, 6 << 20);
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch\nCOPY msg /msg\nADD noise.tar /data/\nCOPY hello /hello\n",
+    )
+    .unwrap();
+    let mut child = minibuild()
+        .args(["build", "-t", "slow:1"])
+        .arg(&ctx)
+        .env("MINIBUILD_STORE", &store)
+        .current_dir(w.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    while !log.contains("ADD noise.tar") {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "the build ended early:\n{log}");
+        log.push_str(&line);
+    }
+    let pruner = minibuild()
+        .arg("prune")
+        .env("MINIBUILD_STORE", &store)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{log}{rest}");
+    let pruned = pruner.wait_with_output().unwrap();
+    assert!(pruned.status.success(), "{}", common::stderr(&pruned));
+    let t = tags(&store);
+    assert!(t.contains_key("old:1") && t.contains_key("slow:1"), "{t:?}");
+    validate(&store);
+    assert_blobs_intact(&store);
+    let m = common::manifest_of(&store, "slow:1");
+    for layer in m["layers"].as_array().unwrap() {
+        let hex = &layer["digest"].as_str().unwrap()[7..];
+        assert!(
+            store.join("blobs/sha256").join(hex).is_file(),
+            "prune removed layer {hex} of the build it raced"
+        );
+    }
+}

@@ -4,6 +4,11 @@
 //! and is renamed into place, so a failed or killed write never damages what
 //! is stored. `index.json` is only changed under an exclusive `flock` on a
 //! lock file in the layout, re-read after the lock is taken.
+//!
+//! A writer whose blobs are not yet named in `index.json` holds
+//! [`Layout::hold`] (a shared `flock` on a second lock file) until it has
+//! tagged them; [`Layout::prune`] takes that lock exclusively first, so it
+//! waits for such writers and never deletes their blobs.
 
 use crate::digest::{hex_of, sha256, HashingWriter};
 use crate::oci::{
@@ -225,6 +230,7 @@ pub fn is_index(media_type: &str) -> bool {
 
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".minibuild.lock";
+const USERS_LOCK_FILE: &str = ".minibuild.users.lock";
 
 /// An OCI image layout directory.
 #[derive(Debug, Clone)]
@@ -476,9 +482,11 @@ impl Layout {
     /// Under the lock, removes every blob no index entry reaches, and
     /// temporary files and directories older than an hour. Returns (blobs, bytes) removed.
     ///
-    /// Blobs copied in by a writer that has not yet tagged its image are
-    /// unreachable too: do not prune while exporting into the same layout.
+    /// Blobs a writer has stored but not yet tagged are unreachable too, so
+    /// prune first waits for every writer holding [`Layout::hold`].
     pub fn prune(&self) -> Result<(u64, u64), DestError> {
+        // first the writers' lock (the order every writer takes them in)
+        let _users = self.flock(USERS_LOCK_FILE, libc::LOCK_EX)?;
         let _lock = self.lock()?;
         let index = self.index()?;
         let mut keep = BTreeSet::new();
@@ -583,9 +591,23 @@ impl Layout {
         }
     }
 
+    /// Marks the layout as in use by a writer until the guard drops:
+    /// [`Layout::prune`] waits for it, so blobs written but not yet tagged
+    /// are safe. Many writers may hold it at once; take it before tagging.
+    pub fn hold(&self) -> Result<HoldGuard, DestError> {
+        Ok(HoldGuard {
+            _lock: self.flock(USERS_LOCK_FILE, libc::LOCK_SH)?,
+        })
+    }
+
     /// Takes the layout's exclusive lock (released when the guard drops).
     fn lock(&self) -> Result<LockGuard, DestError> {
-        let path = self.root.join(LOCK_FILE);
+        self.flock(LOCK_FILE, libc::LOCK_EX)
+    }
+
+    /// Takes `flock(mode)` on the lock file `name` in the layout.
+    fn flock(&self, name: &str, mode: libc::c_int) -> Result<LockGuard, DestError> {
+        let path = self.root.join(name);
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -598,7 +620,7 @@ impl Layout {
         use std::os::unix::io::AsRawFd;
         loop {
             // SAFETY: flock on a file descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), mode) };
             if rc == 0 {
                 return Ok(LockGuard { _file: file });
             }
@@ -620,7 +642,15 @@ pub(crate) fn file_permissions() -> fs::Permissions {
     fs::Permissions::from_mode(0o666)
 }
 
+/// A writer's hold on a layout (see [`Layout::hold`]); dropping it lets
+/// `prune` run.
+#[derive(Debug)]
+pub struct HoldGuard {
+    _lock: LockGuard,
+}
+
 /// Holds a layout's lock; closing the file releases the `flock`.
+#[derive(Debug)]
 struct LockGuard {
     _file: File,
 }
@@ -837,6 +867,42 @@ mod tests {
         let l = Layout::create(dir.path()).unwrap();
         assert_eq!(l.index().unwrap().manifests.len(), 1);
         Layout::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn prune_waits_for_writers_holding_the_layout() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let hold = l.hold().unwrap();
+        let second = l.hold().unwrap(); // shared: writers do not wait for each other
+        let untagged = l.put_blob(b"written, not yet tagged").unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let pruner = {
+            let (l, done) = (l.clone(), done.clone());
+            std::thread::spawn(move || {
+                let removed = l.prune().unwrap();
+                done.store(true, Ordering::SeqCst);
+                removed
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "prune ran while a writer held the layout"
+        );
+        assert!(l.has_blob(&untagged));
+        // the writer tags its blob and lets go
+        l.tag(
+            &Descriptor::new("application/octet-stream", untagged.clone(), 23),
+            "kept",
+        )
+        .unwrap();
+        drop(hold);
+        drop(second);
+        assert_eq!(pruner.join().unwrap(), (0, 0));
+        assert!(l.has_blob(&untagged));
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod reference;
 pub mod registry;
 pub mod store;
 
-pub use layout::{BlobWriter, ConfigFile, DestError, Index, Layout, Manifest};
+pub use layout::{BlobWriter, ConfigFile, DestError, HoldGuard, Index, Layout, Manifest};
 pub use reference::Reference;
 pub use store::default_store_path;
 
@@ -129,6 +129,7 @@ pub fn export(
         Destination::Oci { dir, reference } => {
             let names = chosen(reference);
             let out = Layout::create(dir)?;
+            let _hold = out.hold()?;
             out.copy_image_from(src, manifest)?;
             if names.is_empty() {
                 out.add_untagged(manifest)?;
@@ -256,6 +257,7 @@ fn pull_into_store(
     into: &Layout,
     opts: &PushOptions,
 ) -> Result<Descriptor, DestError> {
+    let _hold = store.hold()?;
     let desc = registry::pull(reference, store, opts).map_err(|e| {
         if reference.registry == reference::DEFAULT_REGISTRY && matches!(e, DestError::Http { .. }) {
             DestError::invalid(
