@@ -53,7 +53,8 @@ enum Command {
         /// NAME[:TAG] in the store.
         name: String,
         /// Destination, e.g. docker://127.0.0.1:5000/hello:latest.
-        destination: String,
+        /// Default: docker://NAME (the registry the name says, as docker push does).
+        destination: Option<String>,
         /// Verify TLS (default: true, false for localhost).
         #[arg(long)]
         tls_verify: Option<bool>,
@@ -177,6 +178,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 tls_verify,
                 ..PushOptions::default()
             };
+            let destination = destination.unwrap_or_else(|| format!("docker://{name}"));
             export_stored(&store, &name, &destination, opts, &mut out)
         }
     }

@@ -241,6 +241,20 @@ fn skopeo_inspect(transport: &str, file: &Path) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The content of the file `name` in a tar.
+fn tar_file(file: &Path, name: &str) -> Vec<u8> {
+    let mut ar = tar::Archive::new(std::fs::File::open(file).unwrap());
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == name {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut out).unwrap();
+            return out;
+        }
+    }
+    panic!("no {name} in {}", file.display());
+}
+
 /// The file names in a tar.
 fn tar_names(file: &Path) -> BTreeSet<String> {
     let mut ar = tar::Archive::new(std::fs::File::open(file).unwrap());
@@ -295,6 +309,23 @@ fn every_archive_is_read_by_skopeo_and_loaded_by_podman() {
     let names = tar_names(&oci_a);
     for n in ["oci-layout", "index.json", "manifest.json"] {
         assert!(names.contains(n), "{n} missing: {names:?}");
+    }
+    // manifest.json is what docker load reads: the config, the layers in
+    // order and the name, each a path inside the archive.
+    let docker_manifest = tar_file(&oci_a, "manifest.json");
+    let dm: Value = serde_json::from_slice(&docker_manifest).unwrap();
+    let entry = &dm.as_array().unwrap()[0];
+    assert_eq!(
+        entry["RepoTags"],
+        serde_json::json!(["quay.io/demo/hello:oa"])
+    );
+    let paths: Vec<&str> = std::iter::once(&entry["Config"])
+        .chain(entry["Layers"].as_array().unwrap())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 3, "{dm}");
+    for p in &paths {
+        assert!(names.contains(*p), "{p} is not in the archive: {names:?}");
     }
     let v = skopeo_inspect("oci-archive", &oci_a);
     assert_eq!(v["Digest"], digest.as_str(), "{v}");

@@ -181,9 +181,19 @@ fn build_push_pull_run_and_build_from_the_registry() {
     let (out, _) = mb_ok(&w, &["push", "hello:stored", &format!("docker://{other}")]);
     assert_eq!(push_counts(&out), (0, 3), "{out}");
     assert_eq!(skopeo_inspect(&other)["Digest"], digest.as_str());
+    // push NAME alone goes where the name says; --tls-verify is honoured.
+    let named = format!("{host}/named/hello:3");
+    mb_ok(&w, &["-t", &named, &ctx_s]);
+    let (out, _) = mb_ok(&w, &["push", "--tls-verify=false", &named]);
+    assert!(out.contains(&format!("docker://{named}@{digest}")), "{out}");
+    assert_eq!(skopeo_inspect(&named)["Digest"], digest.as_str());
+    let o = mb(&w, &["push", "--tls-verify=true", &named]);
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(&format!("https://{host}/v2/")), "{err}");
     // The registry's own log: no blob went twice to one repository.
     let sent = uploads(&reg);
-    assert_eq!(sent.len(), 6, "{sent:?}");
+    assert_eq!(sent.len(), 9, "three repositories, three blobs: {sent:?}");
     assert!(sent.values().all(|&n| n == 1), "{sent:?}");
 
     // FROM docker://: fetched, verified and kept in the store under its name.
