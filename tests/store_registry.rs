@@ -391,3 +391,35 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
     );
     validate(&w.path("store"));
 }
+
+#[test]
+fn a_corrupt_blob_is_refused_and_no_manifest_is_pushed() {
+    if !have("docker-registry") || !have("skopeo") {
+        return;
+    }
+    let reg = Registry::start();
+    let host = reg.host();
+    let w = Work::new();
+    let ctx = w.hello_context("corrupt");
+    mb_ok(&w, &["-t", "bad:1", ctx.to_str().unwrap()]);
+    let store = w.path("store");
+    let m = common::manifest_of(&store, "bad:1");
+    // flip one byte of the small msg layer, keeping its size
+    let layer = m["layers"][1]["digest"].as_str().unwrap();
+    let path = store.join("blobs/sha256").join(&layer[7..]);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(&path, bytes).unwrap();
+
+    let o = mb(&w, &["push", "bad:1", &format!("docker://{host}/bad:1")]);
+    let err = common::stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains(layer), "the error names the blob: {err}");
+    let o = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(format!("docker://{host}/bad:1"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "the manifest was pushed anyway");
+}
