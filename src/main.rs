@@ -55,8 +55,8 @@ enum Command {
         /// Destination, e.g. docker://127.0.0.1:5000/hello:latest.
         /// Default: docker://NAME (the registry the name says, as docker push does).
         destination: Option<String>,
-        /// Verify TLS (default: true, false for localhost).
-        #[arg(long)]
+        /// Verify TLS (default: true, false for localhost); `--tls-verify` alone means true.
+        #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
         tls_verify: Option<bool>,
     },
 }
@@ -85,8 +85,9 @@ struct BuildArgs {
     /// Compression level (gzip 0-9, zstd 1-22).
     #[arg(long)]
     compression_level: Option<i32>,
-    /// Verify TLS for registries (default: true, false for localhost).
-    #[arg(long)]
+    /// Verify TLS for registries (default: true, false for localhost);
+    /// `--tls-verify` alone means true.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     tls_verify: Option<bool>,
     /// FROM names not in the store are fetched from their registry (and
     /// kept in the store); docker:// bases are fetched again.

@@ -187,10 +187,30 @@ fn build_push_pull_run_and_build_from_the_registry() {
     let (out, _) = mb_ok(&w, &["push", "--tls-verify=false", &named]);
     assert!(out.contains(&format!("docker://{named}@{digest}")), "{out}");
     assert_eq!(skopeo_inspect(&named)["Digest"], digest.as_str());
-    let o = mb(&w, &["push", "--tls-verify=true", &named]);
-    let err = common::stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert!(err.contains(&format!("https://{host}/v2/")), "{err}");
+    for flag in ["--tls-verify=true", "--tls-verify"] {
+        let o = mb(&w, &["push", flag, &named]);
+        let err = common::stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(
+            err.contains(&format!("https://{host}/v2/")),
+            "{flag}: {err}"
+        );
+    }
+    let o = mb(
+        &w,
+        &[
+            "build",
+            "--tls-verify",
+            "-o",
+            &format!("docker://{named}"),
+            &ctx_s,
+        ],
+    );
+    assert!(
+        common::stderr(&o).contains(&format!("https://{host}/v2/")),
+        "{}",
+        common::stderr(&o)
+    );
     // The registry's own log: no blob went twice to one repository.
     let sent = uploads(&reg);
     assert_eq!(sent.len(), 9, "three repositories, three blobs: {sent:?}");
