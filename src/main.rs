@@ -53,9 +53,10 @@ enum Command {
         /// NAME[:TAG] in the store.
         name: String,
         /// Destination, e.g. docker://127.0.0.1:5000/hello:latest.
-        destination: String,
-        /// Verify TLS (default: true, false for localhost).
-        #[arg(long)]
+        /// Default: docker://NAME (the registry the name says, as docker push does).
+        destination: Option<String>,
+        /// Verify TLS (default: true, false for localhost); `--tls-verify` alone means true.
+        #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
         tls_verify: Option<bool>,
     },
 }
@@ -84,9 +85,14 @@ struct BuildArgs {
     /// Compression level (gzip 0-9, zstd 1-22).
     #[arg(long)]
     compression_level: Option<i32>,
-    /// Verify TLS for registries (default: true, false for localhost).
-    #[arg(long)]
+    /// Verify TLS for registries (default: true, false for localhost);
+    /// `--tls-verify` alone means true.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     tls_verify: Option<bool>,
+    /// FROM names not in the store are fetched from their registry (and
+    /// kept in the store); docker:// bases are fetched again.
+    #[arg(long)]
+    pull: bool,
     /// Print only the image digest.
     #[arg(short, long)]
     quiet: bool,
@@ -173,6 +179,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 tls_verify,
                 ..PushOptions::default()
             };
+            let destination = destination.unwrap_or_else(|| format!("docker://{name}"));
             export_stored(&store, &name, &destination, opts, &mut out)
         }
     }
@@ -266,6 +273,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         platform: Platform::host(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         registry: registry.clone(),
+        pull: args.pull,
     };
 
     // blobs are written straight into the first OCI layout destination (or
@@ -288,11 +296,18 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         p
     };
     let layout = Layout::create(&build_dir).map_err(|e| Failure::build(e.to_string()))?;
+    // the store also caches FROM images pulled from registries
     let store = if build_dir == store_dir {
         None
     } else {
-        Layout::open(store_dir).ok()
+        Layout::create(store_dir).ok()
     };
+    // until the image is tagged, `prune` must not take its blobs
+    let hold = |l: &Layout| {
+        l.hold()
+            .map_err(|e| Failure::build(format!("using {}: {e}", l.root().display())))
+    };
+    let _holds = (hold(&layout)?, store.as_ref().map(hold).transpose()?);
     let mut log: Box<dyn Write> = if args.quiet {
         Box::new(std::io::sink())
     } else {

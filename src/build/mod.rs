@@ -90,6 +90,8 @@ pub struct BuildOptions {
     pub progress: bool,
     /// How to reach registries for FROM images.
     pub registry: PushOptions,
+    /// `--pull`: FROM names missing from the store come from their registry.
+    pub pull: bool,
 }
 
 /// The result of a build.
@@ -604,8 +606,28 @@ impl<'a> Builder<'a> {
     /// layout.
     pub(crate) fn fetch_image(&mut self, spec: &str, span: Span) -> Result<Image, BuildError> {
         let store = self.store.unwrap_or(self.layout);
-        let desc = dest::fetch_image(spec, store, self.layout, &self.opts.registry)
-            .map_err(|e| BuildError::at(span, format!("loading base image {spec}: {e}")))?;
+        let desc = dest::fetch_image_with(
+            spec,
+            store,
+            self.layout,
+            &self.opts.registry,
+            if self.opts.pull {
+                dest::PullPolicy::Pull
+            } else {
+                dest::PullPolicy::Cached
+            },
+        )
+        .map_err(|e| {
+            let hint = match (&e, dest::Reference::parse(spec)) {
+                (dest::DestError::NotFound { .. }, Ok(r)) => format!(
+                    "\n  add --pull to fetch {} from its registry, or write FROM docker://{}",
+                    r.full(),
+                    r.full()
+                ),
+                _ => String::new(),
+            };
+            BuildError::at(span, format!("loading base image {spec}: {e}{hint}"))
+        })?;
         let image = read_image(self.layout, &desc)
             .map_err(|e| BuildError::at(span, format!("loading base image {spec}: {e}")))?;
         self.say(&format!(

@@ -285,6 +285,7 @@ fn write_tar_atomically(
     let what = format!("writing {}", file.display());
     let tmp = tempfile::Builder::new()
         .prefix(".tmp-")
+        .permissions(super::layout::file_permissions())
         .tempfile_in(&parent)
         .map_err(DestError::io(what.clone()))?;
     let mut tar = tar::Builder::new(BufWriter::new(tmp));

@@ -4,6 +4,11 @@
 //! and is renamed into place, so a failed or killed write never damages what
 //! is stored. `index.json` is only changed under an exclusive `flock` on a
 //! lock file in the layout, re-read after the lock is taken.
+//!
+//! A writer whose blobs are not yet named in `index.json` holds
+//! [`Layout::hold`] (a shared `flock` on a second lock file) until it has
+//! tagged them; [`Layout::prune`] takes that lock exclusively first, so it
+//! waits for such writers and never deletes their blobs.
 
 use crate::digest::{hex_of, sha256, HashingWriter};
 use crate::oci::{
@@ -225,6 +230,7 @@ pub fn is_index(media_type: &str) -> bool {
 
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".minibuild.lock";
+const USERS_LOCK_FILE: &str = ".minibuild.users.lock";
 
 /// An OCI image layout directory.
 #[derive(Debug, Clone)]
@@ -476,9 +482,11 @@ impl Layout {
     /// Under the lock, removes every blob no index entry reaches, and
     /// temporary files and directories older than an hour. Returns (blobs, bytes) removed.
     ///
-    /// Blobs copied in by a writer that has not yet tagged its image are
-    /// unreachable too: do not prune while exporting into the same layout.
+    /// Blobs a writer has stored but not yet tagged are unreachable too, so
+    /// prune first waits for every writer holding [`Layout::hold`].
     pub fn prune(&self) -> Result<(u64, u64), DestError> {
+        // first the writers' lock (the order every writer takes them in)
+        let _users = self.flock(USERS_LOCK_FILE, libc::LOCK_EX)?;
         let _lock = self.lock()?;
         let index = self.index()?;
         let mut keep = BTreeSet::new();
@@ -548,8 +556,11 @@ impl Layout {
     }
 
     fn temp_file(&self) -> Result<tempfile::NamedTempFile, DestError> {
+        // 0666 less the umask, as for any file a tool writes: a layout
+        // (index.json, blobs) must be readable by others that run it
         tempfile::Builder::new()
             .prefix(TEMP_PREFIX)
+            .permissions(file_permissions())
             .tempfile_in(&self.root)
             .map_err(DestError::io(format!(
                 "creating a temporary file in {}",
@@ -580,9 +591,23 @@ impl Layout {
         }
     }
 
+    /// Marks the layout as in use by a writer until the guard drops:
+    /// [`Layout::prune`] waits for it, so blobs written but not yet tagged
+    /// are safe. Many writers may hold it at once; take it before tagging.
+    pub fn hold(&self) -> Result<HoldGuard, DestError> {
+        Ok(HoldGuard {
+            _lock: self.flock(USERS_LOCK_FILE, libc::LOCK_SH)?,
+        })
+    }
+
     /// Takes the layout's exclusive lock (released when the guard drops).
     fn lock(&self) -> Result<LockGuard, DestError> {
-        let path = self.root.join(LOCK_FILE);
+        self.flock(LOCK_FILE, libc::LOCK_EX)
+    }
+
+    /// Takes `flock(mode)` on the lock file `name` in the layout.
+    fn flock(&self, name: &str, mode: libc::c_int) -> Result<LockGuard, DestError> {
+        let path = self.root.join(name);
         let file = fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -595,7 +620,7 @@ impl Layout {
         use std::os::unix::io::AsRawFd;
         loop {
             // SAFETY: flock on a file descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+            let rc = unsafe { libc::flock(file.as_raw_fd(), mode) };
             if rc == 0 {
                 return Ok(LockGuard { _file: file });
             }
@@ -610,7 +635,22 @@ impl Layout {
     }
 }
 
+/// The mode new layout files and archives are created with (`0666`, less
+/// the umask, as `open(2)` applies it), instead of a temporary file's `0600`.
+pub(crate) fn file_permissions() -> fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    fs::Permissions::from_mode(0o666)
+}
+
+/// A writer's hold on a layout (see [`Layout::hold`]); dropping it lets
+/// `prune` run.
+#[derive(Debug)]
+pub struct HoldGuard {
+    _lock: LockGuard,
+}
+
 /// Holds a layout's lock; closing the file releases the `flock`.
+#[derive(Debug)]
 struct LockGuard {
     _file: File,
 }
@@ -827,6 +867,68 @@ mod tests {
         let l = Layout::create(dir.path()).unwrap();
         assert_eq!(l.index().unwrap().manifests.len(), 1);
         Layout::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn prune_waits_for_writers_holding_the_layout() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let hold = l.hold().unwrap();
+        let second = l.hold().unwrap(); // shared: writers do not wait for each other
+        let untagged = l.put_blob(b"written, not yet tagged").unwrap();
+        let done = Arc::new(AtomicBool::new(false));
+        let pruner = {
+            let (l, done) = (l.clone(), done.clone());
+            std::thread::spawn(move || {
+                let removed = l.prune().unwrap();
+                done.store(true, Ordering::SeqCst);
+                removed
+            })
+        };
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !done.load(Ordering::SeqCst),
+            "prune ran while a writer held the layout"
+        );
+        assert!(l.has_blob(&untagged));
+        // the writer tags its blob and lets go
+        l.tag(
+            &Descriptor::new("application/octet-stream", untagged.clone(), 23),
+            "kept",
+        )
+        .unwrap();
+        drop(hold);
+        drop(second);
+        assert_eq!(pruner.join().unwrap(), (0, 0));
+        assert!(l.has_blob(&untagged));
+    }
+
+    #[test]
+    fn files_get_the_umask_mode_not_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let umask = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let d = l.put_blob(b"shared").unwrap();
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"streamed").unwrap();
+        let (streamed, _) = w.commit_any().unwrap();
+        for p in [
+            dir.path().join("index.json"),
+            dir.path().join("oci-layout"),
+            l.blob_path(&d).unwrap(),
+            l.blob_path(&streamed).unwrap(),
+        ] {
+            let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o666 & !umask, "{}", p.display());
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub mod reference;
 pub mod registry;
 pub mod store;
 
-pub use layout::{BlobWriter, ConfigFile, DestError, Index, Layout, Manifest};
+pub use layout::{BlobWriter, ConfigFile, DestError, HoldGuard, Index, Layout, Manifest};
 pub use reference::Reference;
 pub use store::default_store_path;
 
@@ -129,6 +129,7 @@ pub fn export(
         Destination::Oci { dir, reference } => {
             let names = chosen(reference);
             let out = Layout::create(dir)?;
+            let _hold = out.hold()?;
             out.copy_image_from(src, manifest)?;
             if names.is_empty() {
                 out.add_untagged(manifest)?;
@@ -162,14 +163,48 @@ pub fn export(
 }
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
-/// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name
-/// resolved in `store`. Returns its manifest descriptor (single-platform:
-/// the host platform is picked from an index).
+/// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name.
+/// Returns its manifest descriptor (single-platform: the host platform is
+/// picked from an index).
+///
+/// A plain name is looked up in `store` only; a `docker://` image is
+/// resolved at its registry and cached in `store` under its familiar name
+/// (blobs already there are not fetched again). See [`fetch_image_with`]
+/// for the other [`PullPolicy`]s.
 pub fn fetch_image(
     spec: &str,
     store: &Layout,
     into: &Layout,
     opts: &PushOptions,
+) -> Result<Descriptor, DestError> {
+    fetch_image_with(spec, store, into, opts, PullPolicy::Resolve)
+}
+
+/// When [`fetch_image_with`] goes to a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PullPolicy {
+    /// A `docker://` image is always resolved at its registry; a plain name
+    /// comes from the store only. What [`fetch_image`] does.
+    Resolve,
+    /// A `docker://` image already in the store (under its familiar name)
+    /// is used without the network; a plain name comes from the store
+    /// only. What a build does without `--pull`.
+    Cached,
+    /// `--pull`: a `docker://` image is always resolved at its registry,
+    /// and a plain name missing from the store is pulled from its registry
+    /// (`alpine` is `docker.io/library/alpine:latest`).
+    Pull,
+}
+
+/// [`fetch_image`] under `policy`. Whatever comes from a registry is cached
+/// in `store` under its familiar name, so a later build finds it there.
+pub fn fetch_image_with(
+    spec: &str,
+    store: &Layout,
+    into: &Layout,
+    opts: &PushOptions,
+    policy: PullPolicy,
 ) -> Result<Descriptor, DestError> {
     let from_layout = |layout: &Layout, name: &str| -> Result<Descriptor, DestError> {
         let top = layout.resolve(name)?;
@@ -194,15 +229,55 @@ pub fn fetch_image(
             from_layout(&layout, reference.as_deref().unwrap_or(""))
         }
         Ok(Destination::Registry { reference }) => {
-            registry::pull(&reference, into, opts).map(plain)
+            let cached = reference.familiar();
+            if policy == PullPolicy::Cached && store.resolve(&cached).is_ok() {
+                return from_layout(store, &cached);
+            }
+            pull_into_store(&reference, store, into, opts)
         }
         Ok(Destination::DockerArchive { .. }) => Err(DestError::invalid(
             format!("fetching {spec}"),
             "reading docker-archive is not supported; use oci-archive or a registry",
         )),
-        Err(_) if !spec.contains("://") => from_layout(store, spec),
+        Err(_) if !spec.contains("://") => match from_layout(store, spec) {
+            Err(DestError::NotFound { .. }) if policy == PullPolicy::Pull => {
+                pull_into_store(&Reference::parse(spec)?, store, into, opts)
+            }
+            other => other,
+        },
         Err(e) => Err(e),
     }
+}
+
+/// Pulls `reference` into `store`, names it there (its familiar name, as
+/// `images` shows it) and copies it into `into`.
+fn pull_into_store(
+    reference: &Reference,
+    store: &Layout,
+    into: &Layout,
+    opts: &PushOptions,
+) -> Result<Descriptor, DestError> {
+    let _hold = store.hold()?;
+    let desc = registry::pull(reference, store, opts).map_err(|e| {
+        if reference.registry == reference::DEFAULT_REGISTRY && matches!(e, DestError::Http { .. }) {
+            DestError::invalid(
+                format!("pulling {} from Docker Hub", reference.full()),
+                format!(
+                    "{e}\n  docker.io could not be reached (it needs internet access): build the base \
+                     image locally (-t {}), or push it to a registry you can reach and name that one",
+                    reference.familiar()
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    let desc = plain(desc);
+    store.tag(&desc, &reference.familiar())?;
+    if into.root() != store.root() {
+        into.copy_image_from(store, &desc)?;
+    }
+    Ok(desc)
 }
 
 fn plain(mut d: Descriptor) -> Descriptor {
@@ -214,6 +289,61 @@ fn plain(mut d: Descriptor) -> Descriptor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oci::{MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER_TAR, MEDIA_TYPE_MANIFEST};
+
+    /// A one-layer image in `layout`; its manifest descriptor.
+    fn tiny(layout: &Layout) -> Descriptor {
+        let config =
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+        let layer = b"not really a tar";
+        let c = layout.put_blob(config).unwrap();
+        let l = layout.put_blob(layer).unwrap();
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": MEDIA_TYPE_MANIFEST,
+            "config": {"mediaType": MEDIA_TYPE_CONFIG, "digest": c, "size": config.len()},
+            "layers": [{"mediaType": MEDIA_TYPE_LAYER_TAR, "digest": l, "size": layer.len()}],
+        });
+        let bytes = serde_json::to_vec(&manifest).unwrap();
+        let d = layout.put_blob(&bytes).unwrap();
+        Descriptor::new(MEDIA_TYPE_MANIFEST, d, bytes.len() as u64)
+    }
+
+    #[test]
+    fn pull_policies_decide_when_the_registry_is_asked() {
+        // Port 1 on 127.0.0.1: nothing answers, so any registry access fails.
+        let store_dir = tempfile::tempdir().unwrap();
+        let store = Layout::create(store_dir.path()).unwrap();
+        let m = tiny(&store);
+        store.tag(&m, "127.0.0.1:1/cached:1").unwrap();
+        store.tag(&m, "local:1").unwrap();
+        let into_dir = tempfile::tempdir().unwrap();
+        let into = Layout::create(into_dir.path()).unwrap();
+        let opts = PushOptions::default();
+        let fetch = |spec: &str, policy| fetch_image_with(spec, &store, &into, &opts, policy);
+
+        let got = fetch("docker://127.0.0.1:1/cached:1", PullPolicy::Cached).unwrap();
+        assert_eq!(got.digest, m.digest);
+        assert!(into.has_blob(&m.digest), "copied into the build layout");
+        for policy in [PullPolicy::Resolve, PullPolicy::Pull] {
+            let err = fetch("docker://127.0.0.1:1/cached:1", policy).unwrap_err();
+            assert!(matches!(err, DestError::Http { .. }), "{policy:?}: {err}");
+        }
+        // Plain names: the store for every policy; only Pull goes further.
+        for policy in [PullPolicy::Resolve, PullPolicy::Cached, PullPolicy::Pull] {
+            assert_eq!(fetch("local:1", policy).unwrap().digest, m.digest);
+            assert_eq!(
+                fetch("127.0.0.1:1/cached:1", policy).unwrap().digest,
+                m.digest
+            );
+        }
+        for policy in [PullPolicy::Resolve, PullPolicy::Cached] {
+            let err = fetch("127.0.0.1:1/missing:1", policy).unwrap_err();
+            assert!(matches!(err, DestError::NotFound { .. }), "{err}");
+        }
+        let err = fetch("127.0.0.1:1/missing:1", PullPolicy::Pull).unwrap_err();
+        assert!(err.to_string().contains("http://127.0.0.1:1/v2/"), "{err}");
+    }
 
     #[test]
     fn parses_destinations() {

@@ -403,3 +403,176 @@ pub fn static_hello(dir: &Path) -> PathBuf {
     );
     out
 }
+
+/// A CNCF `docker-registry` on 127.0.0.1 and a free port, with its storage
+/// and log in a temporary directory; killed when dropped.
+pub struct Registry {
+    child: std::process::Child,
+    /// The port it listens on.
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    /// Starts one and waits (at most 20 s) until `/v2/` answers.
+    pub fn start() -> Registry {
+        Registry::start_with(|_| String::new())
+    }
+
+    /// Starts one that wants `user`/`password` (htpasswd, bcrypt through
+    /// python3's crypt), over plain HTTP.
+    pub fn start_with_login(user: &str, password: &str) -> Registry {
+        let hash = Command::new("python3")
+            .args([
+                "-W",
+                "ignore",
+                "-c",
+                "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                password,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            hash.status.success(),
+            "bcrypt with python3: {}",
+            stderr(&hash)
+        );
+        let hash = String::from_utf8(hash.stdout).unwrap();
+        let line = format!("{user}:{}\n", hash.trim());
+        Registry::start_with(|dir| {
+            let path = dir.join("htpasswd");
+            std::fs::write(&path, &line).unwrap();
+            format!(
+                "auth:\n  htpasswd:\n    realm: test\n    path: {}\n",
+                path.display()
+            )
+        })
+    }
+
+    /// Starts one with `extra(its directory)` appended to its config.
+    fn start_with(extra: impl FnOnce(&Path) -> String) -> Registry {
+        let dir = tempfile::tempdir().unwrap();
+        let extra = extra(dir.path());
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n{extra}",
+                dir.path().join("data").display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.path().join("log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let reg = Registry { child, port, dir };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let url = format!("http://127.0.0.1:{port}/v2/");
+        // any answer will do (401 when a login is wanted)
+        while !matches!(
+            ureq::get(&url).call(),
+            Ok(_) | Err(ureq::Error::StatusCode(_))
+        ) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "registry on port {port} did not answer in 20s:\n{}",
+                reg.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        reg
+    }
+
+    /// `127.0.0.1:PORT`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// What the registry logged so far (access log included).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default()
+    }
+
+    /// Stops it now (later pulls must do without it).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `podman` with its own root and runroot under `work`, vfs, runc, cgroupfs.
+pub fn podman(work: &Path) -> Command {
+    let mut c = Command::new("podman");
+    c.arg("--root")
+        .arg(work.join("podman-root"))
+        .arg("--runroot")
+        .arg(work.join("podman-runroot"))
+        .args([
+            "--storage-driver",
+            "vfs",
+            "--cgroup-manager",
+            "cgroupfs",
+            "--runtime",
+            "runc",
+        ]);
+    c
+}
+
+/// The arguments `podman run` needs here, up to (not including) the image.
+pub const PODMAN_RUN: &[&str] = &[
+    "run",
+    "--rm",
+    "--network",
+    "none",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=1024:1024",
+];
+
+/// The stdout of a command run with `run_ok`.
+pub fn stdout_ok(cmd: &mut Command) -> String {
+    String::from_utf8_lossy(&run_ok(cmd).stdout).into_owned()
+}
+
+impl Work {
+    /// A context whose image prints `Hello from a minibuild image!` and
+    /// then `msg` (a file `/msg` is added, so each `msg` is its own image).
+    pub fn hello_context(&self, msg: &str) -> PathBuf {
+        let ctx = self.ctx();
+        if !ctx.join("hello").exists() {
+            static_hello(&ctx);
+        }
+        self.file("msg", msg);
+        self.dockerfile("FROM scratch\nCOPY hello /hello\nCOPY msg /msg\nCMD [\"/hello\"]\n");
+        ctx
+    }
+
+    /// Runs minibuild and asserts that it succeeded; its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let o = self.run(args);
+        assert!(
+            o.status.success(),
+            "minibuild {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+}
