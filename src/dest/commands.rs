@@ -169,21 +169,21 @@ pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), De
     if let Some(created) = &config.created {
         w(out, format!("    created  {created}"))?;
     }
-    if let Some(runtime) = &config.config {
-        for key in [
-            "Entrypoint",
-            "Cmd",
-            "WorkingDir",
-            "User",
-            "Env",
-            "ExposedPorts",
-            "Labels",
-        ] {
-            if let Some(v) = runtime.get(key).filter(|v| !v.is_null()) {
-                w(out, format!("    {key:<10} {v}"))?;
-            }
+    let runtime = serde_json::to_value(&config.config).unwrap_or_default();
+    for key in [
+        "Entrypoint",
+        "Cmd",
+        "WorkingDir",
+        "User",
+        "Env",
+        "ExposedPorts",
+        "Labels",
+    ] {
+        if let Some(v) = runtime.get(key).filter(|v| !v.is_null()) {
+            w(out, format!("    {key:<10} {v}"))?;
         }
     }
+
     w(
         out,
         format!(
@@ -215,11 +215,7 @@ pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), De
             "  history (one entry per instruction; empty ones made no layer):".into(),
         )?;
         for h in &config.history {
-            let mark = if h.empty_layer == Some(true) {
-                "      "
-            } else {
-                "layer "
-            };
+            let mark = if h.empty_layer { "      " } else { "layer " };
             w(
                 out,
                 format!("    {mark}{}", h.created_by.as_deref().unwrap_or("")),

@@ -152,76 +152,10 @@ impl Index {
     }
 }
 
-/// The read side of an image manifest (OCI or Docker schema 2): just what
-/// is needed to find its blobs. Manifests are always copied as bytes, never
-/// re-serialized, so fields not listed here are kept.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Manifest {
-    /// Always 2.
-    #[serde(rename = "schemaVersion")]
-    pub schema_version: u32,
-    /// The manifest's media type, if it says.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The image config blob.
-    pub config: Descriptor,
-    /// The layer blobs, base first.
-    pub layers: Vec<Descriptor>,
-    /// Annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
-
-/// The read side of an image config: the fields the store commands show.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct ConfigFile {
-    /// e.g. `amd64`.
-    #[serde(default)]
-    pub architecture: String,
-    /// e.g. `linux`.
-    #[serde(default)]
-    pub os: String,
-    /// RFC 3339 creation time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// The runtime configuration (Env, Cmd, ...), kept as JSON.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub config: Option<serde_json::Value>,
-    /// The layers' uncompressed digests.
-    #[serde(default)]
-    pub rootfs: RootFs,
-    /// One entry per instruction.
-    #[serde(default)]
-    pub history: Vec<History>,
-}
-
-/// `rootfs` in an image config.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct RootFs {
-    /// Always `layers`.
-    #[serde(rename = "type", default)]
-    pub kind: String,
-    /// `sha256:<hex>` of each uncompressed layer, base first.
-    #[serde(default)]
-    pub diff_ids: Vec<String>,
-}
-
-/// One `history` entry in an image config.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct History {
-    /// When.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created: Option<String>,
-    /// The instruction.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub created_by: Option<String>,
-    /// A comment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub comment: Option<String>,
-    /// True when the step made no layer.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub empty_layer: Option<bool>,
-}
+/// Manifests and configs are read with the image module's types (which
+/// keep unknown fields); manifests are always copied as bytes, never
+/// re-serialized.
+pub use crate::image::{ImageConfig as ConfigFile, Manifest};
 
 /// True for an OCI image index or a Docker manifest list.
 pub fn is_index(media_type: &str) -> bool {

@@ -17,8 +17,10 @@ pub struct ImageConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
     /// CPU architecture (`amd64`).
+    #[serde(default)]
     pub architecture: String,
     /// Operating system (`linux`).
+    #[serde(default)]
     pub os: String,
     /// CPU variant (`v8`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -27,6 +29,7 @@ pub struct ImageConfig {
     #[serde(default)]
     pub config: ContainerConfig,
     /// The layers' uncompressed digests.
+    #[serde(default)]
     pub rootfs: RootFs,
     /// One entry per Dockerfile step.
     #[serde(default)]
