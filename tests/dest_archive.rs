@@ -1,9 +1,10 @@
 //! OCI and Docker archives, checked by reading them back and with skopeo
 //! and podman (skipped when missing unless CI=true).
 
-mod dest_support;
+mod common;
 
-use dest_support::{have, oci_validate, run, tiny_image};
+use common::handmade::*;
+use common::{have, stdout_ok, validate};
 use minibuild::dest::{export, fetch_image, Destination, Layout, PushOptions};
 use std::path::Path;
 use std::process::Command;
@@ -31,18 +32,20 @@ fn read_member(file: &Path, name: &str) -> Vec<u8> {
 
 fn podman_load(file: &Path) -> String {
     let state = tempfile::tempdir().unwrap();
-    run(Command::new("podman")
-        .arg("--storage-driver")
-        .arg("vfs")
-        .arg("--cgroup-manager")
-        .arg("cgroupfs")
-        .arg("--root")
-        .arg(state.path().join("root"))
-        .arg("--runroot")
-        .arg(state.path().join("run"))
-        .arg("load")
-        .arg("-i")
-        .arg(file))
+    stdout_ok(
+        Command::new("podman")
+            .arg("--storage-driver")
+            .arg("vfs")
+            .arg("--cgroup-manager")
+            .arg("cgroupfs")
+            .arg("--root")
+            .arg(state.path().join("root"))
+            .arg("--runroot")
+            .arg(state.path().join("run"))
+            .arg("load")
+            .arg("-i")
+            .arg(file),
+    )
 }
 
 #[test]
@@ -92,7 +95,7 @@ fn oci_archive_round_trips_and_loads() {
     tar::Archive::new(std::fs::File::open(&file).unwrap())
         .unpack(unpacked.path())
         .unwrap();
-    oci_validate(unpacked.path());
+    validate(unpacked.path());
     let into_dir = tempfile::tempdir().unwrap();
     let into = Layout::create(into_dir.path()).unwrap();
     let got = fetch_image(
@@ -103,19 +106,23 @@ fn oci_archive_round_trips_and_loads() {
     )
     .unwrap();
     assert_eq!(got.digest, m.digest);
-    oci_validate(into_dir.path());
+    validate(into_dir.path());
 
     if have("skopeo") {
-        let text = run(Command::new("skopeo")
-            .arg("inspect")
-            .arg(format!("oci-archive:{}", file.display())));
+        let text = stdout_ok(
+            Command::new("skopeo")
+                .arg("inspect")
+                .arg(format!("oci-archive:{}", file.display())),
+        );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
         // skopeo also reads it as a docker archive, thanks to manifest.json.
-        let text = run(Command::new("skopeo")
-            .arg("inspect")
-            .arg(format!("docker-archive:{}", file.display())));
+        let text = stdout_ok(
+            Command::new("skopeo")
+                .arg("inspect")
+                .arg(format!("docker-archive:{}", file.display())),
+        );
         assert!(
             text.contains("hello:scratch") || text.contains("\"Layers\""),
             "{text}"
@@ -177,9 +184,11 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
     assert!(repos["hello"]["scratch"].is_string(), "{repos}");
 
     if have("skopeo") {
-        let text = run(Command::new("skopeo")
-            .arg("inspect")
-            .arg(format!("docker-archive:{}", file.display())));
+        let text = stdout_ok(
+            Command::new("skopeo")
+                .arg("inspect")
+                .arg(format!("docker-archive:{}", file.display())),
+        );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
         assert_eq!(

@@ -1,8 +1,9 @@
 //! The OCI layout store: tagging, resolving, pruning, corruption, concurrency.
 
-mod dest_support;
+mod common;
 
-use dest_support::{oci_validate, tiny_image};
+use common::handmade::*;
+use common::validate;
 use minibuild::dest::{commands, export, fetch_image, DestError, Destination, Layout, PushOptions};
 use minibuild::oci::ANNOTATION_REF_NAME;
 use std::collections::BTreeSet;
@@ -35,7 +36,7 @@ fn tag_replace_and_prune() {
         names(&layout),
         ["hello:other", "hello:scratch"].map(String::from).into()
     );
-    oci_validate(dir.path());
+    validate(dir.path());
 
     // Replacing a name moves it; the other tag keeps the old image.
     layout.tag(&b, "hello:scratch").unwrap();
@@ -61,7 +62,7 @@ fn tag_replace_and_prune() {
     assert_eq!(blob_count(&layout), 3);
     assert!(layout.has_blob(&b.digest));
     assert!(!layout.has_blob(&a.digest));
-    oci_validate(dir.path());
+    validate(dir.path());
 
     let mut out = Vec::new();
     commands::images(&layout, &mut out).unwrap();
@@ -147,7 +148,7 @@ fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
         ["hello:scratch", "other"].map(String::from).into()
     );
     assert_eq!(blob_count(&layout), 6);
-    oci_validate(&out);
+    validate(&out);
 
     // And back: fetch by oci:DIR:REF and by name from a store.
     let into_dir = tempfile::tempdir().unwrap();
@@ -187,7 +188,7 @@ fn concurrent_tags_both_land() {
     });
     let layout = Layout::open(dir.path()).unwrap();
     assert_eq!(layout.index().unwrap().manifests.len(), 80);
-    oci_validate(dir.path());
+    validate(dir.path());
 }
 
 /// Two processes: this test binary re-runs itself as a child that tags.
@@ -222,7 +223,7 @@ fn concurrent_processes_tagging() {
         assert!(c.wait().unwrap().success());
     }
     assert_eq!(layout.index().unwrap().manifests.len(), 61);
-    oci_validate(dir.path());
+    validate(dir.path());
 }
 
 #[test]
@@ -290,7 +291,7 @@ fn failed_export_leaves_the_destination_as_it_was() {
         "the manifest must not arrive before its layers"
     );
     assert_eq!(out.resolve("keep").unwrap().digest, a.digest);
-    oci_validate(out_dir.path());
+    validate(out_dir.path());
 }
 
 #[test]
@@ -299,7 +300,7 @@ fn nested_index_is_copied_pruned_and_resolved() {
     let src = Layout::create(src_dir.path()).unwrap();
     let host = tiny_image(&src, "host");
     let foreign = tiny_image(&src, "foreign");
-    let index = dest_support::tiny_index(&src, &[host.clone(), foreign.clone()]);
+    let index = tiny_index(&src, &[host.clone(), foreign.clone()]);
     let out_dir = tempfile::tempdir().unwrap();
     let dest = Destination::Oci {
         dir: out_dir.path().to_path_buf(),
@@ -321,7 +322,7 @@ fn nested_index_is_copied_pruned_and_resolved() {
         0,
         "blobs reached through the index are kept"
     );
-    oci_validate(out_dir.path());
+    validate(out_dir.path());
 
     // Fetching picks the host platform's image.
     let into_dir = tempfile::tempdir().unwrap();

@@ -2,9 +2,10 @@
 //! 127.0.0.1), checked with skopeo. Skipped when the tools are missing,
 //! unless CI=true.
 
-mod dest_support;
+mod common;
 
-use dest_support::{have, oci_validate, run, tiny_image};
+use common::handmade::*;
+use common::{have, stdout_ok, validate};
 use minibuild::dest::{export, fetch_image, registry, Destination, Layout, PushOptions, Reference};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -84,10 +85,12 @@ fn push_inspect_push_again_and_pull() {
     assert_eq!(first.digest, m.digest);
 
     if have("skopeo") {
-        let text = run(Command::new("skopeo")
-            .arg("inspect")
-            .arg("--tls-verify=false")
-            .arg(format!("docker://{name}")));
+        let text = stdout_ok(
+            Command::new("skopeo")
+                .arg("inspect")
+                .arg("--tls-verify=false")
+                .arg(format!("docker://{name}")),
+        );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
@@ -110,7 +113,7 @@ fn push_inspect_push_again_and_pull() {
     let got = fetch_image(&format!("docker://{name}"), &into, &into, &opts).unwrap();
     assert_eq!(got.digest, m.digest);
     into.tag(&got, "hello:scratch").unwrap();
-    oci_validate(into_dir.path());
+    validate(into_dir.path());
     let by_digest = fetch_image(
         &format!("docker://127.0.0.1:{}/demo/hello@{}", reg.port, m.digest),
         &into,
@@ -145,18 +148,20 @@ fn push_and_pull_an_index() {
     let src = Layout::create(src_dir.path()).unwrap();
     let host = tiny_image(&src, "host");
     let foreign = tiny_image(&src, "foreign");
-    let index = dest_support::tiny_index(&src, &[host.clone(), foreign]);
+    let index = tiny_index(&src, &[host.clone(), foreign]);
     let name = format!("127.0.0.1:{}/multi:1", reg.port);
     let reference = Reference::parse(&name).unwrap();
     let report = registry::push(&src, &index, &reference, &PushOptions::default()).unwrap();
     assert_eq!(report.uploaded, 4, "{report:?}");
     assert_eq!(report.digest, index.digest);
     if have("skopeo") {
-        let raw = run(Command::new("skopeo")
-            .arg("inspect")
-            .arg("--raw")
-            .arg("--tls-verify=false")
-            .arg(format!("docker://{name}")));
+        let raw = stdout_ok(
+            Command::new("skopeo")
+                .arg("inspect")
+                .arg("--raw")
+                .arg("--tls-verify=false")
+                .arg(format!("docker://{name}")),
+        );
         assert_eq!(
             minibuild::digest::sha256(raw.as_bytes()),
             index.digest,

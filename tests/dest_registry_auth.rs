@@ -2,9 +2,10 @@
 //! that insists on a token (obtained with Basic credentials from an auth
 //! file) and serves a multi-platform index.
 
-mod dest_support;
+mod common;
 
-use dest_support::{oci_validate, tiny_image};
+use common::handmade::*;
+use common::validate;
 use minibuild::dest::{fetch_image, registry, Layout, PushOptions, Reference};
 use minibuild::oci::{self, Descriptor, Platform};
 use std::collections::BTreeMap;
@@ -179,7 +180,7 @@ fn pull_with_bearer_token_and_platform_index() {
     assert_eq!(got.digest, m.digest);
     assert_eq!(got.media_type, oci::MEDIA_TYPE_MANIFEST);
     into.tag(&got, "x:t").unwrap();
-    oci_validate(into_dir.path());
+    validate(into_dir.path());
     let requests = log.lock().unwrap().clone();
     assert_eq!(
         requests.iter().filter(|r| r.contains("/token")).count(),

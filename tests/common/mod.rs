@@ -3,6 +3,7 @@
 //! podman, skopeo, umoci, the OCI validator).
 #![allow(dead_code)]
 
+pub mod handmade;
 pub mod torture;
 
 use flate2::read::MultiGzDecoder;

@@ -1,14 +1,10 @@
-//! Helpers shared by the dest integration tests: a tiny image built by hand
-//! through the dest API, and the interop tools (skipped when missing unless
-//! `CI=true`).
-#![allow(dead_code)]
+//! Tiny images built by hand through the dest API (no build involved), for
+//! the tests of layouts, archives and registries.
 
 use minibuild::dest::Layout;
 use minibuild::digest::{sha256, HashingWriter};
 use minibuild::oci::{self, Descriptor, Platform};
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Writes a one-layer image (a gzip layer holding `hello.txt` = `content`)
 /// into `layout` and returns its manifest descriptor.
@@ -55,68 +51,6 @@ pub fn tiny_image(layout: &Layout, content: &str) -> Descriptor {
     let digest = layout.put_blob(&bytes).unwrap();
     assert_eq!(digest, sha256(&bytes));
     Descriptor::new(oci::MEDIA_TYPE_MANIFEST, digest, bytes.len() as u64)
-}
-
-/// True when interop tests must run (`CI=true`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
-}
-
-/// Whether `tool` can be used; when not, says why (and fails under CI).
-pub fn have(tool: &str) -> bool {
-    let found = Command::new("sh")
-        .arg("-c")
-        .arg(format!("command -v {tool}"))
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(!in_ci(), "{tool} is required when CI=true");
-        eprintln!("skipping: {tool} is not installed");
-    }
-    found
-}
-
-fn validator() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/tools/oci-validate")
-}
-
-/// Runs oci-validate on `dir` and asserts it accepts it (skips, with a
-/// message, when the tool is missing outside CI).
-pub fn oci_validate(dir: &Path) {
-    let tool = validator();
-    if !tool.exists() {
-        assert!(!in_ci(), "{} is required when CI=true", tool.display());
-        eprintln!("skipping validation: {} is missing", tool.display());
-        return;
-    }
-    let out = Command::new(&tool).arg(dir).output().unwrap();
-    if out.status.code() == Some(2) && !in_ci() {
-        eprintln!(
-            "skipping validation: oci-validate unusable: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return;
-    }
-    assert!(
-        out.status.success(),
-        "oci-validate {} failed:\n{}{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// Runs a command, asserts success, returns stdout.
-pub fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed:\n{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Writes an image index listing `images` for the host platform (and,
