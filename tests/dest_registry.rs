@@ -5,73 +5,16 @@
 mod common;
 
 use common::handmade::*;
-use common::{have, stdout_ok, validate};
+use common::{have, stdout_ok, validate, Registry};
 use minibuild::dest::{export, fetch_image, registry, Destination, Layout, PushOptions, Reference};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A registry process, killed when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_registry() -> Registry {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let config = dir.path().join("config.yml");
-    std::fs::write(
-        &config,
-        format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
-            dir.path().join("data").display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("docker-registry")
-        .arg("serve")
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let reg = Registry {
-        child,
-        port,
-        _dir: dir,
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let url = format!("http://127.0.0.1:{port}/v2/");
-    loop {
-        if ureq::get(&url).call().is_ok() {
-            return reg;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "registry on port {port} did not answer in 20s"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
+use std::process::Command;
 
 #[test]
 fn push_inspect_push_again_and_pull() {
     if !have("docker-registry") {
         return;
     }
-    let reg = start_registry();
+    let reg = Registry::start();
     let src_dir = tempfile::tempdir().unwrap();
     let src = Layout::create(src_dir.path()).unwrap();
     let m = tiny_image(&src, "registry");
@@ -143,7 +86,7 @@ fn push_and_pull_an_index() {
     if !have("docker-registry") {
         return;
     }
-    let reg = start_registry();
+    let reg = Registry::start();
     let src_dir = tempfile::tempdir().unwrap();
     let src = Layout::create(src_dir.path()).unwrap();
     let host = tiny_image(&src, "host");
