@@ -4,32 +4,13 @@
 
 mod common;
 
-use common::{have, manifest_of, podman, read_json, stdout_ok, validate, Work, PODMAN_RUN};
+use common::{have, manifest_of, podman, stdout_ok, tags, validate, Work, PODMAN_RUN};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
 const HELLO: &str = "Hello from a minibuild image!";
-
-/// ref.name → manifest digest, from a layout's index.json.
-fn tags(layout: &Path) -> BTreeMap<String, String> {
-    let index = read_json(&layout.join("index.json"));
-    index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["annotations"]["org.opencontainers.image.ref.name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                m["digest"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
 
 /// Every blob file's name in a layout.
 fn blob_files(layout: &Path) -> BTreeSet<String> {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{have, minibuild, podman, read_json, stdout_ok, validate, Registry, Work, PODMAN_RUN};
+use common::{have, minibuild, podman, stdout_ok, tags, validate, Registry, Work, PODMAN_RUN};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -89,24 +89,6 @@ fn skopeo_inspect(name: &str) -> Value {
             .arg(format!("docker://{name}")),
     );
     serde_json::from_str(&text).unwrap()
-}
-
-/// ref.name → digest in a layout's index.json.
-fn tags(layout: &Path) -> BTreeMap<String, String> {
-    read_json(&layout.join("index.json"))["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["annotations"]["org.opencontainers.image.ref.name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                m["digest"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -6,31 +6,13 @@
 
 mod common;
 
-use common::{minibuild, read_json, static_hello, validate, Work};
+use common::{minibuild, static_hello, tags, validate, Work};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// ref.name → digest in the store's index.json.
-fn tags(layout: &Path) -> BTreeMap<String, String> {
-    read_json(&layout.join("index.json"))["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            (
-                m["annotations"]["org.opencontainers.image.ref.name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-                m["digest"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
 
 /// Every file under blobs/sha256 hashes to its name: nothing half-written
 /// was ever renamed into place.

@@ -172,6 +172,25 @@ pub fn manifest_of(layout: &Path, name: &str) -> Value {
     serde_json::from_slice(&blob(layout, m["digest"].as_str().unwrap())).unwrap()
 }
 
+/// ref.name → manifest digest, from a layout's index.json.
+pub fn tags(layout: &Path) -> BTreeMap<String, String> {
+    let index = read_json(&layout.join("index.json"));
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["annotations"]["org.opencontainers.image.ref.name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                m["digest"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 /// The config of `name` in a layout.
 pub fn config_of(layout: &Path, name: &str) -> Value {
     let m = manifest_of(layout, name);
@@ -366,30 +385,11 @@ pub fn buildah_build(work: &Path, ctx: &Path, name: &str, extra: &[&str]) -> Pat
 
 /// Runs `oci:LAYOUT:NAME` with podman; its stdout.
 pub fn podman_run(work: &Path, layout: &Path, name: &str, args: &[&str]) -> String {
-    let mut c = Command::new("podman");
-    c.arg("--root")
-        .arg(work.join("podman-root"))
-        .arg("--runroot")
-        .arg(work.join("podman-runroot"))
-        .args([
-            "--storage-driver",
-            "vfs",
-            "--cgroup-manager",
-            "cgroupfs",
-            "--runtime",
-            "runc",
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=1024:1024",
-        ])
+    let mut c = podman(work);
+    c.args(PODMAN_RUN)
         .arg(format!("oci:{}:{name}", layout.display()))
         .args(args);
-    String::from_utf8_lossy(&run_ok(&mut c).stdout).into_owned()
+    stdout_ok(&mut c)
 }
 
 /// A static hello binary compiled from examples/hello/hello.c into `dir`.
