@@ -83,7 +83,8 @@ fn default_output_is_the_store_and_the_card_command_works_as_typed() {
     let m = manifest_of(&store, "hello:scratch");
     assert_eq!(m["layers"].as_array().unwrap().len(), 1);
     // a second tag keeps the first; rebuilding replaces the same name only
-    w.dockerfile("FROM scratch\nCOPY ./hello /app\nCMD [\"/app\"]\n");
+    std::fs::copy(w.ctx().join("hello"), w.ctx().join("app")).unwrap();
+    w.dockerfile("FROM scratch\nADD app /\nCMD [\"/app\"]\n");
     let o = w.run(&["-t", "app:1", w.ctx().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let index = read_json(&store.join("index.json"));

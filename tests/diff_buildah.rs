@@ -199,6 +199,11 @@ case!(global_arg_in_from, files: ABC,
       dockerfile: "ARG BASE=scratch\nARG DIR=/from-global\nFROM ${BASE}\nARG DIR\nCOPY b.txt $DIR/\n");
 case!(expansion_in_every_expanding_instruction, files: ABC,
       dockerfile: "FROM scratch\nENV D=/data P=8080 U=1000 S=SIGINT F=a.txt\nWORKDIR ${D}/w\nCOPY $F ${D:-x}/\nADD ${F} $D/added/\nLABEL path=${D}/lib\nUSER $U\nEXPOSE $P ${P}/udp\nVOLUME $D/vol\nSTOPSIGNAL $S\n");
+// SHELL and HEALTHCHECK are left out: buildah drops them from OCI-format
+// configs (tests/language.rs checks them against BuildKit's format).
+case!(every_metadata_instruction_with_variables, files: NO_FILES,
+      dockerfile: "ARG BASE=scratch\nFROM $BASE\nARG VERSION=2.1\nARG PORT=8080\nENV APP=/opt/app VERSION=$VERSION\nLABEL org.opencontainers.image.version=$VERSION maintainer=\"ops team\"\nWORKDIR $APP\nUSER ${UID:-1000}:${GID:-100}\nEXPOSE $PORT ${PORT}/udp\nVOLUME $APP/data\nSTOPSIGNAL SIG${SIG:-QUIT}\nENTRYPOINT [\"/opt/app/bin/server\", \"--port\", \"8080\"]\nCMD server --verbose\n",
+      args: &["--build-arg", "PORT=9090"]);
 case!(env_values_see_variables_before_the_instruction, files: NO_FILES,
       dockerfile: "FROM scratch\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n");
 case!(escape_directive_with_backtick, files: ABC,
