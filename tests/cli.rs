@@ -263,3 +263,36 @@ fn usage_errors_exit_2() {
     let o = w.run(&["-o", "nowhere:x", "."]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn layer_compression_choices_give_their_media_types() {
+    let w = Work::new();
+    static_hello(&w.ctx());
+    w.dockerfile("FROM scratch\nCOPY hello /\nENTRYPOINT [\"/hello\"]\n");
+    for (choice, level, media_type) in [
+        ("gzip", "9", "application/vnd.oci.image.layer.v1.tar+gzip"),
+        ("zstd", "19", "application/vnd.oci.image.layer.v1.tar+zstd"),
+        ("none", "", "application/vnd.oci.image.layer.v1.tar"),
+    ] {
+        let out = w.path(&format!("out-{choice}"));
+        let dest = format!("oci:{}:c", out.display());
+        let mut args = vec!["--compression", choice, "-o", &dest];
+        if !level.is_empty() {
+            args.extend(["--compression-level", level]);
+        }
+        let ctx = w.ctx().to_string_lossy().to_string();
+        args.push(&ctx);
+        let o = w.run(&args);
+        assert!(o.status.success(), "{choice}: {}", stderr(&o));
+        validate(&out);
+        let m = manifest_of(&out, "c");
+        assert_eq!(m["layers"][0]["mediaType"], media_type);
+        assert_eq!(merged_fs(&out, "c")["hello"].mode, 0o755);
+        if have("podman") && have("runc") {
+            let said = podman_run(w.dir.path(), &out, "c", &[]);
+            assert_eq!(said.trim(), "Hello from a minibuild image!", "{choice}");
+        }
+    }
+    let o = w.run(&["--compression", "lz4", w.ctx().to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+}
