@@ -49,6 +49,9 @@ pub struct ContextEntry {
     pub mode: u32,
     /// Modification time, seconds since the epoch.
     pub mtime: i64,
+    /// (device, inode) of a regular file with more than one link, so
+    /// that hard links among copied files stay hard links.
+    pub inode: Option<(u64, u64)>,
 }
 
 /// The type of a context entry.
@@ -296,6 +299,7 @@ impl BuildContext {
             kind,
             mode: meta.mode() & 0o7777,
             mtime: meta.mtime(),
+            inode: (ft.is_file() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino())),
         })
     }
 }

@@ -62,6 +62,8 @@ struct Case<'a> {
     links: &'a [(&'a str, &'a str)],
     dockerfile: &'a str,
     args: &'a [&'a str],
+    /// (link, existing file) pairs made as hard links in the context.
+    hardlinks: &'a [(&'a str, &'a str)],
     /// Paths whose directory entry only one side has (BuildKit's WORKDIR
     /// layer creates them, buildah does so only when something lands there).
     ignore_paths: &'a [&'a str],
@@ -96,6 +98,9 @@ fn check(case: Case) {
             b.append_data(&mut h, name, body.as_bytes()).unwrap();
         }
         b.finish().unwrap();
+    }
+    for (link, target) in case.hardlinks {
+        std::fs::hard_link(ctx.join(target), ctx.join(link)).unwrap();
     }
     w.dockerfile(case.dockerfile);
     let ours = w.build_oci("case:1", case.args);
@@ -144,7 +149,7 @@ macro_rules! case {
             #[allow(unused_mut, unused_assignments)]
             let mut ignore: &[&str] = &[];
             $( ignore = $ig; )?
-            check(Case { files: $files, links, dockerfile: $df, args, ignore_paths: ignore });
+            check(Case { files: $files, links, hardlinks: &[], dockerfile: $df, args, ignore_paths: ignore });
         }
     };
 }
@@ -221,6 +226,18 @@ case!(labels_with_quotes_and_spaces, files: NO_FILES,
       dockerfile: "FROM scratch\nLABEL \"com.example.vendor\"=\"ACME Inc\" version=1.0 description=\"multi\\\nline\"\nLABEL legacy value with spaces\n");
 case!(volume_expose_stopsignal_user, files: NO_FILES,
       dockerfile: "FROM scratch\nVOLUME [\"/a\", \"/b\"]\nVOLUME /c /d\nEXPOSE 80 443/tcp 53/udp\nSTOPSIGNAL 9\nUSER nobody:nogroup\n");
+
+#[test]
+fn hard_links_in_the_context_stay_hard_links() {
+    check(Case {
+        files: &[("d/a-first", "same inode\n"), ("d/z/other", "x")],
+        links: &[],
+        hardlinks: &[("d/b-second", "d/a-first"), ("d/z/third", "d/a-first")],
+        dockerfile: "FROM scratch\nCOPY d /d/\n",
+        args: &[],
+        ignore_paths: &[],
+    });
+}
 
 /// A base image made by buildah, used by both builders through `FROM oci:`.
 #[test]

@@ -333,3 +333,34 @@ fn only_the_stages_the_target_needs_are_built() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("does-not-exist"));
 }
+
+#[test]
+fn hard_links_among_copied_files_stay_links_in_the_layer() {
+    let w = Work::new();
+    w.file("d/a-first", "same inode\n");
+    w.file("d/z/other", "x");
+    std::fs::hard_link(w.ctx().join("d/a-first"), w.ctx().join("d/b-second")).unwrap();
+    std::fs::hard_link(w.ctx().join("d/a-first"), w.ctx().join("d/z/third")).unwrap();
+    w.dockerfile("FROM scratch\nCOPY d /d/\n");
+    let out = w.build_oci("hl:1", &[]);
+    validate(&out);
+    let m = manifest_of(&out, "hl:1");
+    let tar = layer_tar(&out, &m["layers"][0]);
+    let mut ar = tar::Archive::new(&tar[..]);
+    let mut links = Vec::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        if e.header().entry_type() == tar::EntryType::Link {
+            let from = String::from_utf8(e.path_bytes().to_vec()).unwrap();
+            let to = String::from_utf8(e.link_name_bytes().unwrap().to_vec()).unwrap();
+            links.push((from, to));
+        }
+    }
+    assert_eq!(
+        links,
+        vec![
+            ("d/b-second".to_string(), "d/a-first".to_string()),
+            ("d/z/third".to_string(), "d/a-first".to_string())
+        ]
+    );
+}

@@ -352,6 +352,8 @@ pub(crate) fn plan(
     };
     let mut planned: BTreeMap<String, (Entry, Data)> = BTreeMap::new();
     let mut archives = Vec::new();
+    // files of the context with several links, to keep them hard links
+    let mut inode_of: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     let fix = |mut e: Entry, keep_owner: bool| -> Entry {
         if let Some((u, g)) = owner {
             e.uid = u;
@@ -407,6 +409,9 @@ pub(crate) fn plan(
                             continue;
                         }
                         let target = join(&dest_key, &sub.rel);
+                        if let Some(inode) = sub.inode {
+                            inode_of.insert(target.clone(), inode);
+                        }
                         if let Some((e, d)) = context_entry(&target, &sub) {
                             planned.insert(target, (fix(e, false), d));
                         }
@@ -493,6 +498,25 @@ pub(crate) fn plan(
                     let d = data.map(Data::Path).unwrap_or(Data::None);
                     planned.insert(target, (fix(e, true), d));
                 }
+            }
+        }
+    }
+
+    // BuildKit keeps hard links among the files one COPY copies: the first
+    // path (in layer order) holds the content, the others link to it
+    let mut first_of_inode: BTreeMap<(u64, u64), String> = BTreeMap::new();
+    for (path, inode) in &inode_of {
+        match first_of_inode.get(inode) {
+            Some(first) => {
+                if let Some((e, d)) = planned.get_mut(path) {
+                    e.kind = EntryKind::Hardlink {
+                        target: first.clone(),
+                    };
+                    *d = Data::None;
+                }
+            }
+            None => {
+                first_of_inode.insert(*inode, path.clone());
             }
         }
     }
