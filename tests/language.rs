@@ -139,6 +139,44 @@ fn exclude_symbolic_chmod_and_link() {
 }
 
 #[test]
+fn link_copies_onto_an_empty_filesystem() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Work::new();
+    w.file("a.txt", "a");
+    w.file("optdir/keep", "k");
+    std::fs::set_permissions(
+        w.ctx().join("optdir"),
+        std::fs::Permissions::from_mode(0o700),
+    )
+    .unwrap();
+    // the base has /opt as a 0700 directory
+    w.dockerfile(concat!(
+        "FROM scratch AS base\n",
+        "COPY optdir /opt/\n",
+        "FROM scratch AS base2\n",
+        "COPY --from=base /opt /opt/\n",
+        "FROM base2\n",
+        "COPY a.txt /opt/plain/\n",
+        "COPY --link a.txt /opt/linked/\n",
+    ));
+    let out = w.build_oci("ln:1", &[]);
+    let m = manifest_of(&out, "ln:1");
+    let layers = m["layers"].as_array().unwrap().len();
+    let layer = |i: usize| {
+        let mut fs = std::collections::BTreeMap::new();
+        apply_tar(&mut fs, &layer_tar(&out, &m["layers"][i]));
+        fs
+    };
+    // without --link the existing /opt keeps its metadata in the new layer;
+    // with --link the parent is a fresh 0755 directory, as on scratch
+    let plain = layer(layers - 2);
+    let linked = layer(layers - 1);
+    assert_eq!(plain["opt"].mode, 0o700);
+    assert_eq!(linked["opt"].mode, 0o755);
+    assert!(linked.contains_key("opt/linked/a.txt"));
+}
+
+#[test]
 fn dockerfile_specific_ignore_file_takes_precedence() {
     let w = Work::new();
     w.file("a.txt", "a");

@@ -221,6 +221,7 @@ pub(crate) fn plan(
     let mut chown = None;
     let mut chmod = None;
     let mut unpack = is_add;
+    let mut link = false;
     let mut excludes = Vec::new();
     for flag in &instr.flags {
         if !allowed.contains(&flag.name.as_str()) {
@@ -239,7 +240,7 @@ pub(crate) fn plan(
             }
             "exclude" => excludes.push(value),
             "unpack" => unpack = flag.value.is_none() || value == "true",
-            "link" => {}
+            "link" => link = flag.value.is_none() || value == "true",
             "parents" | "keep-git-dir" | "checksum" => {
                 return Err(BuildError::at(
                     flag.span,
@@ -325,10 +326,17 @@ pub(crate) fn plan(
         }
     }
 
-    let fs = stage
-        .rootfs(b.layout())
-        .map_err(|e| BuildError::at(instr.span, e))?
-        .clone();
+    // --link: the files are copied onto an empty filesystem and the layer
+    // stacked on the image, so the base's directories and symlinks play no
+    // part in where they land (BuildKit's meaning)
+    let fs = if link {
+        RootFs::default()
+    } else {
+        stage
+            .rootfs(b.layout())
+            .map_err(|e| BuildError::at(instr.span, e))?
+            .clone()
+    };
     let dest_key = rootfs::key(&fs.resolve(&dest));
     let several = sources.len() > 1 || items.len() > 1;
     let dest_is_dir = dest.ends_with('/') || fs.is_dir(&dest_key);

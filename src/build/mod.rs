@@ -514,6 +514,12 @@ impl<'a> Builder<'a> {
             let def = &self.stages[index];
             (def.from, def.base.clone())
         };
+        // a stage this one builds on is built (and shown) first
+        if let Some(dep) = self.stage_ref(&base_name).filter(|d| *d < index) {
+            if !base_name.chars().all(|c| c.is_ascii_digit()) {
+                self.build_stage(dep)?;
+            }
+        }
         self.step += 1;
         let header = format!(
             "[{}/{}] {}",
