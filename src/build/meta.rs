@@ -292,7 +292,7 @@ pub(crate) fn workdir(
     Ok(format!(
         "config WorkingDir = {wd}; layer {} ({})",
         super::short(&desc.digest),
-        super::human_size(desc.size)
+        crate::dest::commands::human_size(desc.size)
     ))
 }
 

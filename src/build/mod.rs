@@ -18,7 +18,7 @@ use crate::syntax::ast::{Dockerfile, Instruction, Kind};
 use rootfs::RootFs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// A build error. Errors about an instruction carry its span.
 #[derive(Debug, thiserror::Error)]
@@ -720,7 +720,7 @@ impl<'a> Builder<'a> {
                 Ok(format!(
                     "layer {} ({}, {} {})",
                     short(&desc.digest),
-                    human_size(desc.size),
+                    crate::dest::commands::human_size(desc.size),
                     desc.entries,
                     if desc.entries == 1 {
                         "entry"
@@ -886,22 +886,6 @@ pub fn short(digest: &str) -> String {
     format!("sha256:{}", &hex[..hex.len().min(12)])
 }
 
-/// A size for people: `1.2 MB`.
-pub fn human_size(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u < UNITS.len() - 1 {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
-}
-
 fn one_line(s: &str) -> String {
     let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() > 100 {
@@ -910,9 +894,4 @@ fn one_line(s: &str) -> String {
     } else {
         flat
     }
-}
-
-/// Where an `oci:` path or the store lives, for messages.
-pub fn describe_path(p: &Path) -> String {
-    p.display().to_string()
 }
