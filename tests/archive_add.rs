@@ -296,3 +296,22 @@ fn a_decompression_bomb_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn chown_overrides_the_archives_owners_and_copy_never_unpacks() {
+    let w = Work::new();
+    w.file("rootfs.tar.gz", compress(&torture_tar(), "gzip"));
+    w.dockerfile("FROM scratch\nADD --chown=5:6 rootfs.tar.gz /x\nCOPY rootfs.tar.gz /copied/\n");
+    let out = w.build_oci("own:1", &[]);
+    let fs = merged_fs(&out, "own:1");
+    let under_x: Vec<_> = fs.iter().filter(|(k, _)| k.starts_with("x/")).collect();
+    assert!(under_x.len() > 20);
+    for (k, n) in under_x {
+        assert_eq!((n.uid, n.gid), (5, 6), "{k}");
+    }
+    // modes stay as the archive has them
+    assert_eq!(fs["x/bin/su"].mode, 0o4755);
+    assert_eq!(fs["x/tmp"].mode, 0o1777);
+    // COPY keeps the archive a file
+    assert_eq!(fs["copied/rootfs.tar.gz"].kind, "file");
+}
