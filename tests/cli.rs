@@ -87,17 +87,8 @@ fn default_output_is_the_store_and_the_card_command_works_as_typed() {
     w.dockerfile("FROM scratch\nADD app /\nCMD [\"/app\"]\n");
     let o = w.run(&["-t", "app:1", w.ctx().to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    let index = read_json(&store.join("index.json"));
-    let names: Vec<&str> = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            m["annotations"]["org.opencontainers.image.ref.name"]
-                .as_str()
-                .unwrap()
-        })
-        .collect();
+    let tagged = tags(&store);
+    let names: Vec<&str> = tagged.keys().map(String::as_str).collect();
     assert_eq!(names.len(), 2, "{names:?}");
     assert!(names.contains(&"hello:scratch") && names.contains(&"app:1"));
     validate(&store);
