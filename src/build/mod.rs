@@ -674,7 +674,7 @@ impl<'a> Builder<'a> {
             sources,
             || {
                 layout
-                    .new_blob()
+                    .new_temp_blob()
                     .map_err(|e| std::io::Error::other(e.to_string()))
             },
             &options,

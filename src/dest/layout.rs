@@ -233,12 +233,22 @@ impl Layout {
         self.blob_path(digest).map(|p| p.is_file()).unwrap_or(false)
     }
 
-    /// A writer for a new blob: a temporary file inside the layout, removed
-    /// on drop unless committed.
+    /// A writer for a new blob whose digest is not known yet or comes from
+    /// elsewhere (a registry, another layout): it hashes what it is given
+    /// and checks it at [`BlobWriter::commit`]. A temporary file inside the
+    /// layout, removed on drop unless committed.
     pub fn new_blob(&self) -> Result<BlobWriter, DestError> {
-        let file = self.temp_file()?;
         Ok(BlobWriter {
-            inner: HashingWriter::new(BufWriter::new(file)),
+            inner: HashingWriter::new(self.new_temp_blob()?),
+        })
+    }
+
+    /// A plain temporary file for a blob whose writer hashes the bytes on
+    /// their way in, as the layer writer does (so they are not hashed
+    /// twice); removed on drop unless committed under that digest.
+    pub fn new_temp_blob(&self) -> Result<TempBlob, DestError> {
+        Ok(TempBlob {
+            file: BufWriter::new(self.temp_file()?),
             layout: self.clone(),
         })
     }
@@ -589,73 +599,69 @@ struct LockGuard {
     _file: File,
 }
 
-/// A new blob being written into a layout: hashed as it is written, kept in
-/// a temporary file until [`BlobWriter::commit`] renames it into place.
+/// A new blob being written and hashed; see [`Layout::new_blob`].
 pub struct BlobWriter {
-    inner: HashingWriter<BufWriter<tempfile::NamedTempFile>>,
-    layout: Layout,
+    inner: HashingWriter<TempBlob>,
 }
 
 impl BlobWriter {
     /// Checks that what was written hashes to `digest`, then renames it to
     /// `blobs/sha256/<hex>` (kept as is when that blob already exists).
     pub fn commit(self, digest: &str) -> Result<(), DestError> {
-        let (written, _) = self.finish()?;
-        if written.0 != digest {
+        let (blob, written, _) = self.inner.finish();
+        if written != digest {
             return Err(DestError::DigestMismatch {
                 what: "committing a new blob".to_string(),
                 expected: digest.to_string(),
-                actual: written.0,
+                actual: written,
             });
         }
-        written.1.commit(&written.0)
+        blob.commit(&written)
     }
 
     /// Commits under whatever digest was written; returns it and the size.
     pub fn commit_any(self) -> Result<(String, u64), DestError> {
-        let ((digest, pending), size) = self.finish()?;
-        pending.commit(&digest)?;
+        let (blob, digest, size) = self.inner.finish();
+        blob.commit(&digest)?;
         Ok((digest, size))
-    }
-
-    fn finish(self) -> Result<((String, PendingBlob), u64), DestError> {
-        let (buf, digest, size) = self.inner.finish();
-        let what = format!("writing a blob into {}", self.layout.root.display());
-        let tmp = buf
-            .into_inner()
-            .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
-        tmp.as_file().sync_all().map_err(DestError::io(what))?;
-        Ok((
-            (
-                digest,
-                PendingBlob {
-                    tmp,
-                    layout: self.layout,
-                },
-            ),
-            size,
-        ))
     }
 }
 
-struct PendingBlob {
-    tmp: tempfile::NamedTempFile,
+/// A blob's temporary file in a layout; see [`Layout::new_temp_blob`].
+pub struct TempBlob {
+    file: BufWriter<tempfile::NamedTempFile>,
     layout: Layout,
 }
 
-impl PendingBlob {
-    fn commit(self, digest: &str) -> Result<(), DestError> {
+impl TempBlob {
+    /// Syncs the file and renames it to `blobs/sha256/<hex of digest>`
+    /// (kept as is when that blob already exists). The caller vouches for
+    /// `digest`: it hashed what it wrote.
+    pub fn commit(self, digest: &str) -> Result<(), DestError> {
         let path = self.layout.blob_path(digest)?;
+        let what = format!("writing a blob into {}", self.layout.root.display());
+        let tmp = self
+            .file
+            .into_inner()
+            .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(DestError::io(what))?;
         if path.is_file() {
             return Ok(());
         }
-        self.tmp
-            .persist(&path)
-            .map(|_| ())
-            .map_err(|e| DestError::Io {
-                what: format!("renaming a new blob to {}", path.display()),
-                source: e.error,
-            })
+        tmp.persist(&path).map(|_| ()).map_err(|e| DestError::Io {
+            what: format!("renaming a new blob to {}", path.display()),
+            source: e.error,
+        })
+    }
+}
+
+impl Write for TempBlob {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
     }
 }
 

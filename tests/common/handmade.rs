@@ -10,7 +10,7 @@ use std::io::Write;
 /// into `layout` and returns its manifest descriptor.
 pub fn tiny_image(layout: &Layout, content: &str) -> Descriptor {
     // Layer: tar -> diff_id hash -> gzip -> digest hash -> blob.
-    let blob = layout.new_blob().unwrap();
+    let blob = layout.new_temp_blob().unwrap();
     let gz = HashingWriter::new(blob);
     let enc = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
     let mut diff = HashingWriter::new(enc);
