@@ -162,18 +162,10 @@ pub(crate) fn entry_from_meta(path: &str, m: &FsMeta) -> Entry {
 /// BuildKit's `pathRelativeToWorkingDir`: an absolute, clean destination
 /// that keeps a trailing `/`.
 pub fn dest_path(workdir: &str, dest: &str) -> String {
-    let dest = if dest == "." || dest.is_empty() {
-        "./"
-    } else {
-        dest
-    };
-    let joined = if dest.starts_with('/') {
-        dest.to_string()
-    } else {
-        format!("{workdir}/{dest}")
-    };
-    let mut clean = format!("/{}", crate::context::clean_rel(&joined));
-    if dest.ends_with('/') && !clean.ends_with('/') {
+    let mut clean = meta::normalize_workdir(workdir, dest);
+    // "" and "." mean the working directory itself, as a directory
+    let dir = dest.ends_with('/') || dest.is_empty() || dest == ".";
+    if dir && !clean.ends_with('/') {
         clean.push('/');
     }
     clean
@@ -329,13 +321,13 @@ pub(crate) fn plan(
     // --link: the files are copied onto an empty filesystem and the layer
     // stacked on the image, so the base's directories and symlinks play no
     // part in where they land (BuildKit's meaning)
+    let empty = RootFs::default();
     let fs = if link {
-        RootFs::default()
+        &empty
     } else {
         stage
             .rootfs(b.layout())
             .map_err(|e| BuildError::at(instr.span, e))?
-            .clone()
     };
     let dest_key = rootfs::key(&fs.resolve(&dest));
     let several = sources.len() > 1 || items.len() > 1;
@@ -631,20 +623,21 @@ fn resolve_in_image(
     let mut names = Vec::new();
     if crate::context::has_wildcard(&last) {
         let dir_key = fs.resolve(&dir);
+        let prefix = if dir_key.is_empty() {
+            String::new()
+        } else {
+            format!("{dir_key}/")
+        };
         for (p, _) in fs.below(&dir_key) {
-            let rel = p
-                .strip_prefix(&format!("{dir_key}/"))
-                .unwrap_or(&p)
-                .to_string();
-            if rel.contains('/') && !dir_key.is_empty() || (dir_key.is_empty() && rel.contains('/'))
-            {
+            // direct children of the directory only
+            let name = p.strip_prefix(&prefix).unwrap_or(&p);
+            if name.contains('/') {
                 continue;
             }
-            let pname = rel.rsplit('/').next().unwrap_or(&rel).to_string();
-            if crate::ignore::fn_match(&last, &pname)
+            if crate::ignore::fn_match(&last, name)
                 .map_err(|e| BuildError::at(span, e.to_string()))?
             {
-                names.push(p);
+                names.push(p.clone());
             }
         }
     } else {
@@ -657,6 +650,9 @@ fn resolve_in_image(
         }
         names.push(resolved);
     }
+    // one pass over the layers for every name
+    let extracted = rootfs::extract(b.layout(), &img.layers, &names, b.tmp.path())
+        .map_err(|e| BuildError::at(span, format!("reading {path} of the source image: {e}")))?;
     let mut out = Vec::new();
     for p in names {
         let meta = fs.get(&p).cloned().unwrap_or(FsMeta {
@@ -666,13 +662,16 @@ fn resolve_in_image(
             gid: 0,
             mtime: 0,
         });
-        let extracted = rootfs::extract(b.layout(), &img.layers, &p, b.tmp.path())
-            .map_err(|e| BuildError::at(span, format!("reading {p} of the source image: {e}")))?;
-        let data = extracted
+        let below: Vec<rootfs::Extracted> = extracted
+            .iter()
+            .filter(|x| rootfs::is_at_or_below(&x.path, &p))
+            .cloned()
+            .collect();
+        let data = below
             .iter()
             .find(|x| x.path == p)
             .and_then(|x| x.data.clone());
-        out.push(Item::Image(p, meta, data, extracted));
+        out.push(Item::Image(p, meta, data, below));
     }
     Ok(out)
 }

@@ -187,7 +187,7 @@ pub(crate) fn apply(
             for d in decls {
                 let name = &d.name.value;
                 b.declare_arg(name);
-                let value = if let Some(v) = b.opt_build_arg(name) {
+                let value = if let Some(v) = b.build_arg(name).map(str::to_string) {
                     Some(v)
                 } else if let Some(def) = &d.default {
                     Some(b.expand_word(def.span, &def.value, &stage.vars)?)

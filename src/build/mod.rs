@@ -267,16 +267,12 @@ pub fn write_image(layout: &Layout, image: &Image) -> Result<Descriptor, String>
 
 /// Reads an image (manifest and config) from a layout.
 pub fn read_image(layout: &Layout, manifest: &Descriptor) -> Result<Image, String> {
-    let bytes = layout
-        .read_blob(&manifest.digest)
+    let m: Manifest = layout
+        .read_json(&manifest.digest)
         .map_err(|e| e.to_string())?;
-    let m: Manifest =
-        serde_json::from_slice(&bytes).map_err(|e| format!("reading manifest: {e}"))?;
-    let config_bytes = layout
-        .read_blob(&m.config.digest)
+    let config: ImageConfig = layout
+        .read_json(&m.config.digest)
         .map_err(|e| e.to_string())?;
-    let config: ImageConfig =
-        serde_json::from_slice(&config_bytes).map_err(|e| format!("reading image config: {e}"))?;
     Ok(Image::from_base(&m, config))
 }
 
@@ -298,13 +294,19 @@ fn platform_args(p: &Platform) -> Vec<(String, String)> {
 }
 
 impl<'a> Builder<'a> {
-    fn expand(&self, span: Span, word: &str, vars: &Vars) -> Result<String, BuildError> {
+    pub(crate) fn expand_word(
+        &self,
+        span: Span,
+        word: &str,
+        vars: &Vars,
+    ) -> Result<String, BuildError> {
         self.lexer
             .process_word(word, vars)
             .map_err(|e| BuildError::at(span, format!("expanding {word:?}: {e}")))
     }
 
-    fn build_arg(&self, name: &str) -> Option<&str> {
+    /// The `--build-arg` value of `name` (the last one given wins).
+    pub(crate) fn build_arg(&self, name: &str) -> Option<&str> {
         self.opts
             .build_args
             .iter()
@@ -322,7 +324,7 @@ impl<'a> Builder<'a> {
         for instr in &df.instructions {
             match &instr.kind {
                 Kind::From { image, stage_name } => {
-                    let base = self.expand(image.span, &image.value, &self.global.clone())?;
+                    let base = self.expand_word(image.span, &image.value, &self.global.clone())?;
                     let name = stage_name.as_ref().map(|n| n.value.to_ascii_lowercase());
                     if let Some(n) = &name {
                         if self.stages.iter().any(|s| s.name.as_deref() == Some(n)) {
@@ -351,9 +353,11 @@ impl<'a> Builder<'a> {
                         self.declared_args.insert(d.name.value.clone());
                         let value = match (self.build_arg(&d.name.value), &d.default) {
                             (Some(v), _) => Some(v.to_string()),
-                            (None, Some(def)) => {
-                                Some(self.expand(def.span, &def.value, &self.global.clone())?)
-                            }
+                            (None, Some(def)) => Some(self.expand_word(
+                                def.span,
+                                &def.value,
+                                &self.global.clone(),
+                            )?),
                             (None, None) => None,
                         };
                         if let Some(v) = value {
@@ -385,14 +389,7 @@ impl<'a> Builder<'a> {
     /// Dockerfile is accepted or refused as a whole.
     fn check_stage_references(&self) -> Result<(), BuildError> {
         for stage in &self.stages {
-            let later = |name: &str| {
-                let lower = name.to_ascii_lowercase();
-                self.stages
-                    .iter()
-                    .find(|s| s.name.as_deref() == Some(lower.as_str()))
-                    .map(|s| s.index)
-                    .filter(|i| *i >= stage.index)
-            };
+            let later = |name: &str| self.stage_by_name(name).filter(|i| *i >= stage.index);
             if let Some(i) = later(&stage.base) {
                 if i == stage.index {
                     return Err(BuildError::at(
@@ -455,17 +452,20 @@ impl<'a> Builder<'a> {
 
     /// The stage `name` refers to (a name or an index), if it is one.
     fn stage_ref(&self, name: &str) -> Option<usize> {
+        self.stage_by_name(name).or_else(|| {
+            name.parse::<usize>()
+                .ok()
+                .filter(|i| *i < self.stages.len())
+        })
+    }
+
+    /// The stage named `name` (stage names are case-insensitive).
+    fn stage_by_name(&self, name: &str) -> Option<usize> {
         let lower = name.to_ascii_lowercase();
-        if let Some(s) = self
-            .stages
+        self.stages
             .iter()
             .find(|s| s.name.as_deref() == Some(lower.as_str()))
-        {
-            return Some(s.index);
-        }
-        name.parse::<usize>()
-            .ok()
-            .filter(|i| *i < self.stages.len())
+            .map(|s| s.index)
     }
 
     /// Steps of the stages `target` needs (for `[n/N]` counters).
@@ -575,7 +575,7 @@ impl<'a> Builder<'a> {
                 return Err(meta::unknown_flag(flag.span, &flag.name, "FROM"));
             }
             let raw = flag.value.clone().unwrap_or_default();
-            let value = self.expand(flag.span, &raw, &self.global.clone())?;
+            let value = self.expand_word(flag.span, &raw, &self.global.clone())?;
             platform = parse_platform(&value).map_err(|e| BuildError::at(flag.span, e))?;
         }
         if base.eq_ignore_ascii_case("scratch") {
@@ -742,15 +742,6 @@ impl<'a> Builder<'a> {
         }
     }
 
-    pub(crate) fn expand_word(
-        &self,
-        span: Span,
-        word: &str,
-        vars: &Vars,
-    ) -> Result<String, BuildError> {
-        self.expand(span, word, vars)
-    }
-
     /// Expands a heredoc body as BuildKit does: variables are substituted,
     /// quotes are left as written.
     pub(crate) fn expand_heredoc(
@@ -788,10 +779,6 @@ impl<'a> Builder<'a> {
         self.global.get(name)
     }
 
-    pub(crate) fn opt_build_arg(&self, name: &str) -> Option<String> {
-        self.build_arg(name).map(str::to_string)
-    }
-
     pub(crate) fn declare_arg(&mut self, name: &str) {
         self.declared_args.insert(name.to_string());
     }
@@ -814,12 +801,7 @@ impl<'a> Builder<'a> {
         from: &str,
         span: Span,
     ) -> Result<Image, BuildError> {
-        let lower = from.to_ascii_lowercase();
-        let by_name = self
-            .stages
-            .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
-            .map(|s| s.index);
+        let by_name = self.stage_by_name(from);
         let by_index = from.parse::<usize>().ok();
         if let Some(dep) = by_name.or(by_index) {
             if dep >= self.stages.len() {

@@ -248,27 +248,46 @@ pub fn read_file(
     for desc in layers {
         for_each_entry(layout, desc, |p, meta, entry| {
             let k = key(p);
-            let mut probe = BTreeMap::new();
-            probe.insert(want.clone(), meta.clone());
-            if k != want {
-                // a whiteout of the file or of a parent directory
-                apply(&mut probe, p, None);
-                if !probe.contains_key(&want) {
-                    found = None;
+            if k == want {
+                found = None;
+                if let FsKind::File { .. } = meta.kind {
+                    let mut data = Vec::new();
+                    entry.read_to_end(&mut data)?;
+                    found = Some(data);
                 }
-                return Ok(());
-            }
-            if let FsKind::File { .. } = meta.kind {
-                let mut data = Vec::new();
-                entry.read_to_end(&mut data)?;
-                found = Some(data);
-            } else {
+            } else if hides(&k, &meta, &want) {
                 found = None;
             }
             Ok(())
         })?;
     }
     Ok(found)
+}
+
+/// Whether key `p` is `root` or below it (every key is below "").
+pub fn is_at_or_below(p: &str, root: &str) -> bool {
+    root.is_empty()
+        || p.strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
+/// Whether the entry `k` (with `meta`) of a later layer removes `want`: a
+/// whiteout of it or of a parent, an opaque parent, or a parent replaced
+/// by something that is not a directory.
+fn hides(k: &str, meta: &FsMeta, want: &str) -> bool {
+    let (dir, name) = k.rsplit_once('/').unwrap_or(("", k));
+    if name == ".wh..wh..opq" {
+        return want != dir && is_at_or_below(want, dir);
+    }
+    if let Some(hidden) = name.strip_prefix(".wh.") {
+        let victim = if dir.is_empty() {
+            hidden.to_string()
+        } else {
+            format!("{dir}/{hidden}")
+        };
+        return is_at_or_below(want, &victim);
+    }
+    meta.kind != FsKind::Dir && is_at_or_below(want, k)
 }
 
 /// A file of another image or stage, extracted for COPY --from.
@@ -282,17 +301,18 @@ pub struct Extracted {
     pub data: Option<PathBuf>,
 }
 
-/// Extracts every path at or below `root` of the merged filesystem of
-/// `layers`: metadata in memory, file contents into `tmp` (as plain files;
-/// owners and modes stay in the metadata, so no privilege is needed).
+/// Extracts every path at or below one of `roots` of the merged
+/// filesystem of `layers`, in one pass over the layers: metadata in memory,
+/// file contents into `tmp` (as plain files; owners and modes stay in the
+/// metadata, so no privilege is needed).
 pub fn extract(
     layout: &Layout,
     layers: &[Descriptor],
-    root: &str,
+    roots: &[String],
     tmp: &Path,
 ) -> io::Result<Vec<Extracted>> {
-    let root = key(root);
-    let under = |p: &str| root.is_empty() || p == root || p.starts_with(&format!("{root}/"));
+    let roots: Vec<String> = roots.iter().map(|r| key(r)).collect();
+    let under = |p: &str| roots.iter().any(|root| is_at_or_below(p, root));
     let mut entries: BTreeMap<String, FsMeta> = BTreeMap::new();
     let mut data: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut counter = 0u64;
@@ -354,6 +374,19 @@ mod tests {
         assert!(e.contains_key("etc/b") && !e.contains_key("etc/a"));
         apply(&mut e, "etc/.wh..wh..opq", None);
         assert!(e.contains_key("etc") && !e.contains_key("etc/b"));
+    }
+
+    #[test]
+    fn later_entries_that_hide_a_file() {
+        let file = meta(FsKind::File { size: 1 });
+        let dir = meta(FsKind::Dir);
+        assert!(hides("etc/.wh.passwd", &file, "etc/passwd"));
+        assert!(hides(".wh.etc", &file, "etc/passwd"));
+        assert!(hides("etc/.wh..wh..opq", &file, "etc/passwd"));
+        assert!(hides("etc", &file, "etc/passwd"));
+        assert!(!hides("etc", &dir, "etc/passwd"));
+        assert!(!hides("etc/.wh.passwd-", &file, "etc/passwd"));
+        assert!(!hides("etcetera/.wh..wh..opq", &file, "etc/passwd"));
     }
 
     #[test]

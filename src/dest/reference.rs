@@ -113,15 +113,7 @@ impl Reference {
 
     /// The short name Docker shows: `hello:scratch`, `quay.io/a/b:1`.
     pub fn familiar(&self) -> String {
-        let name = if self.registry == DEFAULT_REGISTRY {
-            self.repository
-                .strip_prefix("library/")
-                .unwrap_or(&self.repository)
-                .to_string()
-        } else {
-            format!("{}/{}", self.registry, self.repository)
-        };
-        self.with_suffix(name)
+        self.with_suffix(self.familiar_repository())
     }
 
     /// The familiar repository without tag or digest: `hello`, `quay.io/a/b`.
