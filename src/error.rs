@@ -45,7 +45,7 @@ pub enum Error {
     Usage(String),
     /// A build failed (exit code 1).
     #[error(transparent)]
-    Build(#[from] crate::build::BuildError),
+    Build(#[from] crate::executor::BuildError),
     /// Storing or exporting failed.
     #[error(transparent)]
     Dest(#[from] crate::dest::DestError),

@@ -6,7 +6,7 @@
 //! 1. [`syntax`] reads a Dockerfile (a pest grammar) into typed instructions
 //!    with spans;
 //! 2. [`expand`] substitutes ARG/ENV variables as BuildKit's shell lexer does;
-//! 3. [`build`] runs the stages: each filesystem instruction (ADD, COPY)
+//! 3. [`executor`] runs the stages: each filesystem instruction (ADD, COPY)
 //!    becomes a changeset layer, each metadata instruction a config edit;
 //! 4. [`context`] is the build context (and `.dockerignore`), which sources
 //!    never leave;
@@ -15,11 +15,11 @@
 //! 6. [`image`] assembles config, manifest and history from layers;
 //! 7. [`dest`] stores the result: an OCI layout, archives, a registry.
 
-pub mod build;
 pub mod context;
 pub mod dest;
 pub mod digest;
 pub mod error;
+pub mod executor;
 pub mod expand;
 pub mod ignore;
 pub mod image;

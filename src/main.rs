@@ -1,8 +1,8 @@
 //! The `minibuild` command: clap → library → error rendering → exit code.
 
 use clap::{Args, Parser, Subcommand};
-use minibuild::build::{self, BuildError, BuildOptions};
 use minibuild::dest::{self, Destination, Layout, PushOptions};
+use minibuild::executor::{self, BuildError, BuildOptions};
 use minibuild::layer::Compression;
 use minibuild::oci::Platform;
 use std::io::{IsTerminal, Write};
@@ -313,7 +313,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     } else {
         Box::new(std::io::stderr())
     };
-    let built = build::build(
+    let built = executor::build(
         &src,
         &opts,
         &layout,

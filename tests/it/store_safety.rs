@@ -4,9 +4,7 @@
 //! earlier tag must still name its old image, and every blob must hash to
 //! its name.
 
-mod common;
-
-use common::{minibuild, static_hello, tags, validate, Work};
+use crate::common::{minibuild, static_hello, tags, validate, Work};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -104,7 +102,7 @@ fn a_build_killed_during_a_large_add_leaves_the_store_intact() {
     for (tag, msg) in [("keep:1", "one"), ("keep:2", "two")] {
         let ctx = context(&w, &format!("ctx-{msg}"), msg);
         let o = build(&w, tag, &ctx).output().unwrap();
-        assert!(o.status.success(), "{}", common::stderr(&o));
+        assert!(o.status.success(), "{}", crate::common::stderr(&o));
         before.insert(
             tag.to_string(),
             String::from_utf8_lossy(&o.stdout).trim().to_string(),
@@ -189,13 +187,13 @@ fn a_build_killed_during_a_large_add_leaves_the_store_intact() {
     // prune keeps every tagged image.
     let ctx = context(&w, "ctx-three", "three");
     let o = build(&w, "keep:3", &ctx).output().unwrap();
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let o = minibuild()
         .arg("prune")
         .env("MINIBUILD_STORE", &store)
         .output()
         .unwrap();
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let after = tags(&store);
     for (tag, digest) in &before {
         assert_eq!(after.get(tag), Some(digest));
@@ -211,7 +209,7 @@ fn builds_running_at_the_same_time_all_land() {
     let store = w.path("store");
     let ctx = context(&w, "ctx-base", "base");
     let o = build(&w, "base:1", &ctx).output().unwrap();
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let base = String::from_utf8_lossy(&o.stdout).trim().to_string();
 
     // Four builds at once, two of them sharing every blob but the last.
@@ -234,7 +232,7 @@ fn builds_running_at_the_same_time_all_land() {
     let mut expected = BTreeMap::from([("base:1".to_string(), base)]);
     for ((tag, _), child) in contexts.iter().zip(children) {
         let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "{tag}: {}", common::stderr(&o));
+        assert!(o.status.success(), "{tag}: {}", crate::common::stderr(&o));
         expected.insert(
             tag.clone(),
             String::from_utf8_lossy(&o.stdout).trim().to_string(),
@@ -258,7 +256,7 @@ fn prune_during_a_build_waits_and_keeps_its_blobs() {
     let store = w.path("store");
     let old = context(&w, "ctx-old", "old");
     let o = build(&w, "old:1", &old).output().unwrap();
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
 
     // A build whose first layer no tag reaches, then a slow ADD: a prune
     // that ran now would take that first layer away from it.
@@ -298,12 +296,16 @@ fn prune_during_a_build_waits_and_keeps_its_blobs() {
     let status = child.wait().unwrap();
     assert!(status.success(), "{log}{rest}");
     let pruned = pruner.wait_with_output().unwrap();
-    assert!(pruned.status.success(), "{}", common::stderr(&pruned));
+    assert!(
+        pruned.status.success(),
+        "{}",
+        crate::common::stderr(&pruned)
+    );
     let t = tags(&store);
     assert!(t.contains_key("old:1") && t.contains_key("slow:1"), "{t:?}");
     validate(&store);
     assert_blobs_intact(&store);
-    let m = common::manifest_of(&store, "slow:1");
+    let m = crate::common::manifest_of(&store, "slow:1");
     for layer in m["layers"].as_array().unwrap() {
         let hex = &layer["digest"].as_str().unwrap()[7..];
         assert!(

@@ -2,10 +2,8 @@
 //! 127.0.0.1), checked with skopeo. Skipped when the tools are missing,
 //! unless CI=true.
 
-mod common;
-
-use common::handmade::*;
-use common::{have, stdout_ok, validate, Registry};
+use crate::common::handmade::*;
+use crate::common::{have, stdout_ok, validate, Registry};
 use minibuild::dest::{export, fetch_image, registry, Destination, Layout, PushOptions, Reference};
 use std::process::Command;
 

@@ -1,7 +1,6 @@
 //! Shared helpers for the integration tests: run the binary on contexts the
 //! tests write, read the layouts it makes, and drive the peers (buildah,
 //! podman, skopeo, umoci, the OCI validator).
-#![allow(dead_code)]
 
 pub mod handmade;
 pub mod torture;

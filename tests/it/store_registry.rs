@@ -3,9 +3,9 @@
 //! test starts on 127.0.0.1; checked with skopeo, podman and the
 //! registry's own access log.
 
-mod common;
-
-use common::{have, minibuild, podman, stdout_ok, tags, validate, Registry, Work, PODMAN_RUN};
+use crate::common::{
+    have, minibuild, podman, stdout_ok, tags, validate, Registry, Work, PODMAN_RUN,
+};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -171,7 +171,7 @@ fn build_push_pull_run_and_build_from_the_registry() {
     assert_eq!(skopeo_inspect(&named)["Digest"], digest.as_str());
     for flag in ["--tls-verify=true", "--tls-verify"] {
         let o = mb(&w, &["push", flag, &named]);
-        let err = common::stderr(&o);
+        let err = crate::common::stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
         assert!(
             err.contains(&format!("https://{host}/v2/")),
@@ -189,9 +189,9 @@ fn build_push_pull_run_and_build_from_the_registry() {
         ],
     );
     assert!(
-        common::stderr(&o).contains(&format!("https://{host}/v2/")),
+        crate::common::stderr(&o).contains(&format!("https://{host}/v2/")),
         "{}",
-        common::stderr(&o)
+        crate::common::stderr(&o)
     );
     // The registry's own log: no blob went twice to one repository.
     let sent = uploads(&reg);
@@ -211,7 +211,7 @@ fn build_push_pull_run_and_build_from_the_registry() {
     let stored = tags(&store);
     assert_eq!(stored.get(&hello1), Some(&digest), "{stored:?}");
     assert!(stored.contains_key("derived:1"), "{stored:?}");
-    let config = common::config_of(&store, "derived:1");
+    let config = crate::common::config_of(&store, "derived:1");
     assert!(
         config["config"]["Env"]
             .to_string()
@@ -219,11 +219,11 @@ fn build_push_pull_run_and_build_from_the_registry() {
         "{config}"
     );
     assert_eq!(
-        common::manifest_of(&store, "derived:1")["layers"],
-        common::manifest_of(&store, &hello1)["layers"]
+        crate::common::manifest_of(&store, "derived:1")["layers"],
+        crate::common::manifest_of(&store, &hello1)["layers"]
     );
     validate(&store);
-    let out = common::podman_run(w.dir.path(), &store, "derived:1", &[]);
+    let out = crate::common::podman_run(w.dir.path(), &store, "derived:1", &[]);
     assert_eq!(out.trim(), HELLO);
 
     // A plain registry name is looked up in the store only...
@@ -233,7 +233,7 @@ fn build_push_pull_run_and_build_from_the_registry() {
     )
     .unwrap();
     let o = mb(&w, &["-t", "pulled:1", &derived_s]);
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!("no image named \"{hello2}\""))
@@ -260,7 +260,7 @@ fn build_push_pull_run_and_build_from_the_registry() {
     assert_eq!(d_again, d_out, "same base, same epoch: same image");
     // --pull asks the registry again for a docker:// base, and says where it failed.
     let o = mb(&w, &["--pull", "-t", "derived:3", &derived_s]);
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(&format!("http://{host}/v2/")), "{err}");
 }
@@ -277,7 +277,7 @@ fn docker_hub_names_need_the_network_and_say_so() {
     let ctx = w.ctx();
     let ctx_s = ctx.to_str().unwrap();
     let o = mb(&w, &["-t", "x:1", ctx_s]);
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains("no image named \"alpine:3.19\"")
@@ -285,7 +285,7 @@ fn docker_hub_names_need_the_network_and_say_so() {
         "{err}"
     );
     let o = mb(&w, &["--pull", "-t", "x:1", ctx_s]);
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains("pulling docker.io/library/alpine:3.19 from Docker Hub")
@@ -310,7 +310,7 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
 
     // No credentials anywhere: the registry refuses, and the error says so.
     let o = mb(&w, &["-o", &dest, &ctx_s]);
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!(
@@ -327,15 +327,19 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
         &["-o", &dest, &ctx_s],
         &[("REGISTRY_AUTH_FILE", &wrong)],
     );
-    assert_eq!(o.status.code(), Some(1), "{}", common::stderr(&o));
-    assert!(common::stderr(&o).contains("401"), "{}", common::stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", crate::common::stderr(&o));
+    assert!(
+        crate::common::stderr(&o).contains("401"),
+        "{}",
+        crate::common::stderr(&o)
+    );
 
     // The right one: build and push both get in.
     let good = w.path("auth.json");
     std::fs::write(&good, auths("bWI6czNjcmV0")).unwrap(); // mb:s3cret
     let with_file = [("REGISTRY_AUTH_FILE", good.as_path())];
     let o = mb_env(&w, &["-t", "hello:auth", "-o", &dest, &ctx_s], &with_file);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let digest = String::from_utf8_lossy(&o.stdout).trim().to_string();
     let o = mb_env(
         &w,
@@ -352,7 +356,7 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
         "push without credentials must fail"
     );
     let o = mb_env(&w, &["build", "-t", "hello:auth", &ctx_s], &with_file);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let o = mb_env(
         &w,
         &[
@@ -362,7 +366,7 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
         ],
         &with_file,
     );
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     for tag in ["1", "2"] {
         let text = stdout_ok(
             Command::new("skopeo")
@@ -385,7 +389,7 @@ fn credentials_come_from_registry_auth_file_or_docker_config() {
     )
     .unwrap();
     let o = mb(&w, &["-t", "derived:auth", derived.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", common::stderr(&o));
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
     let stored = tags(&w.path("store"));
     assert_eq!(
         stored.get(&format!("{host}/private/hello:2")),
@@ -405,7 +409,7 @@ fn a_corrupt_blob_is_refused_and_no_manifest_is_pushed() {
     let ctx = w.hello_context("corrupt");
     mb_ok(&w, &["-t", "bad:1", ctx.to_str().unwrap()]);
     let store = w.path("store");
-    let m = common::manifest_of(&store, "bad:1");
+    let m = crate::common::manifest_of(&store, "bad:1");
     // flip one byte of the small msg layer, keeping its size
     let layer = m["layers"][1]["digest"].as_str().unwrap();
     let path = store.join("blobs/sha256").join(&layer[7..]);
@@ -415,7 +419,7 @@ fn a_corrupt_blob_is_refused_and_no_manifest_is_pushed() {
     std::fs::write(&path, bytes).unwrap();
 
     let o = mb(&w, &["push", "bad:1", &format!("docker://{host}/bad:1")]);
-    let err = common::stderr(&o);
+    let err = crate::common::stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains(layer), "the error names the blob: {err}");
     let o = Command::new("skopeo")

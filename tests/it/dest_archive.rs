@@ -1,10 +1,8 @@
 //! OCI and Docker archives, checked by reading them back and with skopeo
 //! and podman (skipped when missing unless CI=true).
 
-mod common;
-
-use common::handmade::*;
-use common::{have, stdout_ok, validate};
+use crate::common::handmade::*;
+use crate::common::{have, stdout_ok, validate};
 use minibuild::dest::{export, fetch_image, Destination, Layout, PushOptions};
 use std::path::Path;
 use std::process::Command;

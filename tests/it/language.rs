@@ -4,8 +4,7 @@
 //! ignore-file precedence, and the errors, each with its file, line and
 //! column.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::json;
 
 #[test]

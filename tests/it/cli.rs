@@ -1,8 +1,7 @@
 //! End-to-end: the binary builds the three used-by images, stores them,
 //! reports errors with file, line and caret; peers read and run the result.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::collections::BTreeMap;
 
 #[test]

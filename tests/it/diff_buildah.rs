@@ -3,8 +3,7 @@
 //! content, link target) and the configs must agree. Where BuildKit and
 //! buildah differ, minibuild follows BuildKit and the case says so.
 
-mod common;
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::os::unix::fs::symlink;

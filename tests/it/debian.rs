@@ -6,8 +6,7 @@
 //! test runs in CI (CI=true), or when MINIBUILD_ROOTFS names an existing
 //! rootfs tarball, or when examples/debian/rootfs.tar.xz exists.
 
-mod common;
-use common::*;
+use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -2,10 +2,8 @@
 //! that insists on a token (obtained with Basic credentials from an auth
 //! file) and serves a multi-platform index.
 
-mod common;
-
-use common::handmade::*;
-use common::validate;
+use crate::common::handmade::*;
+use crate::common::validate;
 use minibuild::dest::{fetch_image, registry, Layout, PushOptions, Reference};
 use minibuild::oci::{self, Descriptor, Platform};
 use std::collections::BTreeMap;

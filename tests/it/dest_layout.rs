@@ -1,9 +1,7 @@
 //! The OCI layout store: tagging, resolving, pruning, corruption, concurrency.
 
-mod common;
-
-use common::handmade::*;
-use common::validate;
+use crate::common::handmade::*;
+use crate::common::validate;
 use minibuild::dest::{commands, export, fetch_image, DestError, Destination, Layout, PushOptions};
 use minibuild::oci::ANNOTATION_REF_NAME;
 use std::collections::BTreeSet;

@@ -2,9 +2,7 @@
 //! `save`, `push` (to a layout), blobs shared between tags, and every
 //! archive the binary writes read by skopeo and loaded by podman.
 
-mod common;
-
-use common::{have, manifest_of, podman, stdout_ok, tags, validate, Work, PODMAN_RUN};
+use crate::common::{have, manifest_of, podman, stdout_ok, tags, validate, Work, PODMAN_RUN};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -107,7 +105,7 @@ fn store_commands_images_inspect_rm_prune_save_push() {
 
     // inspect: manifest, config, each layer with its size and diff_id, history.
     let text = w.ok(&["inspect", "hello:1"]);
-    let config = common::config_of(&store, "hello:1");
+    let config = crate::common::config_of(&store, "hello:1");
     assert!(text.contains(&format!("manifest {d1}")), "{text}");
     assert!(
         text.contains(m1["config"]["digest"].as_str().unwrap()),
@@ -133,9 +131,9 @@ fn store_commands_images_inspect_rm_prune_save_push() {
     let missing = w.run(&["inspect", "nope:1"]);
     assert_eq!(missing.status.code(), Some(1));
     assert!(
-        common::stderr(&missing).contains("no image named \"nope:1\""),
+        crate::common::stderr(&missing).contains("no image named \"nope:1\""),
         "{}",
-        common::stderr(&missing)
+        crate::common::stderr(&missing)
     );
 
     // save: to a layout, and to both archives (read back below).
@@ -167,7 +165,7 @@ fn store_commands_images_inspect_rm_prune_save_push() {
     assert!(!tags(&store).contains_key("hello:2"));
     let again = w.run(&["rm", "hello:2"]);
     assert_eq!(again.status.code(), Some(1));
-    assert!(common::stderr(&again).contains("no image named"));
+    assert!(crate::common::stderr(&again).contains("no image named"));
     assert_eq!(w.ok(&["prune"]).trim(), "removed 0 blobs, 0B freed");
     assert_eq!(blob_files(&store), union);
 
@@ -199,7 +197,7 @@ fn store_commands_images_inspect_rm_prune_save_push() {
     validate(&store);
 
     if have("podman") {
-        let out = common::podman_run(w.dir.path(), &store, "hello:1", &[]);
+        let out = crate::common::podman_run(w.dir.path(), &store, "hello:1", &[]);
         assert_eq!(out.trim(), HELLO);
     }
 }
@@ -393,7 +391,7 @@ fn two_tags_in_one_layout_both_run() {
     assert_eq!(tags(&layout), digests);
     validate(&layout);
     for name in ["one", "two"] {
-        let out = common::podman_run(w.dir.path(), &layout, name, &[]);
+        let out = crate::common::podman_run(w.dir.path(), &layout, name, &[]);
         assert_eq!(out.trim(), HELLO, "{name}");
     }
     // and podman saw two different images

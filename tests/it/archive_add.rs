@@ -3,9 +3,8 @@
 //! entry and equals buildah's result; hostile archives fail with clear
 //! errors and leave the store as it was.
 
-mod common;
-use common::torture::{compress, torture_tar};
-use common::*;
+use crate::common::torture::{compress, torture_tar};
+use crate::common::*;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

@@ -1,0 +1,21 @@
+//! The integration tests, one crate so the binary and the helpers link once:
+//! each module drives the built `minibuild` binary (or the library) on
+//! contexts the tests write into temporary directories.
+
+mod common;
+
+mod archive_add;
+mod cli;
+mod debian;
+mod dest_archive;
+mod dest_layout;
+mod dest_registry;
+mod dest_registry_auth;
+mod diff_buildah;
+mod expand_buildkit;
+mod language;
+mod layer_archive;
+mod store_cli;
+mod store_registry;
+mod store_safety;
+mod syntax_buildkit;
