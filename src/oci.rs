@@ -72,6 +72,51 @@ pub struct Platform {
     pub variant: Option<String>,
 }
 
+impl std::str::FromStr for Platform {
+    type Err = String;
+
+    /// Parses `os/arch[/variant]` (Go's names; `x86_64` and `aarch64`
+    /// too). `arm64` means `arm64/v8` and `arm` means `arm/v7`, as
+    /// containerd normalizes them.
+    fn from_str(s: &str) -> Result<Platform, String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
+            return Err(format!(
+                "invalid platform {s:?}: expected os/arch[/variant]"
+            ));
+        }
+        let architecture = match parts[1] {
+            "x86_64" | "x86-64" => "amd64",
+            "aarch64" => "arm64",
+            "i386" | "i686" => "386",
+            a => a,
+        }
+        .to_string();
+        let variant = match (parts.get(2), architecture.as_str()) {
+            (Some(v), _) => Some(v.to_string()),
+            (None, "arm64") => Some("v8".to_string()),
+            (None, "arm") => Some("v7".to_string()),
+            _ => None,
+        };
+        Ok(Platform {
+            os: parts[0].to_string(),
+            architecture,
+            variant,
+        })
+    }
+}
+
+impl std::fmt::Display for Platform {
+    /// `os/arch[/variant]`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.os, self.architecture)?;
+        match &self.variant {
+            Some(v) => write!(f, "/{v}"),
+            None => Ok(()),
+        }
+    }
+}
+
 impl Platform {
     /// The platform minibuild runs on, named as Go names it.
     pub fn host() -> Self {
@@ -110,6 +155,23 @@ pub fn canonical_json<T: Serialize>(value: &T) -> Result<Vec<u8>, serde_json::Er
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn platforms_parse_and_display() {
+        let p: Platform = "linux/aarch64".parse().unwrap();
+        assert_eq!(p.to_string(), "linux/arm64/v8");
+        let p: Platform = "linux/arm/v6".parse().unwrap();
+        assert_eq!(
+            (p.architecture.as_str(), p.variant.as_deref()),
+            ("arm", Some("v6"))
+        );
+        assert_eq!(
+            "linux/x86_64".parse::<Platform>().unwrap().to_string(),
+            "linux/amd64"
+        );
+        assert!("linux".parse::<Platform>().is_err());
+        assert!("linux//v7".parse::<Platform>().is_err());
+    }
 
     #[test]
     fn canonical_json_sorts_keys() {

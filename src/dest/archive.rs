@@ -38,13 +38,14 @@ pub fn write_oci_archive(
     manifest: &Descriptor,
     names: &[String],
     file: &Path,
+    platform: &Platform,
 ) -> Result<(), DestError> {
     let mut index = Index::empty();
     for entry in index_entries(manifest, names) {
         index.manifests.push(entry);
     }
     let index_bytes = canonical_json(&index).map_err(DestError::json("serializing index.json"))?;
-    let image = select_platform(src, manifest, &Platform::host()).ok();
+    let image = select_platform(src, manifest, platform).ok();
     let docker = match image {
         Some(image) if !is_index(&image.media_type) => {
             let m: Manifest = src.read_json(&image.digest)?;
@@ -87,8 +88,9 @@ pub fn write_docker_archive(
     manifest: &Descriptor,
     names: &[String],
     file: &Path,
+    platform: &Platform,
 ) -> Result<(), DestError> {
-    let image = select_platform(src, manifest, &Platform::host())?;
+    let image = select_platform(src, manifest, platform)?;
     let m: Manifest = src.read_json(&image.digest)?;
     let config_bytes = src.read_blob(&m.config.digest)?;
     let config: ConfigFile = serde_json::from_slice(&config_bytes).map_err(DestError::json(

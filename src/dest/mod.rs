@@ -99,6 +99,16 @@ pub struct PushOptions {
     pub tls_verify: Option<bool>,
     /// An auth file to search before the usual ones.
     pub auth_file: Option<PathBuf>,
+    /// The platform picked from an index (pulls, archives that hold one
+    /// image); `None`: the host's.
+    pub platform: Option<Platform>,
+}
+
+impl PushOptions {
+    /// The platform to pick from an index.
+    pub fn platform(&self) -> Platform {
+        self.platform.clone().unwrap_or_else(Platform::host)
+    }
 }
 
 /// Exports the image (manifest in `src`) to `dest`, named `names` (from -t;
@@ -141,12 +151,12 @@ pub fn export(
         }
         Destination::OciArchive { file, reference } => {
             let names = chosen(reference);
-            archive::write_oci_archive(src, manifest, &names, file)?;
+            archive::write_oci_archive(src, manifest, &names, file, &opts.platform())?;
             Ok(describe("oci-archive", file, &names))
         }
         Destination::DockerArchive { file, reference } => {
             let names = chosen(reference);
-            archive::write_docker_archive(src, manifest, &names, file)?;
+            archive::write_docker_archive(src, manifest, &names, file, &opts.platform())?;
             Ok(describe("docker-archive", file, &names))
         }
         Destination::Registry { reference } => {
@@ -164,8 +174,8 @@ pub fn export(
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
 /// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name.
-/// Returns its manifest descriptor (single-platform: the host platform is
-/// picked from an index).
+/// Returns its manifest descriptor (single-platform: `opts.platform`, the
+/// host's by default, is picked from an index).
 ///
 /// A plain name is looked up in `store` only; a `docker://` image is
 /// resolved at its registry and cached in `store` under its familiar name
@@ -208,7 +218,7 @@ pub fn fetch_image_with(
 ) -> Result<Descriptor, DestError> {
     let from_layout = |layout: &Layout, name: &str| -> Result<Descriptor, DestError> {
         let top = layout.resolve(name)?;
-        let image = layout::select_platform(layout, &top, &Platform::host())?;
+        let image = layout::select_platform(layout, &top, &opts.platform())?;
         into.copy_image_from(layout, &image)?;
         Ok(plain(image))
     };

@@ -13,7 +13,7 @@ use super::reference::Reference;
 use super::PushOptions;
 use crate::digest::sha256;
 use crate::oci::{
-    Descriptor, Platform, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
+    Descriptor, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
     MEDIA_TYPE_MANIFEST,
 };
 use std::io;
@@ -401,7 +401,7 @@ pub fn pull(
 ) -> Result<Descriptor, DestError> {
     let client = Client::connect(reference, opts, "pull")?;
     let mut wanted = reference.manifest_ref().to_string();
-    let platform = Platform::host();
+    let platform = opts.platform();
     for _ in 0..4 {
         let (bytes, media_type, digest) = client.get_manifest(&wanted)?;
         if is_index(&media_type) {

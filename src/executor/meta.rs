@@ -270,7 +270,7 @@ pub(crate) fn workdir(
             format!("{prefix}/{part}")
         };
         let entry = match fs.get(&prefix) {
-            Some(m) => super::copy::entry_from_meta(&prefix, m),
+            Some(m) => super::copy::place::entry_from_meta(&prefix, m),
             None => Entry {
                 path: prefix.clone(),
                 kind: EntryKind::Dir,

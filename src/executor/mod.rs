@@ -19,6 +19,7 @@ use rootfs::RootFs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
+use std::rc::Rc;
 
 /// A build error. Errors about an instruction carry its span.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +93,28 @@ pub struct BuildOptions {
     pub registry: PushOptions,
     /// `--pull`: FROM names missing from the store come from their registry.
     pub pull: bool,
+}
+
+impl BuildOptions {
+    /// Options for building `context` at time `now` (seconds since the
+    /// epoch) with the defaults `minibuild` uses: `Dockerfile` in the
+    /// context, no build args, the last stage, gzip layers, the host's
+    /// platform, no progress bars, bases from the store only.
+    pub fn new(context: impl Into<PathBuf>, now: i64) -> BuildOptions {
+        BuildOptions {
+            context: context.into(),
+            dockerfile: None,
+            build_args: Vec::new(),
+            target: None,
+            source_date_epoch: None,
+            now,
+            compression: Compression::default(),
+            platform: Platform::host(),
+            progress: false,
+            registry: PushOptions::default(),
+            pull: false,
+        }
+    }
 }
 
 /// The result of a build.
@@ -181,6 +204,8 @@ pub struct Builder<'a> {
     building: BTreeSet<usize>,
     step: usize,
     steps: usize,
+    /// The merged filesystems of images COPY --from reads, by their layers.
+    image_fs: BTreeMap<Vec<String>, Rc<RootFs>>,
     pub(crate) tmp: tempfile::TempDir,
 }
 
@@ -218,6 +243,7 @@ pub fn build(
         building: BTreeSet::new(),
         step: 0,
         steps: 0,
+        image_fs: BTreeMap::new(),
         tmp,
     };
     b.plan()?;
@@ -576,7 +602,7 @@ impl<'a> Builder<'a> {
             }
             let raw = flag.value.clone().unwrap_or_default();
             let value = self.expand_word(flag.span, &raw, &self.global.clone())?;
-            platform = parse_platform(&value).map_err(|e| BuildError::at(flag.span, e))?;
+            platform = value.parse().map_err(|e| BuildError::at(flag.span, e))?;
         }
         if base.eq_ignore_ascii_case("scratch") {
             self.say("      → empty base (scratch)");
@@ -612,11 +638,16 @@ impl<'a> Builder<'a> {
     /// layout.
     pub(crate) fn fetch_image(&mut self, spec: &str, span: Span) -> Result<Image, BuildError> {
         let store = self.store.unwrap_or(self.layout);
+        // the base for the platform being built, not the host's
+        let registry = PushOptions {
+            platform: Some(self.opts.platform.clone()),
+            ..self.opts.registry.clone()
+        };
         let desc = dest::fetch_image_with(
             spec,
             store,
             self.layout,
-            &self.opts.registry,
+            &registry,
             if self.opts.pull {
                 dest::PullPolicy::Pull
             } else {
@@ -795,6 +826,21 @@ impl<'a> Builder<'a> {
         self.opts.source_date_epoch
     }
 
+    /// The merged filesystem of `img`, read from its layers once per build.
+    pub(crate) fn image_fs(&mut self, img: &Image) -> Result<Rc<RootFs>, BuildError> {
+        let key: Vec<String> = img.layers.iter().map(|l| l.digest.clone()).collect();
+        if let Some(fs) = self.image_fs.get(&key) {
+            return Ok(fs.clone());
+        }
+        let mut fs = RootFs::default();
+        fs.update(self.layout, &img.layers).map_err(|e| {
+            BuildError::Other(format!("reading the layers of a COPY --from source: {e}"))
+        })?;
+        let fs = Rc::new(fs);
+        self.image_fs.insert(key, fs.clone());
+        Ok(fs)
+    }
+
     pub(crate) fn stage_image_for_copy(
         &mut self,
         index: usize,
@@ -832,34 +878,6 @@ impl<'a> Builder<'a> {
             other => other,
         })
     }
-}
-
-/// Parses `os/arch[/variant]` (Go's names; `x86_64` and `aarch64` too).
-pub fn parse_platform(s: &str) -> Result<Platform, String> {
-    let parts: Vec<&str> = s.split('/').collect();
-    if parts.len() < 2 || parts.len() > 3 || parts.iter().any(|p| p.is_empty()) {
-        return Err(format!(
-            "invalid platform {s:?}: expected os/arch[/variant]"
-        ));
-    }
-    let architecture = match parts[1] {
-        "x86_64" | "x86-64" => "amd64",
-        "aarch64" => "arm64",
-        "i386" | "i686" => "386",
-        a => a,
-    }
-    .to_string();
-    let variant = match (parts.get(2), architecture.as_str()) {
-        (Some(v), _) => Some(v.to_string()),
-        (None, "arm64") => Some("v8".to_string()),
-        (None, "arm") => Some("v7".to_string()),
-        _ => None,
-    };
-    Ok(Platform {
-        os: parts[0].to_string(),
-        architecture,
-        variant,
-    })
 }
 
 /// `sha256:0123456789ab` (12 hex digits).

@@ -236,27 +236,30 @@ pub fn for_each_entry(
     Ok(())
 }
 
-/// The content of regular file `path` in the merged filesystem of
-/// `layers`, if it is there.
-pub fn read_file(
+/// The contents of the regular files `paths` in the merged filesystem of
+/// `layers` (`None` where a path is not a regular file there), read in one
+/// pass over the layers.
+pub fn read_files(
     layout: &Layout,
     layers: &[Descriptor],
-    path: &str,
-) -> io::Result<Option<Vec<u8>>> {
-    let want = key(path);
-    let mut found: Option<Vec<u8>> = None;
+    paths: &[String],
+) -> io::Result<Vec<Option<Vec<u8>>>> {
+    let want: Vec<String> = paths.iter().map(|p| key(p)).collect();
+    let mut found: Vec<Option<Vec<u8>>> = vec![None; want.len()];
     for desc in layers {
         for_each_entry(layout, desc, |p, meta, entry| {
             let k = key(p);
-            if k == want {
-                found = None;
-                if let FsKind::File { .. } = meta.kind {
-                    let mut data = Vec::new();
-                    entry.read_to_end(&mut data)?;
-                    found = Some(data);
+            for (i, w) in want.iter().enumerate() {
+                if &k == w {
+                    found[i] = None;
+                    if let FsKind::File { .. } = meta.kind {
+                        let mut data = Vec::new();
+                        entry.read_to_end(&mut data)?;
+                        found[i] = Some(data);
+                    }
+                } else if hides(&k, &meta, w) {
+                    found[i] = None;
                 }
-            } else if hides(&k, &meta, &want) {
-                found = None;
             }
             Ok(())
         })?;
@@ -315,7 +318,6 @@ pub fn extract(
     let under = |p: &str| roots.iter().any(|root| is_at_or_below(p, root));
     let mut entries: BTreeMap<String, FsMeta> = BTreeMap::new();
     let mut data: BTreeMap<String, PathBuf> = BTreeMap::new();
-    let mut counter = 0u64;
     for desc in layers {
         for_each_entry(layout, desc, |p, meta, entry| {
             let k = key(p);
@@ -329,9 +331,13 @@ pub fn extract(
                 return Ok(());
             }
             if let FsKind::File { .. } = meta.kind {
-                counter += 1;
-                let file = tmp.join(format!("f{counter}"));
-                let mut out = std::fs::File::create(&file)?;
+                // a name no other extraction into `tmp` can have: each
+                // file's content is its own
+                let (mut out, file) = tempfile::Builder::new()
+                    .prefix("extracted-")
+                    .tempfile_in(tmp)?
+                    .keep()
+                    .map_err(|e| e.error)?;
                 io::copy(entry, &mut out)?;
                 data.insert(k.clone(), file);
             } else {

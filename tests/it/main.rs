@@ -6,12 +6,14 @@ mod common;
 
 mod archive_add;
 mod cli;
+mod copy_fidelity;
 mod debian;
 mod dest_archive;
 mod dest_layout;
 mod dest_registry;
 mod dest_registry_auth;
 mod diff_buildah;
+mod executor_lib;
 mod expand_buildkit;
 mod language;
 mod layer_archive;

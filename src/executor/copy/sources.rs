@@ -1,0 +1,204 @@
+//! What the sources of a COPY or ADD name: heredoc bodies, context paths
+//! (wildcards expanded, links followed), or paths of another stage or
+//! image, read from its layers.
+
+use super::super::rootfs::{self, Extracted, FsKind, FsMeta, RootFs};
+use super::super::{BuildError, Builder, Stage};
+use crate::context::ContextEntry;
+use crate::image::Image;
+use crate::span::Span;
+use crate::syntax::ast::{Instruction, Paths};
+
+/// A source as written, expanded.
+pub(crate) enum SourceWord {
+    /// A path (of the context, or of `--from`).
+    Path(Span, String),
+    /// A heredoc: its name and its (expanded) body.
+    Heredoc(String, String),
+}
+
+/// One thing a source resolved to, before it is placed.
+pub(crate) enum Item {
+    /// A context entry (named directly, links followed).
+    Context(ContextEntry),
+    /// A path of another stage or image, with what is at and below it.
+    Image(ImagePath),
+    /// A heredoc: name and content.
+    Inline(String, String),
+}
+
+/// A path of another stage or image, extracted.
+pub(crate) struct ImagePath {
+    /// Its key in that image.
+    pub(crate) path: String,
+    /// Its metadata.
+    pub(crate) meta: FsMeta,
+    /// Its content, for a regular file.
+    pub(crate) data: Option<std::path::PathBuf>,
+    /// Everything at or below it.
+    pub(crate) below: Vec<Extracted>,
+}
+
+/// Expands the sources of `paths` with the stage's variables.
+pub(crate) fn expand(
+    b: &Builder<'_>,
+    stage: &Stage,
+    instr: &Instruction,
+    paths: &Paths,
+    name: &str,
+) -> Result<Vec<SourceWord>, BuildError> {
+    let mut words = Vec::new();
+    for s in &paths.sources {
+        if let Some(tag) = s.value.strip_prefix("<<") {
+            let tag = tag.trim_start_matches('-').trim_matches(['"', '\'']);
+            let heredoc = instr
+                .heredocs
+                .iter()
+                .find(|h| h.name == tag)
+                .ok_or_else(|| BuildError::at(s.span, format!("no heredoc body for <<{tag}")))?;
+            let content = if heredoc.expand {
+                b.expand_heredoc(s.span, &heredoc.content, &stage.vars)?
+            } else {
+                heredoc.content.clone()
+            };
+            words.push(SourceWord::Heredoc(heredoc.name.clone(), content));
+            continue;
+        }
+        let v = b.expand_word(s.span, &s.value, &stage.vars)?;
+        if v.contains("://") || v.starts_with("git@") {
+            return Err(BuildError::at(
+                s.span,
+                format!("{name} of remote sources ({v}) is not supported: minibuild builds offline from local files"),
+            ));
+        }
+        words.push(SourceWord::Path(s.span, v));
+    }
+    Ok(words)
+}
+
+/// Resolves every source word to items, in order: in the build context,
+/// or in `from` (another stage's or image's filesystem).
+pub(crate) fn resolve(
+    b: &mut Builder<'_>,
+    words: &[SourceWord],
+    from: Option<&Image>,
+    name: &str,
+) -> Result<Vec<Item>, BuildError> {
+    if let Some(img) = from {
+        return resolve_in_image(b, img, words);
+    }
+    let mut items = Vec::new();
+    for word in words {
+        match word {
+            SourceWord::Heredoc(n, c) => items.push(Item::Inline(n.clone(), c.clone())),
+            SourceWord::Path(span, path) => {
+                let found = b
+                    .context()
+                    .resolve_source(path)
+                    .map_err(|e| BuildError::at(*span, format!("{name} failed: {e}")))?;
+                items.extend(found.into_iter().map(Item::Context));
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Resolves source paths (wildcards in their last component allowed) in
+/// another stage's or image's filesystem, and extracts what they name in
+/// one pass over its layers.
+fn resolve_in_image(
+    b: &mut Builder<'_>,
+    img: &Image,
+    words: &[SourceWord],
+) -> Result<Vec<Item>, BuildError> {
+    let fs = b.image_fs(img)?;
+    // the names of every word first, so that one pass extracts them all
+    let mut per_word: Vec<Vec<String>> = Vec::new();
+    let mut span = Span::new(0, 0);
+    for word in words {
+        per_word.push(match word {
+            SourceWord::Heredoc(..) => Vec::new(),
+            SourceWord::Path(s, path) => {
+                span = *s;
+                matches_in(&fs, path, *s)?
+            }
+        });
+    }
+    let names: Vec<String> = per_word.iter().flatten().cloned().collect();
+    let extracted = rootfs::extract(b.layout(), &img.layers, &names, b.tmp.path())
+        .map_err(|e| BuildError::at(span, format!("reading the source image: {e}")))?;
+    let mut items = Vec::new();
+    for (word, names) in words.iter().zip(per_word) {
+        if let SourceWord::Heredoc(n, c) = word {
+            items.push(Item::Inline(n.clone(), c.clone()));
+        }
+        for p in names {
+            items.push(Item::Image(image_path(&fs, &extracted, p)));
+        }
+    }
+    Ok(items)
+}
+
+/// Path `p` of an image's filesystem, with what was extracted at and
+/// below it.
+fn image_path(fs: &RootFs, extracted: &[Extracted], p: String) -> ImagePath {
+    let meta = fs.get(&p).cloned().unwrap_or(FsMeta {
+        kind: FsKind::Dir,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        mtime: 0,
+    });
+    let below: Vec<Extracted> = extracted
+        .iter()
+        .filter(|x| rootfs::is_at_or_below(&x.path, &p))
+        .cloned()
+        .collect();
+    let data = below
+        .iter()
+        .find(|x| x.path == p)
+        .and_then(|x| x.data.clone());
+    ImagePath {
+        path: p,
+        meta,
+        data,
+        below,
+    }
+}
+
+/// The keys `path` names in `fs`: itself (links resolved), or the direct
+/// children of its directory that its last component matches.
+fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<String>, BuildError> {
+    let clean = rootfs::key(path);
+    let (dir, last) = match clean.rsplit_once('/') {
+        Some((d, l)) => (d.to_string(), l.to_string()),
+        None => (String::new(), clean.clone()),
+    };
+    if !crate::context::has_wildcard(&last) {
+        let resolved = fs.resolve(&clean);
+        if !resolved.is_empty() && fs.get(&resolved).is_none() {
+            return Err(BuildError::at(
+                span,
+                format!("COPY failed: {path}: not found in the source stage or image"),
+            ));
+        }
+        return Ok(vec![resolved]);
+    }
+    let dir_key = fs.resolve(&dir);
+    let prefix = if dir_key.is_empty() {
+        String::new()
+    } else {
+        format!("{dir_key}/")
+    };
+    let mut names = Vec::new();
+    for (p, _) in fs.below(&dir_key) {
+        let child = p.strip_prefix(&prefix).unwrap_or(&p);
+        if child.contains('/') {
+            continue;
+        }
+        if crate::ignore::fn_match(&last, child).map_err(|e| BuildError::at(span, e.to_string()))? {
+            names.push(p.clone());
+        }
+    }
+    Ok(names)
+}
