@@ -230,10 +230,16 @@ fn source_date_epoch() -> Result<Option<i64>, Failure> {
 }
 
 fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
-    let dockerfile = args
-        .file
-        .clone()
-        .unwrap_or_else(|| args.context.join("Dockerfile"));
+    let dockerfile = args.file.clone().unwrap_or_else(|| {
+        // as docker build: `Dockerfile`, else a lowercase `dockerfile`
+        let upper = args.context.join("Dockerfile");
+        let lower = args.context.join("dockerfile");
+        if !upper.exists() && lower.exists() {
+            lower
+        } else {
+            upper
+        }
+    });
     let compression = Compression::parse(&args.compression, args.compression_level)
         .map_err(|e| Failure::usage(e.to_string()))?;
     let mut dests = Vec::new();

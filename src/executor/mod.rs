@@ -2,24 +2,28 @@
 //! filesystem instruction (ADD, COPY, WORKDIR) becomes a layer; each
 //! metadata instruction a config edit; both through [`Image::append`].
 
+mod base;
 pub mod copy;
 pub mod meta;
 pub mod rootfs;
 pub mod users;
+mod vars;
 
 use crate::context::BuildContext;
-use crate::dest::{self, Layout, PushOptions};
+use crate::dest::{Layout, PushOptions};
 use crate::expand::Lexer;
-use crate::image::{self, Addendum, History, Image, ImageConfig, Layer, Manifest};
+use crate::image::{self, Addendum, History, Image, Layer};
 use crate::layer::{self, Compression, LayerOptions, Source};
-use crate::oci::{self, Descriptor, Platform};
+use crate::oci::{Descriptor, Platform};
 use crate::span::Span;
 use crate::syntax::ast::{Dockerfile, Instruction, Kind};
+use crate::syntax::stages::Stages;
 use rootfs::RootFs;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
+pub use vars::Vars;
 
 /// A build error. Errors about an instruction carry its span.
 #[derive(Debug, thiserror::Error)]
@@ -128,46 +132,6 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
-/// The variables an instruction's words are expanded with: ENV and ARG
-/// values in order of definition (a later definition replaces the value).
-#[derive(Debug, Clone, Default)]
-pub struct Vars(Vec<(String, String)>);
-
-impl Vars {
-    /// Sets `key` to `value`.
-    pub fn set(&mut self, key: &str, value: &str) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value.to_string(),
-            None => self.0.push((key.to_string(), value.to_string())),
-        }
-    }
-
-    /// The value of `key`.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-impl crate::expand::Vars for Vars {
-    fn lookup(&self, name: &str) -> Option<String> {
-        self.get(name).map(str::to_string)
-    }
-}
-
-/// One `FROM` and the instructions after it.
-struct StageDef<'a> {
-    index: usize,
-    name: Option<String>,
-    from: &'a Instruction,
-    /// The base, expanded with the global ARGs.
-    base: String,
-    body: Vec<&'a Instruction>,
-}
-
 /// The state of a stage being built.
 pub(crate) struct Stage {
     pub(crate) image: Image,
@@ -190,7 +154,6 @@ impl Stage {
 /// A build in progress.
 pub struct Builder<'a> {
     src: &'a str,
-    df: &'a Dockerfile,
     opts: &'a BuildOptions,
     layout: &'a Layout,
     store: Option<&'a Layout>,
@@ -199,7 +162,9 @@ pub struct Builder<'a> {
     context: BuildContext,
     global: Vars,
     declared_args: BTreeSet<String>,
-    stages: Vec<StageDef<'a>>,
+    stages: Stages<'a>,
+    /// The base of each stage, expanded with the global ARGs.
+    bases: Vec<String>,
     built: BTreeMap<usize, Image>,
     building: BTreeSet<usize>,
     step: usize,
@@ -219,8 +184,8 @@ pub fn build(
     store: Option<&Layout>,
     log: &mut dyn Write,
 ) -> Result<Built, BuildError> {
-    let df = crate::syntax::parse(src)?;
-    let df = &df;
+    let df: Dockerfile = crate::syntax::parse(src)?;
+    let stages = df.stages()?;
     let context = BuildContext::open(&opts.context, opts.dockerfile.as_deref())
         .map_err(|e| BuildError::Other(format!("reading the build context: {e}")))?;
     let tmp = tempfile::Builder::new()
@@ -229,7 +194,6 @@ pub fn build(
         .map_err(|e| BuildError::Other(format!("creating a temporary directory: {e}")))?;
     let mut b = Builder {
         src,
-        df,
         opts,
         layout,
         store,
@@ -238,7 +202,8 @@ pub fn build(
         context,
         global: Vars::default(),
         declared_args: BTreeSet::new(),
-        stages: Vec::new(),
+        stages,
+        bases: Vec::new(),
         built: BTreeMap::new(),
         building: BTreeSet::new(),
         step: 0,
@@ -246,60 +211,22 @@ pub fn build(
         image_fs: BTreeMap::new(),
         tmp,
     };
-    b.plan()?;
-    let target = b.target()?;
-    b.steps = b.count_steps(target);
+    let target = b.plan()?;
     let mut image = b.build_stage(target)?;
     image.config.created = Some(b.created());
     if image.layers.is_empty() {
-        let span = b.stages[target].from.span;
+        let span = b.stages.stages[target].from.span;
         let (layer, _) = b.write_layer(&[], span)?;
         image.add_empty_layer(layer);
     }
-    let manifest = write_image(layout, &image)
+    let manifest = layout
+        .write_image(&image)
         .map_err(|e| BuildError::Other(format!("writing the image: {e}")))?;
-    let mut warnings = Vec::new();
-    let unused: Vec<&str> = opts
-        .build_args
-        .iter()
-        .map(|(k, _)| k.as_str())
-        .filter(|k| !b.declared_args.contains(*k))
-        .collect();
-    if !unused.is_empty() {
-        warnings.push(format!(
-            "one or more build-args were not consumed: {}",
-            unused.join(", ")
-        ));
-    }
     Ok(Built {
         manifest,
         image,
-        warnings,
+        warnings: b.warnings(),
     })
-}
-
-/// Writes the config and manifest blobs of `image` into `layout`; the
-/// manifest's descriptor (with platform).
-pub fn write_image(layout: &Layout, image: &Image) -> Result<Descriptor, String> {
-    let config = image.config_bytes().map_err(|e| e.to_string())?;
-    let config_digest = layout.put_blob(&config).map_err(|e| e.to_string())?;
-    let manifest = image.manifest(config_digest, config.len() as u64);
-    let bytes = oci::canonical_json(&manifest).map_err(|e| e.to_string())?;
-    let digest = layout.put_blob(&bytes).map_err(|e| e.to_string())?;
-    let mut desc = Descriptor::new(oci::MEDIA_TYPE_MANIFEST, digest, bytes.len() as u64);
-    desc.platform = Some(image.platform());
-    Ok(desc)
-}
-
-/// Reads an image (manifest and config) from a layout.
-pub fn read_image(layout: &Layout, manifest: &Descriptor) -> Result<Image, String> {
-    let m: Manifest = layout
-        .read_json(&manifest.digest)
-        .map_err(|e| e.to_string())?;
-    let config: ImageConfig = layout
-        .read_json(&m.config.digest)
-        .map_err(|e| e.to_string())?;
-    Ok(Image::from_base(&m, config))
 }
 
 /// The predefined platform ARGs BuildKit puts in the global scope.
@@ -341,182 +268,78 @@ impl<'a> Builder<'a> {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Splits the Dockerfile into global ARGs and stages.
-    fn plan(&mut self) -> Result<(), BuildError> {
-        let df: &'a Dockerfile = self.df;
+    /// Sets the global ARGs, expands every stage's base, checks the
+    /// references between stages and that the stages the target needs are
+    /// in minibuild's subset; the target stage.
+    fn plan(&mut self) -> Result<usize, BuildError> {
         for (k, v) in platform_args(&self.opts.platform) {
             self.global.set(&k, &v);
         }
-        for instr in &df.instructions {
-            match &instr.kind {
-                Kind::From { image, stage_name } => {
-                    let base = self.expand_word(image.span, &image.value, &self.global.clone())?;
-                    let name = stage_name.as_ref().map(|n| n.value.to_ascii_lowercase());
-                    if let Some(n) = &name {
-                        if self.stages.iter().any(|s| s.name.as_deref() == Some(n)) {
-                            return Err(BuildError::at(
-                                stage_name.as_ref().map(|s| s.span).unwrap_or(instr.span),
-                                format!("duplicate stage name {n:?}"),
-                            ));
+        for instr in self.stages.args.clone() {
+            if let Kind::Arg(decls) = &instr.kind {
+                for d in decls {
+                    self.declared_args.insert(d.name.value.clone());
+                    let value = match (self.build_arg(&d.name.value), &d.default) {
+                        (Some(v), _) => Some(v.to_string()),
+                        (None, Some(def)) => {
+                            Some(self.expand_word(def.span, &def.value, &self.global.clone())?)
                         }
+                        (None, None) => None,
+                    };
+                    if let Some(v) = value {
+                        self.global.set(&d.name.value, &v);
                     }
-                    let index = self.stages.len();
-                    self.stages.push(StageDef {
-                        index,
-                        name,
-                        from: instr,
-                        base,
-                        body: Vec::new(),
-                    });
-                }
-                _ if !self.stages.is_empty() => {
-                    if let Some(stage) = self.stages.last_mut() {
-                        stage.body.push(instr);
-                    }
-                }
-                Kind::Arg(decls) => {
-                    for d in decls {
-                        self.declared_args.insert(d.name.value.clone());
-                        let value = match (self.build_arg(&d.name.value), &d.default) {
-                            (Some(v), _) => Some(v.to_string()),
-                            (None, Some(def)) => Some(self.expand_word(
-                                def.span,
-                                &def.value,
-                                &self.global.clone(),
-                            )?),
-                            (None, None) => None,
-                        };
-                        if let Some(v) = value {
-                            self.global.set(&d.name.value, &v);
-                        }
-                    }
-                }
-                _ => {
-                    return Err(BuildError::at(
-                        instr.keyword.span,
-                        format!(
-                            "{} before the first FROM: only ARG may come before FROM",
-                            instr.keyword.value.to_ascii_uppercase()
-                        ),
-                    ))
                 }
             }
         }
-        if self.stages.is_empty() {
-            return Err(BuildError::Other(
-                "the Dockerfile has no FROM instruction".to_string(),
+        for stage in self.stages.stages.clone() {
+            let base =
+                self.expand_word(stage.base.span, &stage.base.value, &self.global.clone())?;
+            if base.is_empty() {
+                // BuildKit: an empty name is never a reference
+                return Err(BuildError::at(
+                    stage.base.span,
+                    format!("base name ({}) should not be blank", stage.base.value),
+                ));
+            }
+            self.bases.push(base);
+        }
+        self.stages
+            .check_references(&self.bases)
+            .map_err(|(span, message)| BuildError::at(span, message))?;
+        let target = self
+            .stages
+            .target(self.opts.target.as_deref())
+            .map_err(BuildError::Other)?;
+        if let Some(instr) = self.stages.first_unsupported(target, &self.bases) {
+            return Err(unsupported(instr));
+        }
+        self.steps = self.stages.count_steps(target, &self.bases);
+        Ok(target)
+    }
+
+    /// Warnings for the user: duplicate stage names, unused build args.
+    fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .stages
+            .warnings
+            .iter()
+            .map(|(span, w)| format!("line {}: {w}", span.line_col(self.src).0))
+            .collect();
+        let unused: Vec<&str> = self
+            .opts
+            .build_args
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !self.declared_args.contains(*k))
+            .collect();
+        if !unused.is_empty() {
+            out.push(format!(
+                "one or more build-args were not consumed: {}",
+                unused.join(", ")
             ));
         }
-        self.check_stage_references()
-    }
-
-    /// Refuses references to the stage itself or to a later one (in FROM
-    /// and COPY --from), whichever stages the target needs, so that a
-    /// Dockerfile is accepted or refused as a whole.
-    fn check_stage_references(&self) -> Result<(), BuildError> {
-        for stage in &self.stages {
-            let later = |name: &str| self.stage_by_name(name).filter(|i| *i >= stage.index);
-            if let Some(i) = later(&stage.base) {
-                if i == stage.index {
-                    return Err(BuildError::at(
-                        stage.from.span,
-                        format!("circular dependency detected on stage {:?}", stage.base),
-                    ));
-                }
-            }
-            for instr in &stage.body {
-                let Some(flag) = instr.flag("from") else {
-                    continue;
-                };
-                let Some(value) = flag.value.as_deref().filter(|v| !v.contains('$')) else {
-                    continue;
-                };
-                let by_index = value.parse::<usize>().ok().filter(|i| *i >= stage.index);
-                if let Some(i) = later(value).or(by_index) {
-                    let what = if i == stage.index {
-                        "is the stage it is in (a cycle)"
-                    } else {
-                        "is defined later: only earlier stages can be copied from"
-                    };
-                    return Err(BuildError::at(
-                        flag.span,
-                        format!("COPY --from={value}: stage {value:?} {what}"),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn target(&self) -> Result<usize, BuildError> {
-        match &self.opts.target {
-            None => Ok(self.stages.len() - 1),
-            Some(t) => {
-                let t = t.to_ascii_lowercase();
-                self.stages
-                    .iter()
-                    .find(|s| s.name.as_deref() == Some(t.as_str()))
-                    .map(|s| s.index)
-                    .ok_or_else(|| {
-                        let names: Vec<&str> = self
-                            .stages
-                            .iter()
-                            .filter_map(|s| s.name.as_deref())
-                            .collect();
-                        BuildError::Other(format!(
-                            "target stage {t:?} could not be found (stages: {})",
-                            if names.is_empty() {
-                                "none named".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        ))
-                    })
-            }
-        }
-    }
-
-    /// The stage `name` refers to (a name or an index), if it is one.
-    fn stage_ref(&self, name: &str) -> Option<usize> {
-        self.stage_by_name(name).or_else(|| {
-            name.parse::<usize>()
-                .ok()
-                .filter(|i| *i < self.stages.len())
-        })
-    }
-
-    /// The stage named `name` (stage names are case-insensitive).
-    fn stage_by_name(&self, name: &str) -> Option<usize> {
-        let lower = name.to_ascii_lowercase();
-        self.stages
-            .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
-            .map(|s| s.index)
-    }
-
-    /// Steps of the stages `target` needs (for `[n/N]` counters).
-    fn count_steps(&self, target: usize) -> usize {
-        let mut seen = BTreeSet::new();
-        let mut todo = vec![target];
-        let mut total = 0;
-        while let Some(i) = todo.pop() {
-            if !seen.insert(i) {
-                continue;
-            }
-            let s = &self.stages[i];
-            total += 1 + s.body.len();
-            if let Some(d) = self.stage_ref(&s.base).filter(|d| *d < i) {
-                todo.push(d);
-            }
-            for instr in &s.body {
-                if let Some(from) = instr.flag("from").and_then(|f| f.value.as_deref()) {
-                    if let Some(d) = self.stage_ref(from).filter(|d| *d < i) {
-                        todo.push(d);
-                    }
-                }
-            }
-        }
-        total
+        out
     }
 
     fn say(&mut self, line: &str) {
@@ -529,20 +352,17 @@ impl<'a> Builder<'a> {
         if let Some(img) = self.built.get(&index) {
             return Ok(img.clone());
         }
+        let from = self.stages.stages[index].from;
         if !self.building.insert(index) {
-            let def = &self.stages[index];
             return Err(BuildError::at(
-                def.from.span,
+                from.span,
                 format!("circular dependency detected on stage {index}"),
             ));
         }
-        let (from, base_name) = {
-            let def = &self.stages[index];
-            (def.from, def.base.clone())
-        };
         // a stage this one builds on is built (and shown) first
-        if let Some(dep) = self.stage_ref(&base_name).filter(|d| *d < index) {
-            if !base_name.chars().all(|c| c.is_ascii_digit()) {
+        let base = self.bases[index].clone();
+        if !base.chars().all(|c| c.is_ascii_digit()) {
+            if let Some(dep) = self.stages.by_name(&base, index) {
                 self.build_stage(dep)?;
             }
         }
@@ -554,7 +374,7 @@ impl<'a> Builder<'a> {
             one_line(&self.df_text(from.span))
         );
         self.say(&header);
-        let image = self.base_image(index, &base_name, from.span)?;
+        let image = self.base_image(index)?;
         let mut vars = Vars::default();
         for (k, v) in image.config.config.env_pairs() {
             vars.set(&k, &v);
@@ -565,8 +385,7 @@ impl<'a> Builder<'a> {
             rootfs: RootFs::default(),
             cmd_set: false,
         };
-        let body = self.stages[index].body.clone();
-        for instr in body {
+        for instr in self.stages.stages[index].body.clone() {
             self.step += 1;
             let text = self.df_text(instr.span);
             let text = if instr.heredocs.is_empty() {
@@ -590,89 +409,6 @@ impl<'a> Builder<'a> {
             .get(span.start..span.end)
             .unwrap_or_default()
             .to_string()
-    }
-
-    /// The image a stage starts from.
-    fn base_image(&mut self, index: usize, base: &str, span: Span) -> Result<Image, BuildError> {
-        let from = self.stages[index].from;
-        let mut platform = self.opts.platform.clone();
-        for flag in &from.flags {
-            if flag.name != "platform" {
-                return Err(meta::unknown_flag(flag.span, &flag.name, "FROM"));
-            }
-            let raw = flag.value.clone().unwrap_or_default();
-            let value = self.expand_word(flag.span, &raw, &self.global.clone())?;
-            platform = value.parse().map_err(|e| BuildError::at(flag.span, e))?;
-        }
-        if base.eq_ignore_ascii_case("scratch") {
-            self.say("      → empty base (scratch)");
-            return Ok(Image::scratch(&platform));
-        }
-        if platform != self.opts.platform {
-            return Err(BuildError::at(
-                span,
-                format!(
-                    "FROM --platform={}/{} of an image: minibuild only pulls images for the platform it builds for; use FROM --platform with scratch",
-                    platform.os, platform.architecture
-                ),
-            ));
-        }
-        if let Some(dep) = self
-            .stage_ref(base)
-            .filter(|_| !base.chars().all(|c| c.is_ascii_digit()))
-        {
-            if dep >= index {
-                return Err(BuildError::at(
-                    span,
-                    format!("stage {base:?} is defined after this one: a stage can only build on earlier stages"),
-                ));
-            }
-            let img = self.build_stage(dep)?;
-            self.say(&format!("      → from stage {base}"));
-            return Ok(img);
-        }
-        self.fetch_image(base, span)
-    }
-
-    /// Brings an image from a store, a layout or a registry into the build
-    /// layout.
-    pub(crate) fn fetch_image(&mut self, spec: &str, span: Span) -> Result<Image, BuildError> {
-        let store = self.store.unwrap_or(self.layout);
-        // the base for the platform being built, not the host's
-        let registry = PushOptions {
-            platform: Some(self.opts.platform.clone()),
-            ..self.opts.registry.clone()
-        };
-        let desc = dest::fetch_image_with(
-            spec,
-            store,
-            self.layout,
-            &registry,
-            if self.opts.pull {
-                dest::PullPolicy::Pull
-            } else {
-                dest::PullPolicy::Cached
-            },
-        )
-        .map_err(|e| {
-            let hint = match (&e, dest::Reference::parse(spec)) {
-                (dest::DestError::NotFound { .. }, Ok(r)) => format!(
-                    "\n  add --pull to fetch {} from its registry, or write FROM docker://{}",
-                    r.full(),
-                    r.full()
-                ),
-                _ => String::new(),
-            };
-            BuildError::at(span, format!("loading base image {spec}: {e}{hint}"))
-        })?;
-        let image = read_image(self.layout, &desc)
-            .map_err(|e| BuildError::at(span, format!("loading base image {spec}: {e}")))?;
-        self.say(&format!(
-            "      → base {} ({} layers)",
-            short(&desc.digest),
-            image.layers.len()
-        ));
-        Ok(image)
     }
 
     /// The time recorded in history and config.
@@ -761,14 +497,7 @@ impl<'a> Builder<'a> {
                 ))
             }
             Kind::Workdir(_) => meta::workdir(self, stage, instr),
-            Kind::Run(_) => Err(BuildError::at(
-                instr.keyword.span,
-                "RUN is not supported: minibuild builds images without running containers",
-            )),
-            Kind::Onbuild(_) => Err(BuildError::at(
-                instr.keyword.span,
-                "ONBUILD is not supported: minibuild builds images without running containers",
-            )),
+            Kind::Run(_) | Kind::Onbuild(_) => Err(unsupported(instr)),
             _ => meta::apply(self, stage, instr),
         }
     }
@@ -825,65 +554,23 @@ impl<'a> Builder<'a> {
     pub(crate) fn epoch(&self) -> Option<i64> {
         self.opts.source_date_epoch
     }
-
-    /// The merged filesystem of `img`, read from its layers once per build.
-    pub(crate) fn image_fs(&mut self, img: &Image) -> Result<Rc<RootFs>, BuildError> {
-        let key: Vec<String> = img.layers.iter().map(|l| l.digest.clone()).collect();
-        if let Some(fs) = self.image_fs.get(&key) {
-            return Ok(fs.clone());
-        }
-        let mut fs = RootFs::default();
-        fs.update(self.layout, &img.layers).map_err(|e| {
-            BuildError::Other(format!("reading the layers of a COPY --from source: {e}"))
-        })?;
-        let fs = Rc::new(fs);
-        self.image_fs.insert(key, fs.clone());
-        Ok(fs)
-    }
-
-    pub(crate) fn stage_image_for_copy(
-        &mut self,
-        index: usize,
-        from: &str,
-        span: Span,
-    ) -> Result<Image, BuildError> {
-        let by_name = self.stage_by_name(from);
-        let by_index = from.parse::<usize>().ok();
-        if let Some(dep) = by_name.or(by_index) {
-            if dep >= self.stages.len() {
-                return Err(BuildError::at(
-                    span,
-                    format!("COPY --from={from}: there is no stage {dep}"),
-                ));
-            }
-            if dep >= index {
-                return Err(BuildError::at(
-                    span,
-                    format!(
-                        "COPY --from={from}: stage {from:?} is this stage or a later one; only earlier stages can be copied from"
-                    ),
-                ));
-            }
-            return self.build_stage(dep);
-        }
-        self.fetch_image(from, span).map_err(|e| match e {
-            BuildError::At { span, message, .. } => BuildError::At {
-                span,
-                message: format!("COPY --from={from}: no stage is named {from:?}, and {message}"),
-                help: Some(
-                    "name a stage defined earlier (FROM ... AS name), its index, or an image"
-                        .into(),
-                ),
-            },
-            other => other,
-        })
-    }
 }
 
 /// `sha256:0123456789ab` (12 hex digits).
 pub fn short(digest: &str) -> String {
     let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
     format!("sha256:{}", &hex[..hex.len().min(12)])
+}
+
+/// RUN and ONBUILD: out of minibuild's subset.
+fn unsupported(instr: &Instruction) -> BuildError {
+    BuildError::at(
+        instr.keyword.span,
+        format!(
+            "{} is not supported: minibuild builds images without running containers",
+            instr.keyword.value.to_ascii_uppercase()
+        ),
+    )
 }
 
 fn one_line(s: &str) -> String {

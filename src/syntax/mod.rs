@@ -10,6 +10,7 @@ mod dump;
 mod grammar;
 mod line;
 pub mod parser;
+pub mod stages;
 mod typed;
 
 pub use dump::dump;

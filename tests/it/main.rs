@@ -17,6 +17,7 @@ mod executor_lib;
 mod expand_buildkit;
 mod language;
 mod layer_archive;
+mod stage_fidelity;
 mod store_cli;
 mod store_registry;
 mod store_safety;

@@ -54,7 +54,20 @@ impl CopyFlags {
                 return Err(meta::unknown_flag(flag.span, &flag.name, name));
             }
             let raw = flag.value.clone().unwrap_or_default();
-            let value = b.expand_word(flag.span, &raw, &stage.vars)?;
+            let value = if flag.name == "from" {
+                // BuildKit (dockerfile2llb toCommand) refuses any variable
+                // in --from: the name must read the same unexpanded
+                let bare = b.expand_word(flag.span, &raw, &super::super::Vars::default())?;
+                if bare != raw {
+                    return Err(BuildError::at(
+                        flag.span,
+                        "variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround",
+                    ));
+                }
+                raw
+            } else {
+                b.expand_word(flag.span, &raw, &stage.vars)?
+            };
             let spanned = || Spanned::new(flag.span, value.clone());
             let boolean = flag.value.is_none() || value == "true";
             match flag.name.as_str() {
