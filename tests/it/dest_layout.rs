@@ -210,7 +210,11 @@ fn concurrent_processes_tagging() {
         .iter()
         .map(|who| {
             std::process::Command::new(&exe)
-                .args(["--exact", "dest_layout::concurrent_processes_tagging", "--nocapture"])
+                .args([
+                    "--exact",
+                    "dest_layout::concurrent_processes_tagging",
+                    "--nocapture",
+                ])
                 .env("DEST_TAG_CHILD_ROOT", dir.path())
                 .env("DEST_TAG_CHILD_NAME", who)
                 .spawn()
