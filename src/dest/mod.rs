@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod auth;
 pub mod commands;
+pub mod fsck;
 pub mod layout;
 pub mod reference;
 pub mod registry;
