@@ -15,6 +15,8 @@
 //! 6. [`image`] assembles config, manifest and history from layers;
 //! 7. [`dest`] stores the result: an OCI layout, archives, a registry.
 
+#![forbid(unsafe_code)]
+
 pub mod context;
 pub mod dest;
 pub mod digest;

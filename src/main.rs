@@ -1,5 +1,7 @@
 //! The `minibuild` command: clap → library → error rendering → exit code.
 
+#![forbid(unsafe_code)]
+
 use clap::{Args, Parser, Subcommand};
 use minibuild::dest::{self, Destination, Layout, PushOptions};
 use minibuild::executor::{self, BuildError, BuildOptions};

@@ -430,7 +430,7 @@ impl Layout {
     /// prune first waits for every writer holding [`Layout::hold`].
     pub fn prune(&self) -> Result<(u64, u64), DestError> {
         // first the writers' lock (the order every writer takes them in)
-        let _users = self.flock(USERS_LOCK_FILE, libc::LOCK_EX)?;
+        let _users = self.flock(USERS_LOCK_FILE, LockMode::Exclusive)?;
         let _lock = self.lock()?;
         let index = self.index()?;
         let mut keep = BTreeSet::new();
@@ -540,17 +540,18 @@ impl Layout {
     /// are safe. Many writers may hold it at once; take it before tagging.
     pub fn hold(&self) -> Result<HoldGuard, DestError> {
         Ok(HoldGuard {
-            _lock: self.flock(USERS_LOCK_FILE, libc::LOCK_SH)?,
+            _lock: self.flock(USERS_LOCK_FILE, LockMode::Shared)?,
         })
     }
 
     /// Takes the layout's exclusive lock (released when the guard drops).
     fn lock(&self) -> Result<LockGuard, DestError> {
-        self.flock(LOCK_FILE, libc::LOCK_EX)
+        self.flock(LOCK_FILE, LockMode::Exclusive)
     }
 
-    /// Takes `flock(mode)` on the lock file `name` in the layout.
-    fn flock(&self, name: &str, mode: libc::c_int) -> Result<LockGuard, DestError> {
+    /// Takes a `flock` (shared or exclusive, blocking until granted) on the
+    /// lock file `name` in the layout.
+    fn flock(&self, name: &str, mode: LockMode) -> Result<LockGuard, DestError> {
         let path = self.root.join(name);
         let file = fs::OpenOptions::new()
             .create(true)
@@ -561,22 +562,34 @@ impl Layout {
                 "opening lock file {}",
                 path.display()
             )))?;
-        use std::os::unix::io::AsRawFd;
         loop {
-            // SAFETY: flock on a file descriptor we own; no memory is involved.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), mode) };
-            if rc == 0 {
-                return Ok(LockGuard { _file: file });
-            }
-            let err = io::Error::last_os_error();
-            if err.kind() != io::ErrorKind::Interrupted {
-                return Err(DestError::Io {
-                    what: format!("locking {}", path.display()),
-                    source: err,
-                });
+            // std's File::lock is flock(2) on Unix: the same lock other
+            // minibuild processes (and older versions) take
+            let taken = match mode {
+                LockMode::Shared => file.lock_shared(),
+                LockMode::Exclusive => file.lock(),
+            };
+            match taken {
+                Ok(()) => return Ok(LockGuard { _file: file }),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    return Err(DestError::Io {
+                        what: format!("locking {}", path.display()),
+                        source,
+                    })
+                }
             }
         }
     }
+}
+
+/// How [`Layout::flock`] takes its lock.
+#[derive(Debug, Clone, Copy)]
+enum LockMode {
+    /// Many holders at once (writers holding the layout).
+    Shared,
+    /// One holder (editing `index.json`, pruning).
+    Exclusive,
 }
 
 /// The mode new layout files and archives are created with (`0666`, less

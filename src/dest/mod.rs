@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod auth;
 pub mod commands;
+pub mod fsck;
 mod images;
 pub mod layout;
 pub mod reference;

@@ -104,6 +104,26 @@ fn corrupted_blob_is_caught() {
     assert!(err.to_string().contains(&m.digest), "{err}");
 }
 
+/// `validate`, which the layout-writing tests end with, runs fsck: a layer
+/// with one byte flipped fails it.
+#[test]
+#[should_panic(expected = "fsck found problems")]
+fn validate_fails_on_a_layout_fsck_rejects() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::create(dir.path()).unwrap();
+    let m = tiny_image(&layout, "x");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&layout.read_blob(&m.digest).unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let path = layout.blob_path(layer).unwrap();
+    let mut bytes = std::fs::read(&path).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&path, &bytes).unwrap();
+    layout.tag(&m, "broken").unwrap();
+    validate(dir.path());
+}
+
 #[test]
 fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
     let src_dir = tempfile::tempdir().unwrap();

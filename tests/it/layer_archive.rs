@@ -2,6 +2,7 @@
 //! into a layer at `/` and at `/opt/sub`, then compared entry by entry; and
 //! hostile archives, each refused with its own error.
 
+use crate::common::torture::{big_content, tar_only_torture_tar, T0};
 use minibuild::layer::{
     detect_archive, write_layer, write_layer_with_limits, ArchiveFormat, ArchiveLimits,
     Compression, LayerError, LayerOptions, Source,
@@ -9,8 +10,6 @@ use minibuild::layer::{
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-
-const T0: u64 = 1_600_000_000;
 
 /// A tar header of `kind` with owner, mode and mtime set.
 fn header(kind: tar::EntryType, mode: u32, owner: (u64, u64), n: u64) -> tar::Header {
@@ -22,110 +21,6 @@ fn header(kind: tar::EntryType, mode: u32, owner: (u64, u64), n: u64) -> tar::He
     h.set_mtime(T0 + n);
     h.set_size(0);
     h
-}
-
-fn big_content() -> Vec<u8> {
-    (0..3_000_000u32)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x3f)
-        .collect()
-}
-
-/// The torture archive, as a plain tar.
-fn torture_tar() -> Vec<u8> {
-    use tar::EntryType as T;
-    let mut b = tar::Builder::new(Vec::new());
-    let mut n = 0;
-    let mut next = || {
-        n += 1;
-        n
-    };
-    let root = (0, 0);
-    let user = (1000, 1000);
-    let dir = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode, owner, n| {
-        let mut h = header(T::Directory, mode, owner, n);
-        b.append_data(&mut h, path, std::io::empty()).unwrap();
-    };
-    dir(&mut b, "./", 0o755, root, next());
-    dir(&mut b, "./etc/", 0o755, root, next());
-    dir(&mut b, "./home/", 0o755, root, next());
-    dir(&mut b, "./home/user/", 0o700, user, next());
-    dir(&mut b, "./tmp/", 0o1777, root, next());
-    dir(&mut b, "./usr/", 0o755, root, next());
-    dir(&mut b, "./usr/bin/", 0o755, root, next());
-    dir(&mut b, "./bin/", 0o755, root, next());
-    dir(&mut b, "./dev/", 0o755, root, next());
-    let file = |b: &mut tar::Builder<Vec<u8>>, path: &str, mode, owner, n, data: &[u8]| {
-        let mut h = header(T::Regular, mode, owner, n);
-        h.set_size(data.len() as u64);
-        b.append_data(&mut h, path, data).unwrap();
-    };
-    file(&mut b, "./bin/su", 0o4755, root, next(), b"su binary");
-    file(
-        &mut b,
-        "./usr/bin/sg",
-        0o2755,
-        (0, 42),
-        next(),
-        b"sg binary",
-    );
-    file(
-        &mut b,
-        "./etc/passwd",
-        0o644,
-        root,
-        next(),
-        b"root:x:0:0::/root:/bin/sh\n",
-    );
-    file(&mut b, "./home/user/secret", 0o700, user, next(), b"s3cret");
-    file(&mut b, "./home/user/empty", 0o600, user, next(), b"");
-    file(
-        &mut b,
-        "./home/user/café ünïcødé.txt",
-        0o644,
-        user,
-        next(),
-        b"utf8",
-    );
-    let long = format!("./home/user/{}/f", "l".repeat(120));
-    let longer = format!("./home/user/{}", "m".repeat(270));
-    file(&mut b, &long, 0o644, user, next(), b"long");
-    file(&mut b, &longer, 0o644, user, next(), b"longer");
-    file(&mut b, "./usr/big.bin", 0o644, root, next(), &big_content());
-    // hard link to an earlier entry
-    let mut h = header(T::Link, 0o644, root, next());
-    b.append_link(&mut h, "./etc/passwd.hard", "./etc/passwd")
-        .unwrap();
-    let mut link = |path: &str, target: &str| {
-        let mut h = header(T::Symlink, 0o777, root, 30);
-        b.append_link(&mut h, path, target).unwrap();
-    };
-    link("./etc/abs", "/etc/passwd");
-    link("./etc/rel", "../etc/passwd");
-    link("./etc/dangling", "no/such/file");
-    let dev = |b: &mut tar::Builder<Vec<u8>>, path: &str, kind, major, minor| {
-        let mut h = header(kind, 0o666, (0, 0), 40);
-        h.set_device_major(major).unwrap();
-        h.set_device_minor(minor).unwrap();
-        b.append_data(&mut h, path, std::io::empty()).unwrap();
-    };
-    dev(&mut b, "./dev/null", T::Char, 1, 3);
-    dev(&mut b, "./dev/sda", T::Block, 8, 0);
-    dev(&mut b, "./dev/fifo", T::Fifo, 0, 0);
-    // xattrs on a file, as PAX SCHILY.xattr records
-    b.append_pax_extensions([
-        (
-            "SCHILY.xattr.security.capability",
-            &[
-                1u8, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-            ][..],
-        ),
-        ("SCHILY.xattr.user.foo", &b"bar"[..]),
-    ])
-    .unwrap();
-    file(&mut b, "./bin/ping", 0o755, root, 50, b"ping");
-    // the same directory again, with other metadata: the last one wins
-    dir(&mut b, "./etc/", 0o750, (0, 4), 60);
-    b.into_inner().unwrap()
 }
 
 /// What one entry is, for comparisons.
@@ -315,7 +210,7 @@ fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 #[test]
 fn torture_archive_in_every_form_at_root_and_under_a_dir() {
     let dir = tempfile::tempdir().unwrap();
-    let tar = torture_tar();
+    let tar = tar_only_torture_tar();
     let formats = [
         (ArchiveFormat::Tar, Compression::None),
         (ArchiveFormat::Gzip, Compression::Gzip { level: 1 }),
@@ -350,7 +245,7 @@ fn torture_archive_in_every_form_at_root_and_under_a_dir() {
 #[test]
 fn torture_listing_spot_checks() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "t.tar", &torture_tar());
+    let path = write_file(dir.path(), "t.tar", &tar_only_torture_tar());
     let (out, _) = layer(&add(&path, "/opt/sub"), &opts(Compression::None)).unwrap();
     let by_path: BTreeMap<String, Rec> = records(&out)
         .into_iter()
@@ -393,7 +288,7 @@ fn torture_listing_spot_checks() {
 #[test]
 fn chown_overrides_owners() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "t.tar", &torture_tar());
+    let path = write_file(dir.path(), "t.tar", &tar_only_torture_tar());
     let sources = [Source::Archive {
         path,
         dest_dir: "/".into(),
@@ -407,13 +302,13 @@ fn chown_overrides_owners() {
         let want = if synthesized { (0, 0) } else { (7, 8) };
         assert_eq!((r.uid, r.gid), want, "{}", r.path);
     }
-    assert_eq!(recs.len(), records(&torture_tar()).len() - 1);
+    assert_eq!(recs.len(), records(&tar_only_torture_tar()).len() - 1);
 }
 
 #[test]
 fn same_input_same_digest_and_clamp() {
     let dir = tempfile::tempdir().unwrap();
-    let tar = torture_tar();
+    let tar = tar_only_torture_tar();
     let path = write_file(dir.path(), "t.tar.gz", &compress(&tar, ArchiveFormat::Gzip));
     for c in [
         Compression::Gzip { level: 6 },
@@ -517,7 +412,7 @@ fn an_absolute_hard_link_inside_the_archive_is_retargeted() {
 #[test]
 fn truncated_and_corrupt_archives_fail() {
     let dir = tempfile::tempdir().unwrap();
-    let tar = torture_tar();
+    let tar = tar_only_torture_tar();
     for format in [
         ArchiveFormat::Tar,
         ArchiveFormat::Gzip,
@@ -626,7 +521,7 @@ fn duplicates_use_a_fresh_sink() {
     assert_eq!(desc.entries, 2);
 
     // without duplicates: one sink
-    let path = write_file(dir.path(), "t.tar", &torture_tar());
+    let path = write_file(dir.path(), "t.tar", &tar_only_torture_tar());
     let mut calls = 0;
     write_layer(
         &add(&path, "/"),
@@ -662,7 +557,7 @@ fn duplicates_use_a_fresh_sink() {
 #[test]
 fn other_readers_agree() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write_file(dir.path(), "t.tar", &torture_tar());
+    let path = write_file(dir.path(), "t.tar", &tar_only_torture_tar());
     let (out, _) = layer(&add(&path, "/opt/sub"), &opts(Compression::None)).unwrap();
     let layer_path = write_file(dir.path(), "layer.tar", &out);
     let ours: Vec<String> = records(&out)
@@ -837,7 +732,7 @@ fn progress_does_not_change_the_layer() {
     let path = write_file(
         dir.path(),
         "t.tar.xz",
-        &compress(&torture_tar(), ArchiveFormat::Xz),
+        &compress(&tar_only_torture_tar(), ArchiveFormat::Xz),
     );
     let quiet = opts(Compression::Gzip { level: 1 });
     let loud = LayerOptions {

@@ -136,8 +136,19 @@ pub fn validator() -> Option<PathBuf> {
     Some(p)
 }
 
-/// Validates a layout with ../shared/tools/oci-validate (when usable).
+/// Validates a layout: minibuild's own fsck (every blob reached, its
+/// size, digest and diff_id), then ../shared/tools/oci-validate (when usable).
 pub fn validate(layout: &Path) {
+    let opened = minibuild::dest::Layout::open(layout)
+        .unwrap_or_else(|e| panic!("opening {}: {e}", layout.display()));
+    let report = opened
+        .fsck()
+        .unwrap_or_else(|e| panic!("fsck of {}: {e:?}", layout.display()));
+    assert!(
+        report.is_clean(),
+        "fsck found problems in {}:\n{report}",
+        layout.display()
+    );
     if let Some(v) = validator() {
         let o = Command::new("python3").arg(v).arg(layout).output().unwrap();
         assert!(
