@@ -5,7 +5,7 @@
 //! manifest. Pull: GET the manifest (an index is resolved to the host
 //! platform), then each blob, verified against its digest.
 
-use super::auth::{credentials, parse_challenge, Credentials};
+use super::auth::{credentials, parse_challenge, Challenge, Credentials};
 use super::layout::{
     image_blobs, is_index, is_manifest, pick_platform, DestError, Index, Layout, Manifest,
 };
@@ -134,58 +134,102 @@ impl Client {
             .ok_or_else(|| {
                 DestError::invalid(what.clone(), "401 without a WWW-Authenticate challenge")
             })?;
-        match challenge.scheme.as_str() {
-            "basic" => {
-                let c = creds.ok_or_else(|| {
-                    DestError::invalid(
-                        what.clone(),
-                        format!(
-                            "{} needs credentials and none were found in the auth files",
-                            self.base
-                        ),
-                    )
-                })?;
-                self.authorization = Some(c.basic_header());
-                Ok(())
+        let authorization = match challenge.scheme.as_str() {
+            "basic" => self.basic(creds, &what)?,
+            "bearer" => format!("Bearer {}", self.token(&challenge, creds, actions, &what)?),
+            other => {
+                return Err(DestError::invalid(
+                    what,
+                    format!("unsupported auth scheme {other}"),
+                ))
             }
-            "bearer" => {
-                let realm = challenge.params.get("realm").ok_or_else(|| {
-                    DestError::invalid(what.clone(), "Bearer challenge without a realm")
-                })?;
-                let scope = format!("repository:{}:{}", self.repo, actions);
-                let token_what = format!("getting a token from {realm} for {scope}");
+        };
+        self.authorization = Some(authorization);
+        Ok(())
+    }
+
+    /// The Basic header for a registry that asks for one.
+    fn basic(&self, creds: Option<&Credentials>, what: &str) -> Result<String, DestError> {
+        let creds = creds.ok_or_else(|| {
+            DestError::invalid(
+                what,
+                format!(
+                    "{} needs credentials and none were found in the auth files",
+                    self.base
+                ),
+            )
+        })?;
+        creds.basic_header().ok_or_else(|| {
+            DestError::invalid(
+                what,
+                format!(
+                    "{} wants a password, and its credentials are an identity token",
+                    self.base
+                ),
+            )
+        })
+    }
+
+    /// A token from the challenge's realm for `actions` on the repository:
+    /// with an identity token, the OAuth2 refresh-token grant (a POST, as
+    /// Docker does); else a GET, with Basic credentials when there are any.
+    fn token(
+        &self,
+        challenge: &Challenge,
+        creds: Option<&Credentials>,
+        actions: &str,
+        what: &str,
+    ) -> Result<String, DestError> {
+        let realm = challenge
+            .params
+            .get("realm")
+            .ok_or_else(|| DestError::invalid(what, "Bearer challenge without a realm"))?;
+        let scope = format!("repository:{}:{}", self.repo, actions);
+        let service = challenge.params.get("service").map_or("", String::as_str);
+        let what = format!("getting a token from {realm} for {scope}");
+        let resp = match creds {
+            Some(Credentials::IdentityToken(refresh)) => {
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("service", service),
+                    ("scope", scope.as_str()),
+                    ("client_id", "minibuild"),
+                ];
+                self.agent.post(realm).send_form(form)
+            }
+            _ => {
                 let mut req = self.agent.get(realm).query("scope", &scope);
-                if let Some(service) = challenge.params.get("service") {
+                if !service.is_empty() {
                     req = req.query("service", service);
                 }
-                if let Some(c) = creds {
-                    req = req.header("Authorization", c.basic_header());
+                if let Some(basic) = creds.and_then(Credentials::basic_header) {
+                    req = req.header("Authorization", basic);
                 }
-                let mut resp = req.call().map_err(http(&token_what))?;
-                if !resp.status().is_success() {
-                    return Err(unexpected(&token_what, resp));
-                }
-                #[derive(serde::Deserialize)]
-                struct Token {
-                    #[serde(default)]
-                    token: Option<String>,
-                    #[serde(default)]
-                    access_token: Option<String>,
-                }
-                let bytes = resp.body_mut().read_to_vec().map_err(http(&token_what))?;
-                let t: Token =
-                    serde_json::from_slice(&bytes).map_err(DestError::json(token_what.clone()))?;
-                let token = t.token.or(t.access_token).ok_or_else(|| {
-                    DestError::invalid(token_what.clone(), "the answer has no token")
-                })?;
-                self.authorization = Some(format!("Bearer {token}"));
-                Ok(())
+                req.call()
             }
-            other => Err(DestError::invalid(
-                what,
-                format!("unsupported auth scheme {other}"),
-            )),
+        };
+        let mut resp = resp.map_err(http(&what))?;
+        if !resp.status().is_success() {
+            return Err(unexpected(&what, resp));
         }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .map_err(http(&what))?;
+        let t: Token = serde_json::from_slice(&bytes).map_err(DestError::json(what.clone()))?;
+        t.token
+            .or(t.access_token)
+            .ok_or_else(|| DestError::invalid(what, "the answer has no token"))
     }
 
     fn url(&self, tail: &str) -> String {
