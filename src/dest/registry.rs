@@ -40,6 +40,7 @@ struct Client {
     agent: ureq::Agent,
     base: String,
     repo: String,
+    /// Sent only to `base`'s origin.
     authorization: Option<String>,
 }
 
@@ -63,6 +64,43 @@ pub fn base_url(registry: &str, tls_verify: Option<bool>) -> String {
         format!("http://{registry}")
     } else {
         format!("https://{registry}")
+    }
+}
+
+/// The origin of an absolute `http(s)` URL: scheme, lowercased host, and
+/// port (the scheme's default when absent). `None` for anything else.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (h, after) = bracketed.split_once(']')?;
+        (h, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default_port,
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
+}
+
+/// `location` (absolute, or a path on `base`) as an absolute URL.
+fn resolve_location(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        location.to_string()
+    } else {
+        format!("{base}{location}")
     }
 }
 
@@ -103,6 +141,9 @@ impl Client {
     ) -> Result<Client, DestError> {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // Never carry Authorization across a redirect (Docker and
+            // containers/image drop it off the registry's host too).
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
             .build();
         let mut client = Client {
             agent: ureq::Agent::new_with_config(config),
@@ -236,10 +277,15 @@ impl Client {
         format!("{}/v2/{}/{}", self.base, self.repo, tail)
     }
 
-    fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    /// Adds the Authorization header when `url` is on the registry's own
+    /// origin (scheme, host and port); another origin, such as an upload
+    /// `Location` on a storage host, never sees the user's credentials.
+    fn auth<B>(&self, url: &str, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.authorization {
-            Some(a) => req.header("Authorization", a),
-            None => req,
+            Some(a) if origin(url).is_some() && origin(url) == origin(&self.base) => {
+                req.header("Authorization", a)
+            }
+            _ => req,
         }
     }
 
@@ -248,7 +294,7 @@ impl Client {
         let url = self.url(&format!("blobs/{digest}"));
         let what = format!("checking for blob at {url}");
         let resp = self
-            .auth(self.agent.head(&url))
+            .auth(&url, self.agent.head(&url))
             .call()
             .map_err(http(&what))?;
         match resp.status().as_u16() {
@@ -258,18 +304,12 @@ impl Client {
         }
     }
 
-    /// Uploads one blob from `src`, streamed: POST a session, PUT the bytes.
-    fn upload_blob(
-        &self,
-        src: &Layout,
-        desc: &Descriptor,
-        report: &mut PushReport,
-    ) -> Result<(), DestError> {
+    /// Starts an upload session; the absolute URL to PUT the blob to.
+    fn start_upload(&self, desc: &Descriptor) -> Result<String, DestError> {
         let url = self.url("blobs/uploads/");
         let what = format!("starting an upload of {} at {url}", desc.digest);
-        report.posts += 1;
         let resp = self
-            .auth(self.agent.post(&url))
+            .auth(&url, self.agent.post(&url))
             .send_empty()
             .map_err(http(&what))?;
         if resp.status().as_u16() != 202 {
@@ -277,14 +317,22 @@ impl Client {
         }
         let location = header(&resp, "location")
             .ok_or_else(|| DestError::invalid(what.clone(), "202 without a Location"))?;
-        let mut put_url = if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else {
-            format!("{}{}", self.base, location)
-        };
+        let mut put_url = resolve_location(&self.base, location);
         put_url.push(if put_url.contains('?') { '&' } else { '?' });
         put_url.push_str("digest=");
         put_url.push_str(&desc.digest.replace(':', "%3A"));
+        Ok(put_url)
+    }
+
+    /// Uploads one blob from `src`, streamed: POST a session, PUT the bytes.
+    fn upload_blob(
+        &self,
+        src: &Layout,
+        desc: &Descriptor,
+        report: &mut PushReport,
+    ) -> Result<(), DestError> {
+        report.posts += 1;
+        let put_url = self.start_upload(desc)?;
         let what = format!(
             "uploading blob {} to {}",
             desc.digest,
@@ -293,7 +341,7 @@ impl Client {
         let file = src.open_blob(&desc.digest)?;
         let size = file.metadata().map_err(DestError::io(what.clone()))?.len();
         let resp = self
-            .auth(self.agent.put(&put_url))
+            .auth(&put_url, self.agent.put(&put_url))
             .header("Content-Type", "application/octet-stream")
             .send(file)
             .map_err(http(&what))?;
@@ -316,7 +364,7 @@ impl Client {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("putting manifest at {url}");
         let resp = self
-            .auth(self.agent.put(&url))
+            .auth(&url, self.agent.put(&url))
             .header("Content-Type", media_type)
             .send(bytes)
             .map_err(http(&what))?;
@@ -340,7 +388,7 @@ impl Client {
         ]
         .join(", ");
         let mut resp = self
-            .auth(self.agent.get(&url))
+            .auth(&url, self.agent.get(&url))
             .header("Accept", &accept)
             .call()
             .map_err(http(&what))?;
@@ -381,7 +429,7 @@ impl Client {
         let url = self.url(&format!("blobs/{digest}"));
         let what = format!("getting blob {url}");
         let resp = self
-            .auth(self.agent.get(&url))
+            .auth(&url, self.agent.get(&url))
             .call()
             .map_err(http(&what))?;
         if resp.status().as_u16() != 200 {
@@ -490,5 +538,26 @@ mod tests {
         assert_eq!(base_url("quay.io", None), "https://quay.io");
         assert_eq!(base_url("quay.io", Some(false)), "http://quay.io");
         assert_eq!(base_url("docker.io", None), "https://registry-1.docker.io");
+    }
+
+    #[test]
+    fn origins() {
+        let o = |u| origin(u);
+        let of = |s: &str, h: &str, p| Some((s.to_string(), h.to_string(), p));
+        assert_eq!(
+            o("http://127.0.0.1:5000/v2/"),
+            of("http", "127.0.0.1", 5000)
+        );
+        assert_eq!(o("https://Quay.io"), of("https", "quay.io", 443));
+        assert_eq!(o("http://u:p@h?x"), of("http", "h", 80));
+        assert_eq!(o("http://[::1]:8/x"), of("http", "::1", 8));
+        assert_eq!(o("http://[::1]/x"), of("http", "::1", 80));
+        assert_eq!(o("ftp://h/"), None);
+        assert_eq!(o("/v2/x"), None);
+        assert_eq!(o("http://h:/x"), None);
+        // Same host, another port or scheme: another origin.
+        assert_ne!(o("http://h:5000"), o("http://h:5001"));
+        assert_ne!(o("http://h"), o("https://h"));
+        assert_eq!(o("http://h"), o("http://h:80/v2/"));
     }
 }

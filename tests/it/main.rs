@@ -17,6 +17,7 @@ mod fake_registry;
 mod language;
 mod layer_archive;
 mod registry_credentials;
+mod registry_hostile;
 mod store_cli;
 mod store_registry;
 mod store_safety;
