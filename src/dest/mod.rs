@@ -99,6 +99,8 @@ pub struct PushOptions {
     pub tls_verify: Option<bool>,
     /// An auth file to search before the usual ones.
     pub auth_file: Option<PathBuf>,
+    /// How long to wait for a registry.
+    pub timeouts: registry::Timeouts,
 }
 
 /// Exports the image (manifest in `src`) to `dest`, named `names` (from -t;

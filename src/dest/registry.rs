@@ -17,8 +17,89 @@ use crate::oci::{
     MEDIA_TYPE_MANIFEST,
 };
 use std::io;
+use std::time::Duration;
 use ureq::http::Response;
 use ureq::Body;
+
+/// The environment variable that overrides every [`Timeouts`] limit, in
+/// seconds (for slow links, and for tests).
+pub const TIMEOUT_ENV: &str = "MINIBUILD_REGISTRY_TIMEOUT";
+
+/// How long to wait for a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Resolving the host and connecting to it (30 s).
+    pub connect: Duration,
+    /// Without progress: between two reads or writes of a connection, and
+    /// for the whole of an answer's headers (60 s).
+    pub idle: Duration,
+    /// One request, bodies included (1 h: a large layer on a slow link).
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+            request: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Timeouts {
+    /// These limits, or all of them set to `$MINIBUILD_REGISTRY_TIMEOUT`
+    /// seconds when that is set.
+    pub fn from_env(self) -> Result<Timeouts, DestError> {
+        let Some(raw) = std::env::var_os(TIMEOUT_ENV) else {
+            return Ok(self);
+        };
+        let raw = raw.to_string_lossy();
+        let secs = raw
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .ok_or_else(|| {
+                DestError::invalid(
+                    format!("reading {TIMEOUT_ENV}={raw:?}"),
+                    "expected a positive number of seconds",
+                )
+            })?;
+        let all = Duration::from_secs_f64(secs);
+        Ok(Timeouts {
+            connect: all,
+            idle: all,
+            request: all,
+        })
+    }
+
+    /// The limit a ureq timeout of this kind comes from.
+    fn limit_for(&self, kind: ureq::Timeout) -> Duration {
+        match kind {
+            ureq::Timeout::Resolve | ureq::Timeout::Connect => self.connect,
+            ureq::Timeout::Global | ureq::Timeout::PerCall => self.request,
+            _ => self.idle,
+        }
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // Never carry Authorization across a redirect (Docker and
+            // containers/image drop it off the registry's host too).
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .timeout_resolve(Some(self.connect))
+            .timeout_connect(Some(self.connect))
+            .timeout_per_read(Some(self.idle))
+            .timeout_per_write(Some(self.idle))
+            // A registry that trickles its headers a line at a time.
+            .timeout_recv_response(Some(self.idle))
+            .timeout_per_call(Some(self.request))
+            .build();
+        ureq::Agent::new_with_config(config)
+    }
+}
 
 /// What a push did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,6 +119,7 @@ pub struct PushReport {
 /// A connection to one repository of one registry, authenticated.
 struct Client {
     agent: ureq::Agent,
+    timeouts: Timeouts,
     base: String,
     repo: String,
     /// Sent only to `base`'s origin.
@@ -104,13 +186,6 @@ fn resolve_location(base: &str, location: &str) -> String {
     }
 }
 
-fn http(what: &str) -> impl FnOnce(ureq::Error) -> DestError + '_ {
-    move |e| DestError::Http {
-        what: what.to_string(),
-        source: Box::new(e),
-    }
-}
-
 fn header<'a>(resp: &'a Response<Body>, name: &str) -> Option<&'a str> {
     resp.headers().get(name).and_then(|v| v.to_str().ok())
 }
@@ -139,14 +214,10 @@ impl Client {
         opts: &PushOptions,
         actions: &str,
     ) -> Result<Client, DestError> {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            // Never carry Authorization across a redirect (Docker and
-            // containers/image drop it off the registry's host too).
-            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
-            .build();
+        let timeouts = opts.timeouts.from_env()?;
         let mut client = Client {
-            agent: ureq::Agent::new_with_config(config),
+            agent: timeouts.agent(),
+            timeouts,
             base: base_url(&reference.registry, opts.tls_verify),
             repo: reference.repository.clone(),
             authorization: None,
@@ -154,6 +225,24 @@ impl Client {
         let creds = credentials(&reference.registry, opts.auth_file.as_deref())?;
         client.authenticate(creds.as_ref(), actions)?;
         Ok(client)
+    }
+
+    /// Wraps a ureq error with what was being done; a timeout also says
+    /// which limit ran out.
+    fn http<'a>(&'a self, what: &'a str) -> impl FnOnce(ureq::Error) -> DestError + 'a {
+        move |e| {
+            let what = match &e {
+                ureq::Error::Timeout(kind) => format!(
+                    "{what}: no answer within {:?} (see {TIMEOUT_ENV})",
+                    self.timeouts.limit_for(*kind)
+                ),
+                _ => what.to_string(),
+            };
+            DestError::Http {
+                what,
+                source: Box::new(e),
+            }
+        }
     }
 
     /// `GET /v2/`; on 401, answers the challenge (Basic or Bearer token).
@@ -164,7 +253,7 @@ impl Client {
     ) -> Result<(), DestError> {
         let url = format!("{}/v2/", self.base);
         let what = format!("checking registry API at {url}");
-        let resp = self.agent.get(&url).call().map_err(http(&what))?;
+        let resp = self.agent.get(&url).call().map_err(self.http(&what))?;
         match resp.status().as_u16() {
             200..=299 => return Ok(()),
             401 => {}
@@ -250,7 +339,7 @@ impl Client {
                 req.call()
             }
         };
-        let mut resp = resp.map_err(http(&what))?;
+        let mut resp = resp.map_err(self.http(&what))?;
         if !resp.status().is_success() {
             return Err(unexpected(&what, resp));
         }
@@ -266,7 +355,7 @@ impl Client {
             .with_config()
             .limit(1 << 20)
             .read_to_vec()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         let t: Token = serde_json::from_slice(&bytes).map_err(DestError::json(what.clone()))?;
         t.token
             .or(t.access_token)
@@ -296,7 +385,7 @@ impl Client {
         let resp = self
             .auth(&url, self.agent.head(&url))
             .call()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         match resp.status().as_u16() {
             200 => Ok(true),
             404 => Ok(false),
@@ -311,7 +400,7 @@ impl Client {
         let resp = self
             .auth(&url, self.agent.post(&url))
             .send_empty()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 202 {
             return Err(unexpected(&what, resp));
         }
@@ -344,7 +433,7 @@ impl Client {
             .auth(&put_url, self.agent.put(&put_url))
             .header("Content-Type", "application/octet-stream")
             .send(file)
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(&what, resp));
         }
@@ -367,7 +456,7 @@ impl Client {
             .auth(&url, self.agent.put(&url))
             .header("Content-Type", media_type)
             .send(bytes)
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(&what, resp));
         }
@@ -391,7 +480,7 @@ impl Client {
             .auth(&url, self.agent.get(&url))
             .header("Accept", &accept)
             .call()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 200 {
             return Err(unexpected(&what, resp));
         }
@@ -402,7 +491,7 @@ impl Client {
             .with_config()
             .limit(8 << 20)
             .read_to_vec()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         let digest = sha256(&bytes);
         if reference.starts_with("sha256:") && reference != digest {
             return Err(DestError::DigestMismatch {
@@ -431,7 +520,7 @@ impl Client {
         let resp = self
             .auth(&url, self.agent.get(&url))
             .call()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 200 {
             return Err(unexpected(&what, resp));
         }
@@ -559,5 +648,20 @@ mod tests {
         assert_ne!(o("http://h:5000"), o("http://h:5001"));
         assert_ne!(o("http://h"), o("https://h"));
         assert_eq!(o("http://h"), o("http://h:80/v2/"));
+    }
+
+    #[test]
+    fn timeouts_from_the_environment_parse() {
+        // The variable is not set in unit tests; the defaults stand.
+        if std::env::var_os(TIMEOUT_ENV).is_none() {
+            let t = Timeouts::default().from_env().unwrap();
+            assert_eq!(t, Timeouts::default());
+            assert_eq!(t.connect, Duration::from_secs(30));
+            assert_eq!(t.idle, Duration::from_secs(60));
+        }
+        let t = Timeouts::default();
+        assert_eq!(t.limit_for(ureq::Timeout::Connect), t.connect);
+        assert_eq!(t.limit_for(ureq::Timeout::RecvResponse), t.idle);
+        assert_eq!(t.limit_for(ureq::Timeout::PerCall), t.request);
     }
 }

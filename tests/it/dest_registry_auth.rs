@@ -134,6 +134,7 @@ fn pull_with_bearer_token_and_platform_index() {
     let opts = PushOptions {
         tls_verify: None,
         auth_file: Some(auth_file.clone()),
+        ..PushOptions::default()
     };
     let got = fetch_image(
         &format!("docker://127.0.0.1:{port}/demo/x:t"),
@@ -164,6 +165,7 @@ fn pull_with_bearer_token_and_platform_index() {
     let opts = PushOptions {
         tls_verify: None,
         auth_file: Some(empty),
+        ..PushOptions::default()
     };
     let err = fetch_image(
         &format!("docker://127.0.0.1:{port}/demo/x:t"),
@@ -223,6 +225,7 @@ fn pull_with_basic_auth() {
     let opts = PushOptions {
         tls_verify: None,
         auth_file: Some(auth_file),
+        ..PushOptions::default()
     };
     // No tag: latest. The manifest's own mediaType names its type.
     let got = fetch_image(&format!("docker://127.0.0.1:{port}/x"), &into, &into, &opts).unwrap();

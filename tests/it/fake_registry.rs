@@ -191,6 +191,7 @@ pub fn run_bounded(
         .env_remove("REGISTRY_AUTH_FILE")
         .env_remove("XDG_RUNTIME_DIR")
         .env_remove("DOCKER_CONFIG")
+        .env_remove(minibuild::dest::registry::TIMEOUT_ENV)
         .current_dir(w.dir.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::fs::File::create(w.path("stderr")).unwrap());

@@ -1,12 +1,44 @@
-//! Registries that misbehave or attack: credentials sent to another host. Each runs against a fake registry on 127.0.0.1 and is
+//! Registries that misbehave or attack: credentials sent to another host,
+//! answers that never come or trickle. Each runs against a fake registry on 127.0.0.1 and is
 //! bounded in time.
 
 use crate::common::handmade::tiny_image;
 use crate::common::Work;
 use crate::fake_registry::{reply, run_bounded, serve_image, Fake, Request};
+use minibuild::dest::registry::{Timeouts, TIMEOUT_ENV};
 use minibuild::dest::{fetch_image, Layout, PushOptions};
+use std::io::Write;
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// Every limit at `secs` seconds.
+fn short(secs: u64) -> PushOptions {
+    let d = Duration::from_secs(secs);
+    PushOptions {
+        timeouts: Timeouts {
+            connect: d,
+            idle: d,
+            request: d,
+        },
+        ..PushOptions::default()
+    }
+}
+
+/// Pulls `docker://HOST/demo/x:t` into a new store; the store's directory
+/// (kept alive) and the error.
+fn pull_err(host: &str, opts: &PushOptions) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Layout::create(dir.path()).unwrap();
+    let err = fetch_image(&format!("docker://{host}/demo/x:t"), &store, &store, opts)
+        .expect_err("the pull must fail")
+        .to_string();
+    (dir, err)
+}
+
+/// Sleeps without answering (bounded, so the thread ends).
+fn stall() {
+    std::thread::sleep(Duration::from_secs(15));
+}
 
 // ---- #15.4: credentials go only to their own origin -------------------
 
@@ -129,5 +161,74 @@ fn a_redirect_to_another_host_gets_no_credentials() {
         gets.iter()
             .all(|r| !r.headers.contains_key("authorization")),
         "{gets:?}"
+    );
+}
+
+// ---- #15.5: timeouts ----------------------------------------------------
+
+#[test]
+fn a_registry_that_never_answers_the_api_check_times_out() {
+    let registry = Fake::start(|_, _| stall());
+    let w = Work::new();
+    w.dockerfile(&format!("FROM docker://{}/demo/x:t\n", registry.host()));
+    let ctx = w.ctx().to_string_lossy().into_owned();
+    let env = [(TIMEOUT_ENV, "1".into())];
+    let (code, err, took) = run_bounded(&w, &["--pull", &ctx], &env, Duration::from_secs(12));
+    assert_eq!(code, Some(1), "ran {took:?}: {err}");
+    let api = format!("checking registry API at http://{}/v2/", registry.host());
+    assert!(err.contains(&api), "{err}");
+    assert!(err.contains("no answer within 1s"), "{err}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+#[test]
+fn a_blob_upload_that_is_never_answered_times_out() {
+    let registry = Fake::start(|req, stream| match req.method.as_str() {
+        "GET" => reply(stream, req, 200, &[], b"{}"),
+        "HEAD" => reply(stream, req, 404, &[], b""),
+        "POST" => {
+            let location = "/v2/demo/x/blobs/uploads/u1".to_string();
+            reply(stream, req, 202, &[("Location", location)], b"");
+        }
+        _ => stall(),
+    });
+    let w = Work::new();
+    w.file("a.txt", "never answered\n");
+    w.dockerfile("FROM scratch\nCOPY a.txt /\n");
+    let ctx = w.ctx().to_string_lossy().into_owned();
+    let (code, err, _) = run_bounded(&w, &["-t", "x", &ctx], &[], Duration::from_secs(60));
+    assert_eq!(code, Some(0), "{err}");
+    let dest = format!("docker://{}/demo/x:t", registry.host());
+    let env = [(TIMEOUT_ENV, "1".into())];
+    let (code, err, took) = run_bounded(&w, &["push", "x", &dest], &env, Duration::from_secs(12));
+    assert_eq!(code, Some(1), "ran {took:?}: {err}");
+    assert!(err.contains("uploading blob sha256:"), "{err}");
+    assert!(err.contains("no answer within 1s"), "{err}");
+    assert!(took < Duration::from_secs(8), "{took:?}");
+}
+
+#[test]
+fn a_registry_trickling_its_headers_times_out() {
+    let registry = Fake::start(|_, stream| {
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\n");
+        // One header line every 300 ms: never idle for a whole second.
+        for i in 0..40 {
+            std::thread::sleep(Duration::from_millis(300));
+            if stream
+                .write_all(format!("X-Drip-{i}: 1\r\n").as_bytes())
+                .is_err()
+            {
+                return;
+            }
+        }
+    });
+    let start = Instant::now();
+    let (_store, err) = pull_err(&registry.host(), &short(1));
+    assert!(err.contains("checking registry API at http://"), "{err}");
+    assert!(err.contains("no answer within 1s"), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
     );
 }
