@@ -3,7 +3,14 @@
 //! Push: HEAD each blob (skip what the registry has), else POST an upload
 //! and PUT the blob monolithically, streamed from its file; then PUT the
 //! manifest. Pull: GET the manifest (an index is resolved to the host
-//! platform), then each blob, verified against its digest.
+//! platform), then each blob, verified against its size and digest while
+//! it streams.
+//!
+//! What a registry sends is not trusted: every request has timeouts,
+//! credentials go only to the registry's own origin (never to an upload
+//! `Location` or a redirect elsewhere), a blob is read up to its declared
+//! size and no further, and a manifest is checked (media types, digests)
+//! before anything is tagged.
 
 use super::auth::{credentials, parse_challenge, Challenge, Credentials};
 use super::layout::{
@@ -13,10 +20,11 @@ use super::reference::Reference;
 use super::PushOptions;
 use crate::digest::sha256;
 use crate::oci::{
-    Descriptor, Platform, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
-    MEDIA_TYPE_MANIFEST,
+    Descriptor, Platform, MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LAYER_GZIP, MEDIA_TYPE_DOCKER_LIST,
+    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR,
+    MEDIA_TYPE_LAYER_ZSTD, MEDIA_TYPE_MANIFEST,
 };
-use std::io;
+use std::io::{self, Read as _};
 use std::time::Duration;
 use ureq::http::Response;
 use ureq::Body;
@@ -24,6 +32,11 @@ use ureq::Body;
 /// The environment variable that overrides every [`Timeouts`] limit, in
 /// seconds (for slow links, and for tests).
 pub const TIMEOUT_ENV: &str = "MINIBUILD_REGISTRY_TIMEOUT";
+
+/// The largest manifest or index read (containers/image allows 4 MiB).
+const MAX_MANIFEST: u64 = 8 << 20;
+/// The largest image config read.
+const MAX_CONFIG: u64 = 8 << 20;
 
 /// How long to wait for a registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -465,8 +478,13 @@ impl Client {
         Ok(digest)
     }
 
-    /// GETs a manifest or index: its bytes, media type and digest.
-    fn get_manifest(&self, reference: &str) -> Result<(Vec<u8>, String, String), DestError> {
+    /// GETs a manifest or index: its bytes, media type and digest. When an
+    /// index entry (`expected`) named it, its size must match too.
+    fn get_manifest(
+        &self,
+        reference: &str,
+        expected: Option<&Descriptor>,
+    ) -> Result<(Vec<u8>, String, String), DestError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("getting manifest {url}");
         let accept = [
@@ -489,10 +507,11 @@ impl Client {
         let bytes = resp
             .body_mut()
             .with_config()
-            .limit(8 << 20)
+            .limit(MAX_MANIFEST)
             .read_to_vec()
             .map_err(self.http(&what))?;
         let digest = sha256(&bytes);
+        check_digest(&what, &resp, &digest)?;
         if reference.starts_with("sha256:") && reference != digest {
             return Err(DestError::DigestMismatch {
                 what,
@@ -500,22 +519,20 @@ impl Client {
                 actual: digest,
             });
         }
-        #[derive(serde::Deserialize)]
-        struct Probe {
-            #[serde(rename = "mediaType", default)]
-            media_type: Option<String>,
+        if let Some(d) = expected.filter(|d| d.size != bytes.len() as u64) {
+            return Err(DestError::invalid(
+                what,
+                format!("{} bytes, the index says {}", bytes.len(), d.size),
+            ));
         }
-        let probe: Probe = serde_json::from_slice(&bytes).map_err(DestError::json(what.clone()))?;
-        let media_type = probe
-            .media_type
-            .or(content_type)
-            .ok_or_else(|| DestError::invalid(what.clone(), "the manifest has no media type"))?;
+        let media_type = manifest_media_type(&bytes, content_type, &what)?;
         Ok((bytes, media_type, digest))
     }
 
-    /// GETs a blob into `into`, verified against its digest.
-    fn get_blob(&self, into: &Layout, digest: &str) -> Result<(), DestError> {
-        let url = self.url(&format!("blobs/{digest}"));
+    /// GETs the blob `desc` into `into`: at most its declared size is read,
+    /// and it must hash to its digest.
+    fn get_blob(&self, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+        let url = self.url(&format!("blobs/{}", desc.digest));
         let what = format!("getting blob {url}");
         let resp = self
             .auth(&url, self.agent.get(&url))
@@ -524,10 +541,29 @@ impl Client {
         if resp.status().as_u16() != 200 {
             return Err(unexpected(&what, resp));
         }
-        let mut reader = resp.into_body().into_reader();
+        check_digest(&what, &resp, &desc.digest)?;
+        // One byte more than declared, to tell "too long" from "just right".
+        let mut reader = resp.into_body().into_reader().take(desc.size + 1);
         let mut writer = into.new_blob()?;
-        io::copy(&mut reader, &mut writer).map_err(DestError::io(what))?;
-        writer.commit(digest)
+        let got = io::copy(&mut reader, &mut writer).map_err(DestError::io(what.clone()))?;
+        if got != desc.size {
+            let reason = if got > desc.size {
+                format!("more than the {} bytes the manifest declares", desc.size)
+            } else {
+                format!("{got} bytes, the manifest declares {}", desc.size)
+            };
+            return Err(DestError::invalid(what, reason));
+        }
+        writer.commit(&desc.digest).map_err(|e| match e {
+            DestError::DigestMismatch {
+                expected, actual, ..
+            } => DestError::DigestMismatch {
+                what,
+                expected,
+                actual,
+            },
+            e => e,
+        })
     }
 }
 
@@ -541,6 +577,104 @@ fn check_digest(what: &str, resp: &Response<Body>, expected: &str) -> Result<(),
         }),
         _ => Ok(()),
     }
+}
+
+/// A fetched manifest's media type (its own `mediaType`, else the
+/// Content-Type), which must be an image manifest or an index.
+fn manifest_media_type(
+    bytes: &[u8],
+    content_type: Option<String>,
+    what: &str,
+) -> Result<String, DestError> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<String>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(DestError::json(what))?;
+    let media_type = probe
+        .media_type
+        .or(content_type)
+        .ok_or_else(|| DestError::invalid(what, "the manifest has no media type"))?;
+    if !is_manifest(&media_type) && !is_index(&media_type) {
+        return Err(DestError::invalid(
+            what,
+            format!("unsupported manifest media type {media_type:?}"),
+        ));
+    }
+    Ok(media_type)
+}
+
+/// The layer media types an image may use (OCI's, with their
+/// non-distributable forms, and Docker schema 2's).
+const LAYER_TYPES: &[&str] = &[
+    MEDIA_TYPE_LAYER_TAR,
+    MEDIA_TYPE_LAYER_GZIP,
+    MEDIA_TYPE_LAYER_ZSTD,
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    MEDIA_TYPE_DOCKER_LAYER_GZIP,
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+
+/// The image config media types.
+const CONFIG_TYPES: &[&str] = &[
+    MEDIA_TYPE_CONFIG,
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// Refuses a manifest whose config or layers minibuild cannot use: an
+/// unknown media type would be unpacked as a plain tar.
+fn check_manifest(manifest: &Manifest, digest: &str) -> Result<(), DestError> {
+    let unsupported = |kind: &str, d: &Descriptor| {
+        format!(
+            "{kind} {} has unsupported media type {:?}",
+            d.digest, d.media_type
+        )
+    };
+    let c = &manifest.config;
+    let reason = if !CONFIG_TYPES.contains(&c.media_type.as_str()) {
+        Some(unsupported("config", c))
+    } else if c.size > MAX_CONFIG {
+        Some(format!(
+            "config {} declares {} bytes (at most {MAX_CONFIG})",
+            c.digest, c.size
+        ))
+    } else {
+        manifest
+            .layers
+            .iter()
+            .find(|l| !LAYER_TYPES.contains(&l.media_type.as_str()))
+            .map(|l| unsupported("layer", l))
+    };
+    match reason {
+        Some(reason) => Err(DestError::invalid(
+            format!("checking manifest {digest}"),
+            reason,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Fetches `desc` into `into` unless it is there; one already there must
+/// have the declared size.
+fn fetch_blob(client: &Client, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+    if !into.has_blob(&desc.digest) {
+        return client.get_blob(into, desc);
+    }
+    let path = into.blob_path(&desc.digest)?;
+    let what = format!("checking blob {}", path.display());
+    let size = std::fs::metadata(&path)
+        .map_err(DestError::io(what.clone()))?
+        .len();
+    if size != desc.size {
+        return Err(DestError::invalid(
+            what,
+            format!("{size} bytes, the manifest declares {}", desc.size),
+        ));
+    }
+    Ok(())
 }
 
 /// Pushes the image `manifest` from `src` to `reference`: blobs the
@@ -574,7 +708,8 @@ pub fn push(
 
 /// Pulls `reference` into `into` (the host-platform image when it names an
 /// index) and returns the manifest's descriptor. Blobs already in `into`
-/// are not fetched again.
+/// are not fetched again. Nothing is tagged here; the manifest blob is
+/// stored only once its config and layers checked out.
 pub fn pull(
     reference: &Reference,
     into: &Layout,
@@ -582,13 +717,14 @@ pub fn pull(
 ) -> Result<Descriptor, DestError> {
     let client = Client::connect(reference, opts, "pull")?;
     let mut wanted = reference.manifest_ref().to_string();
+    let mut entry: Option<Descriptor> = None;
     let platform = Platform::host();
     for _ in 0..4 {
-        let (bytes, media_type, digest) = client.get_manifest(&wanted)?;
+        let (bytes, media_type, digest) = client.get_manifest(&wanted, entry.as_ref())?;
         if is_index(&media_type) {
             let index: Index = serde_json::from_slice(&bytes)
                 .map_err(DestError::json(format!("parsing index {digest}")))?;
-            let entry = pick_platform(&index.manifests, &platform).ok_or_else(|| {
+            let picked = pick_platform(&index.manifests, &platform).ok_or_else(|| {
                 DestError::invalid(
                     format!("pulling {}", reference.full()),
                     format!(
@@ -597,15 +733,15 @@ pub fn pull(
                     ),
                 )
             })?;
-            wanted = entry.digest;
+            wanted = picked.digest.clone();
+            entry = Some(picked);
             continue;
         }
         let manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+        check_manifest(&manifest, &digest)?;
         for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            if !into.has_blob(&blob.digest) {
-                client.get_blob(into, &blob.digest)?;
-            }
+            fetch_blob(&client, into, blob)?;
         }
         into.put_blob(&bytes)?;
         return Ok(Descriptor::new(&media_type, digest, bytes.len() as u64));
@@ -663,5 +799,46 @@ mod tests {
         assert_eq!(t.limit_for(ureq::Timeout::Connect), t.connect);
         assert_eq!(t.limit_for(ureq::Timeout::RecvResponse), t.idle);
         assert_eq!(t.limit_for(ureq::Timeout::PerCall), t.request);
+    }
+
+    #[test]
+    fn unknown_media_types_are_refused() {
+        let layer = |mt: &str| Descriptor::new(mt, sha256(b"l"), 1);
+        let manifest = |config: &str, layer_type: &str| Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_TYPE_MANIFEST.into()),
+            config: Descriptor::new(config, sha256(b"c"), 2),
+            layers: vec![layer(MEDIA_TYPE_LAYER_GZIP), layer(layer_type)],
+            annotations: None,
+        };
+        check_manifest(
+            &manifest(MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LAYER_GZIP),
+            "m",
+        )
+        .unwrap();
+        let err = check_manifest(&manifest(MEDIA_TYPE_CONFIG, "text/plain"), "m")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("checking manifest m: layer sha256:"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("unsupported media type \"text/plain\""),
+            "{err}"
+        );
+        let err = check_manifest(&manifest("application/x-evil", MEDIA_TYPE_LAYER_TAR), "m")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config sha256:"), "{err}");
+        let err = manifest_media_type(br#"{"mediaType":"application/x-evil"}"#, None, "getting m")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "getting m: unsupported manifest media type \"application/x-evil\""
+        );
+        let ok = manifest_media_type(b"{}", Some(MEDIA_TYPE_DOCKER_MANIFEST.into()), "m").unwrap();
+        assert_eq!(ok, MEDIA_TYPE_DOCKER_MANIFEST);
     }
 }

@@ -1,14 +1,18 @@
 //! Registries that misbehave or attack: credentials sent to another host,
-//! answers that never come or trickle. Each runs against a fake registry on 127.0.0.1 and is
+//! answers that never come or trickle, endless or lying blobs and
+//! manifests. Each runs against a fake registry on 127.0.0.1 and is
 //! bounded in time.
 
 use crate::common::handmade::tiny_image;
-use crate::common::Work;
+use crate::common::{tags, Work};
 use crate::fake_registry::{reply, run_bounded, serve_image, Fake, Request};
 use minibuild::dest::registry::{Timeouts, TIMEOUT_ENV};
 use minibuild::dest::{fetch_image, Layout, PushOptions};
+use minibuild::oci;
 use std::io::Write;
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Every limit at `secs` seconds.
@@ -230,5 +234,140 @@ fn a_registry_trickling_its_headers_times_out() {
         start.elapsed() < Duration::from_secs(5),
         "{:?}",
         start.elapsed()
+    );
+}
+
+// ---- #15.8: blobs and manifests that lie --------------------------------
+
+#[test]
+fn an_endless_layer_is_cut_at_its_declared_size() {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "endless");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&src.read_blob(&m.digest).unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let size = manifest["layers"][0]["size"].as_u64().unwrap();
+    let sent = Arc::new(AtomicU64::new(0));
+    let (src2, sent2, digest) = (src.clone(), sent.clone(), m.digest.clone());
+    let registry = Fake::start(move |req, stream| {
+        if !req.path.ends_with(&layer) {
+            return serve_image(&src2, "demo/x", "t", &digest, req, stream).unwrap();
+        }
+        // The layer, then zeros forever (well: 1 GiB at most).
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+        let _ = stream.write_all(&std::fs::read(src2.blob_path(&layer).unwrap()).unwrap());
+        let chunk = vec![0u8; 64 << 10];
+        for _ in 0..(1 << 14) {
+            if stream.write_all(&chunk).is_err() {
+                return;
+            }
+            sent2.fetch_add(chunk.len() as u64, Ordering::SeqCst);
+        }
+    });
+    let (store, err) = pull_err(&registry.host(), &PushOptions::default());
+    assert!(
+        err.contains(&format!("more than the {size} bytes the manifest declares")),
+        "{err}"
+    );
+    assert!(tags(store.path()).is_empty());
+    let sent = sent.load(Ordering::SeqCst);
+    assert!(sent < 64 << 20, "read {sent} bytes of a {size}-byte layer");
+}
+
+/// Serves the tiny image with its manifest edited by `edit` (and the extra
+/// manifest headers `headers`); pulls it and returns the error, after
+/// checking nothing was tagged.
+fn pull_edited(
+    edit: impl Fn(&mut serde_json::Value),
+    headers: impl Fn(&[u8]) -> Vec<(&'static str, String)> + Send + Sync + 'static,
+) -> String {
+    let src_dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(src_dir.path()).unwrap();
+    let m = tiny_image(&src, "edited");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&src.read_blob(&m.digest).unwrap()).unwrap();
+    edit(&mut manifest);
+    let bytes = oci::canonical_json(&manifest).unwrap();
+    let digest = src.put_blob(&bytes).unwrap();
+    let registry = Fake::start(move |req, stream| {
+        if req.path == "/v2/demo/x/manifests/t" {
+            let mut h = headers(&bytes);
+            h.push(("Content-Type", oci::MEDIA_TYPE_MANIFEST.to_string()));
+            return reply(stream, req, 200, &h, &bytes);
+        }
+        serve_image(&src, "demo/x", "t", &digest, req, stream).unwrap();
+    });
+    let (store, err) = pull_err(&registry.host(), &PushOptions::default());
+    assert!(tags(store.path()).is_empty(), "tagged anyway: {err}");
+    err
+}
+
+fn no_headers(_: &[u8]) -> Vec<(&'static str, String)> {
+    Vec::new()
+}
+
+#[test]
+fn a_manifest_declaring_a_wrong_layer_size_is_refused() {
+    let size = std::cell::Cell::new(0);
+    let err = pull_edited(
+        |m| {
+            size.set(m["layers"][0]["size"].as_u64().unwrap());
+            m["layers"][0]["size"] = (size.get() - 1).into();
+        },
+        no_headers,
+    );
+    let declared = size.get() - 1;
+    assert!(
+        err.contains(&format!(
+            "more than the {declared} bytes the manifest declares"
+        )),
+        "{err}"
+    );
+    let err = pull_edited(
+        |m| m["layers"][0]["size"] = (size.get() + 1).into(),
+        no_headers,
+    );
+    let expected = format!(
+        "{} bytes, the manifest declares {}",
+        size.get(),
+        size.get() + 1
+    );
+    assert!(err.contains(&expected), "{err}");
+}
+
+#[test]
+fn a_manifest_with_an_unknown_media_type_is_refused() {
+    let err = pull_edited(
+        |m| m["layers"][0]["mediaType"] = "application/x-evil".into(),
+        no_headers,
+    );
+    assert!(
+        err.contains("layer sha256:")
+            && err.contains("unsupported media type \"application/x-evil\""),
+        "{err}"
+    );
+    let err = pull_edited(|m| m["mediaType"] = "application/x-evil".into(), no_headers);
+    assert!(
+        err.contains("unsupported manifest media type \"application/x-evil\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_docker_content_digest_that_differs_from_the_manifest_is_refused() {
+    let err = pull_edited(
+        |_| {},
+        |_| {
+            let lie = minibuild::digest::sha256(b"another manifest");
+            vec![("Docker-Content-Digest", lie)]
+        },
+    );
+    assert!(
+        err.contains("getting manifest http://") && err.contains("(Docker-Content-Digest)"),
+        "{err}"
     );
 }
