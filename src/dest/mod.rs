@@ -104,6 +104,8 @@ pub struct PushOptions {
     /// The platform picked from an index (pulls, archives that hold one
     /// image); `None`: the host's.
     pub platform: Option<Platform>,
+    /// How long to wait for a registry.
+    pub timeouts: registry::Timeouts,
 }
 
 impl PushOptions {

@@ -3,9 +3,16 @@
 //! Push: HEAD each blob (skip what the registry has), else POST an upload
 //! and PUT the blob monolithically, streamed from its file; then PUT the
 //! manifest. Pull: GET the manifest (an index is resolved to the host
-//! platform), then each blob, verified against its digest.
+//! platform), then each blob, verified against its size and digest while
+//! it streams.
+//!
+//! What a registry sends is not trusted: every request has timeouts,
+//! credentials go only to the registry's own origin (never to an upload
+//! `Location` or a redirect elsewhere), a blob is read up to its declared
+//! size and no further, and a manifest is checked (media types, digests)
+//! before anything is tagged.
 
-use super::auth::{credentials, parse_challenge, Credentials};
+use super::auth::{credentials, parse_challenge, Challenge, Credentials};
 use super::layout::{
     image_blobs, is_index, is_manifest, pick_platform, DestError, Index, Layout, Manifest,
 };
@@ -13,12 +20,99 @@ use super::reference::Reference;
 use super::PushOptions;
 use crate::digest::sha256;
 use crate::oci::{
-    Descriptor, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
-    MEDIA_TYPE_MANIFEST,
+    Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LAYER_GZIP, MEDIA_TYPE_DOCKER_LIST,
+    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR,
+    MEDIA_TYPE_LAYER_ZSTD, MEDIA_TYPE_MANIFEST,
 };
-use std::io;
+use std::io::{self, Read as _};
+use std::time::Duration;
 use ureq::http::Response;
 use ureq::Body;
+
+/// The environment variable that overrides every [`Timeouts`] limit, in
+/// seconds (for slow links, and for tests).
+pub const TIMEOUT_ENV: &str = "MINIBUILD_REGISTRY_TIMEOUT";
+
+/// The largest manifest or index read (containers/image allows 4 MiB).
+const MAX_MANIFEST: u64 = 8 << 20;
+/// The largest image config read.
+const MAX_CONFIG: u64 = 8 << 20;
+
+/// How long to wait for a registry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Resolving the host and connecting to it (30 s).
+    pub connect: Duration,
+    /// Without progress: between two reads or writes of a connection, and
+    /// for the whole of an answer's headers (60 s).
+    pub idle: Duration,
+    /// One request, bodies included (1 h: a large layer on a slow link).
+    pub request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            connect: Duration::from_secs(30),
+            idle: Duration::from_secs(60),
+            request: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl Timeouts {
+    /// These limits, or all of them set to `$MINIBUILD_REGISTRY_TIMEOUT`
+    /// seconds when that is set.
+    pub fn from_env(self) -> Result<Timeouts, DestError> {
+        let Some(raw) = std::env::var_os(TIMEOUT_ENV) else {
+            return Ok(self);
+        };
+        let raw = raw.to_string_lossy();
+        let secs = raw
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && *s > 0.0)
+            .ok_or_else(|| {
+                DestError::invalid(
+                    format!("reading {TIMEOUT_ENV}={raw:?}"),
+                    "expected a positive number of seconds",
+                )
+            })?;
+        let all = Duration::from_secs_f64(secs);
+        Ok(Timeouts {
+            connect: all,
+            idle: all,
+            request: all,
+        })
+    }
+
+    /// The limit a ureq timeout of this kind comes from.
+    fn limit_for(&self, kind: ureq::Timeout) -> Duration {
+        match kind {
+            ureq::Timeout::Resolve | ureq::Timeout::Connect => self.connect,
+            ureq::Timeout::Global | ureq::Timeout::PerCall => self.request,
+            _ => self.idle,
+        }
+    }
+
+    fn agent(&self) -> ureq::Agent {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            // Never carry Authorization across a redirect (Docker and
+            // containers/image drop it off the registry's host too).
+            .redirect_auth_headers(ureq::config::RedirectAuthHeaders::Never)
+            .timeout_resolve(Some(self.connect))
+            .timeout_connect(Some(self.connect))
+            .timeout_per_read(Some(self.idle))
+            .timeout_per_write(Some(self.idle))
+            // A registry that trickles its headers a line at a time.
+            .timeout_recv_response(Some(self.idle))
+            .timeout_per_call(Some(self.request))
+            .build();
+        ureq::Agent::new_with_config(config)
+    }
+}
 
 /// What a push did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -38,8 +132,10 @@ pub struct PushReport {
 /// A connection to one repository of one registry, authenticated.
 struct Client {
     agent: ureq::Agent,
+    timeouts: Timeouts,
     base: String,
     repo: String,
+    /// Sent only to `base`'s origin.
     authorization: Option<String>,
 }
 
@@ -66,10 +162,40 @@ pub fn base_url(registry: &str, tls_verify: Option<bool>) -> String {
     }
 }
 
-fn http(what: &str) -> impl FnOnce(ureq::Error) -> DestError + '_ {
-    move |e| DestError::Http {
-        what: what.to_string(),
-        source: Box::new(e),
+/// The origin of an absolute `http(s)` URL: scheme, lowercased host, and
+/// port (the scheme's default when absent). `None` for anything else.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
+        let (h, after) = bracketed.split_once(']')?;
+        (h, after.strip_prefix(':'))
+    } else {
+        match authority.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (authority, None),
+        }
+    };
+    let port = match port {
+        Some(p) => p.parse().ok()?,
+        None => default_port,
+    };
+    Some((scheme, host.to_ascii_lowercase(), port))
+}
+
+/// `location` (absolute, or a path on `base`) as an absolute URL.
+fn resolve_location(base: &str, location: &str) -> String {
+    if location.starts_with("http://") || location.starts_with("https://") {
+        location.to_string()
+    } else {
+        format!("{base}{location}")
     }
 }
 
@@ -101,11 +227,10 @@ impl Client {
         opts: &PushOptions,
         actions: &str,
     ) -> Result<Client, DestError> {
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .build();
+        let timeouts = opts.timeouts.from_env()?;
         let mut client = Client {
-            agent: ureq::Agent::new_with_config(config),
+            agent: timeouts.agent(),
+            timeouts,
             base: base_url(&reference.registry, opts.tls_verify),
             repo: reference.repository.clone(),
             authorization: None,
@@ -113,6 +238,24 @@ impl Client {
         let creds = credentials(&reference.registry, opts.auth_file.as_deref())?;
         client.authenticate(creds.as_ref(), actions)?;
         Ok(client)
+    }
+
+    /// Wraps a ureq error with what was being done; a timeout also says
+    /// which limit ran out.
+    fn http<'a>(&'a self, what: &'a str) -> impl FnOnce(ureq::Error) -> DestError + 'a {
+        move |e| {
+            let what = match &e {
+                ureq::Error::Timeout(kind) => format!(
+                    "{what}: no answer within {:?} (see {TIMEOUT_ENV})",
+                    self.timeouts.limit_for(*kind)
+                ),
+                _ => what.to_string(),
+            };
+            DestError::Http {
+                what,
+                source: Box::new(e),
+            }
+        }
     }
 
     /// `GET /v2/`; on 401, answers the challenge (Basic or Bearer token).
@@ -123,7 +266,7 @@ impl Client {
     ) -> Result<(), DestError> {
         let url = format!("{}/v2/", self.base);
         let what = format!("checking registry API at {url}");
-        let resp = self.agent.get(&url).call().map_err(http(&what))?;
+        let resp = self.agent.get(&url).call().map_err(self.http(&what))?;
         match resp.status().as_u16() {
             200..=299 => return Ok(()),
             401 => {}
@@ -134,68 +277,117 @@ impl Client {
             .ok_or_else(|| {
                 DestError::invalid(what.clone(), "401 without a WWW-Authenticate challenge")
             })?;
-        match challenge.scheme.as_str() {
-            "basic" => {
-                let c = creds.ok_or_else(|| {
-                    DestError::invalid(
-                        what.clone(),
-                        format!(
-                            "{} needs credentials and none were found in the auth files",
-                            self.base
-                        ),
-                    )
-                })?;
-                self.authorization = Some(c.basic_header());
-                Ok(())
+        let authorization = match challenge.scheme.as_str() {
+            "basic" => self.basic(creds, &what)?,
+            "bearer" => format!("Bearer {}", self.token(&challenge, creds, actions, &what)?),
+            other => {
+                return Err(DestError::invalid(
+                    what,
+                    format!("unsupported auth scheme {other}"),
+                ))
             }
-            "bearer" => {
-                let realm = challenge.params.get("realm").ok_or_else(|| {
-                    DestError::invalid(what.clone(), "Bearer challenge without a realm")
-                })?;
-                let scope = format!("repository:{}:{}", self.repo, actions);
-                let token_what = format!("getting a token from {realm} for {scope}");
+        };
+        self.authorization = Some(authorization);
+        Ok(())
+    }
+
+    /// The Basic header for a registry that asks for one.
+    fn basic(&self, creds: Option<&Credentials>, what: &str) -> Result<String, DestError> {
+        let creds = creds.ok_or_else(|| {
+            DestError::invalid(
+                what,
+                format!(
+                    "{} needs credentials and none were found in the auth files",
+                    self.base
+                ),
+            )
+        })?;
+        creds.basic_header().ok_or_else(|| {
+            DestError::invalid(
+                what,
+                format!(
+                    "{} wants a password, and its credentials are an identity token",
+                    self.base
+                ),
+            )
+        })
+    }
+
+    /// A token from the challenge's realm for `actions` on the repository:
+    /// with an identity token, the OAuth2 refresh-token grant (a POST, as
+    /// Docker does); else a GET, with Basic credentials when there are any.
+    fn token(
+        &self,
+        challenge: &Challenge,
+        creds: Option<&Credentials>,
+        actions: &str,
+        what: &str,
+    ) -> Result<String, DestError> {
+        let realm = challenge
+            .params
+            .get("realm")
+            .ok_or_else(|| DestError::invalid(what, "Bearer challenge without a realm"))?;
+        let scope = format!("repository:{}:{}", self.repo, actions);
+        let service = challenge.params.get("service").map_or("", String::as_str);
+        let what = format!("getting a token from {realm} for {scope}");
+        let resp = match creds {
+            Some(Credentials::IdentityToken(refresh)) => {
+                let form = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("service", service),
+                    ("scope", scope.as_str()),
+                    ("client_id", "minibuild"),
+                ];
+                self.agent.post(realm).send_form(form)
+            }
+            _ => {
                 let mut req = self.agent.get(realm).query("scope", &scope);
-                if let Some(service) = challenge.params.get("service") {
+                if !service.is_empty() {
                     req = req.query("service", service);
                 }
-                if let Some(c) = creds {
-                    req = req.header("Authorization", c.basic_header());
+                if let Some(basic) = creds.and_then(Credentials::basic_header) {
+                    req = req.header("Authorization", basic);
                 }
-                let mut resp = req.call().map_err(http(&token_what))?;
-                if !resp.status().is_success() {
-                    return Err(unexpected(&token_what, resp));
-                }
-                #[derive(serde::Deserialize)]
-                struct Token {
-                    #[serde(default)]
-                    token: Option<String>,
-                    #[serde(default)]
-                    access_token: Option<String>,
-                }
-                let bytes = resp.body_mut().read_to_vec().map_err(http(&token_what))?;
-                let t: Token =
-                    serde_json::from_slice(&bytes).map_err(DestError::json(token_what.clone()))?;
-                let token = t.token.or(t.access_token).ok_or_else(|| {
-                    DestError::invalid(token_what.clone(), "the answer has no token")
-                })?;
-                self.authorization = Some(format!("Bearer {token}"));
-                Ok(())
+                req.call()
             }
-            other => Err(DestError::invalid(
-                what,
-                format!("unsupported auth scheme {other}"),
-            )),
+        };
+        let mut resp = resp.map_err(self.http(&what))?;
+        if !resp.status().is_success() {
+            return Err(unexpected(&what, resp));
         }
+        #[derive(serde::Deserialize)]
+        struct Token {
+            #[serde(default)]
+            token: Option<String>,
+            #[serde(default)]
+            access_token: Option<String>,
+        }
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(1 << 20)
+            .read_to_vec()
+            .map_err(self.http(&what))?;
+        let t: Token = serde_json::from_slice(&bytes).map_err(DestError::json(what.clone()))?;
+        t.token
+            .or(t.access_token)
+            .ok_or_else(|| DestError::invalid(what, "the answer has no token"))
     }
 
     fn url(&self, tail: &str) -> String {
         format!("{}/v2/{}/{}", self.base, self.repo, tail)
     }
 
-    fn auth<B>(&self, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+    /// Adds the Authorization header when `url` is on the registry's own
+    /// origin (scheme, host and port); another origin, such as an upload
+    /// `Location` on a storage host, never sees the user's credentials.
+    fn auth<B>(&self, url: &str, req: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
         match &self.authorization {
-            Some(a) => req.header("Authorization", a),
-            None => req,
+            Some(a) if origin(url).is_some() && origin(url) == origin(&self.base) => {
+                req.header("Authorization", a)
+            }
+            _ => req,
         }
     }
 
@@ -204,14 +396,34 @@ impl Client {
         let url = self.url(&format!("blobs/{digest}"));
         let what = format!("checking for blob at {url}");
         let resp = self
-            .auth(self.agent.head(&url))
+            .auth(&url, self.agent.head(&url))
             .call()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         match resp.status().as_u16() {
             200 => Ok(true),
             404 => Ok(false),
             _ => Err(unexpected(&what, resp)),
         }
+    }
+
+    /// Starts an upload session; the absolute URL to PUT the blob to.
+    fn start_upload(&self, desc: &Descriptor) -> Result<String, DestError> {
+        let url = self.url("blobs/uploads/");
+        let what = format!("starting an upload of {} at {url}", desc.digest);
+        let resp = self
+            .auth(&url, self.agent.post(&url))
+            .send_empty()
+            .map_err(self.http(&what))?;
+        if resp.status().as_u16() != 202 {
+            return Err(unexpected(&what, resp));
+        }
+        let location = header(&resp, "location")
+            .ok_or_else(|| DestError::invalid(what.clone(), "202 without a Location"))?;
+        let mut put_url = resolve_location(&self.base, location);
+        put_url.push(if put_url.contains('?') { '&' } else { '?' });
+        put_url.push_str("digest=");
+        put_url.push_str(&desc.digest.replace(':', "%3A"));
+        Ok(put_url)
     }
 
     /// Uploads one blob from `src`, streamed: POST a session, PUT the bytes.
@@ -221,26 +433,8 @@ impl Client {
         desc: &Descriptor,
         report: &mut PushReport,
     ) -> Result<(), DestError> {
-        let url = self.url("blobs/uploads/");
-        let what = format!("starting an upload of {} at {url}", desc.digest);
         report.posts += 1;
-        let resp = self
-            .auth(self.agent.post(&url))
-            .send_empty()
-            .map_err(http(&what))?;
-        if resp.status().as_u16() != 202 {
-            return Err(unexpected(&what, resp));
-        }
-        let location = header(&resp, "location")
-            .ok_or_else(|| DestError::invalid(what.clone(), "202 without a Location"))?;
-        let mut put_url = if location.starts_with("http://") || location.starts_with("https://") {
-            location.to_string()
-        } else {
-            format!("{}{}", self.base, location)
-        };
-        put_url.push(if put_url.contains('?') { '&' } else { '?' });
-        put_url.push_str("digest=");
-        put_url.push_str(&desc.digest.replace(':', "%3A"));
+        let put_url = self.start_upload(desc)?;
         let what = format!(
             "uploading blob {} to {}",
             desc.digest,
@@ -249,10 +443,10 @@ impl Client {
         let file = src.open_blob(&desc.digest)?;
         let size = file.metadata().map_err(DestError::io(what.clone()))?.len();
         let resp = self
-            .auth(self.agent.put(&put_url))
+            .auth(&put_url, self.agent.put(&put_url))
             .header("Content-Type", "application/octet-stream")
             .send(file)
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(&what, resp));
         }
@@ -272,10 +466,10 @@ impl Client {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("putting manifest at {url}");
         let resp = self
-            .auth(self.agent.put(&url))
+            .auth(&url, self.agent.put(&url))
             .header("Content-Type", media_type)
             .send(bytes)
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(&what, resp));
         }
@@ -284,8 +478,13 @@ impl Client {
         Ok(digest)
     }
 
-    /// GETs a manifest or index: its bytes, media type and digest.
-    fn get_manifest(&self, reference: &str) -> Result<(Vec<u8>, String, String), DestError> {
+    /// GETs a manifest or index: its bytes, media type and digest. When an
+    /// index entry (`expected`) named it, its size must match too.
+    fn get_manifest(
+        &self,
+        reference: &str,
+        expected: Option<&Descriptor>,
+    ) -> Result<(Vec<u8>, String, String), DestError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("getting manifest {url}");
         let accept = [
@@ -296,10 +495,10 @@ impl Client {
         ]
         .join(", ");
         let mut resp = self
-            .auth(self.agent.get(&url))
+            .auth(&url, self.agent.get(&url))
             .header("Accept", &accept)
             .call()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 200 {
             return Err(unexpected(&what, resp));
         }
@@ -308,10 +507,11 @@ impl Client {
         let bytes = resp
             .body_mut()
             .with_config()
-            .limit(8 << 20)
+            .limit(MAX_MANIFEST)
             .read_to_vec()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         let digest = sha256(&bytes);
+        check_digest(&what, &resp, &digest)?;
         if reference.starts_with("sha256:") && reference != digest {
             return Err(DestError::DigestMismatch {
                 what,
@@ -319,34 +519,51 @@ impl Client {
                 actual: digest,
             });
         }
-        #[derive(serde::Deserialize)]
-        struct Probe {
-            #[serde(rename = "mediaType", default)]
-            media_type: Option<String>,
+        if let Some(d) = expected.filter(|d| d.size != bytes.len() as u64) {
+            return Err(DestError::invalid(
+                what,
+                format!("{} bytes, the index says {}", bytes.len(), d.size),
+            ));
         }
-        let probe: Probe = serde_json::from_slice(&bytes).map_err(DestError::json(what.clone()))?;
-        let media_type = probe
-            .media_type
-            .or(content_type)
-            .ok_or_else(|| DestError::invalid(what.clone(), "the manifest has no media type"))?;
+        let media_type = manifest_media_type(&bytes, content_type, &what)?;
         Ok((bytes, media_type, digest))
     }
 
-    /// GETs a blob into `into`, verified against its digest.
-    fn get_blob(&self, into: &Layout, digest: &str) -> Result<(), DestError> {
-        let url = self.url(&format!("blobs/{digest}"));
+    /// GETs the blob `desc` into `into`: at most its declared size is read,
+    /// and it must hash to its digest.
+    fn get_blob(&self, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+        let url = self.url(&format!("blobs/{}", desc.digest));
         let what = format!("getting blob {url}");
         let resp = self
-            .auth(self.agent.get(&url))
+            .auth(&url, self.agent.get(&url))
             .call()
-            .map_err(http(&what))?;
+            .map_err(self.http(&what))?;
         if resp.status().as_u16() != 200 {
             return Err(unexpected(&what, resp));
         }
-        let mut reader = resp.into_body().into_reader();
+        check_digest(&what, &resp, &desc.digest)?;
+        // One byte more than declared, to tell "too long" from "just right".
+        let mut reader = resp.into_body().into_reader().take(desc.size + 1);
         let mut writer = into.new_blob()?;
-        io::copy(&mut reader, &mut writer).map_err(DestError::io(what))?;
-        writer.commit(digest)
+        let got = io::copy(&mut reader, &mut writer).map_err(DestError::io(what.clone()))?;
+        if got != desc.size {
+            let reason = if got > desc.size {
+                format!("more than the {} bytes the manifest declares", desc.size)
+            } else {
+                format!("{got} bytes, the manifest declares {}", desc.size)
+            };
+            return Err(DestError::invalid(what, reason));
+        }
+        writer.commit(&desc.digest).map_err(|e| match e {
+            DestError::DigestMismatch {
+                expected, actual, ..
+            } => DestError::DigestMismatch {
+                what,
+                expected,
+                actual,
+            },
+            e => e,
+        })
     }
 }
 
@@ -360,6 +577,104 @@ fn check_digest(what: &str, resp: &Response<Body>, expected: &str) -> Result<(),
         }),
         _ => Ok(()),
     }
+}
+
+/// A fetched manifest's media type (its own `mediaType`, else the
+/// Content-Type), which must be an image manifest or an index.
+fn manifest_media_type(
+    bytes: &[u8],
+    content_type: Option<String>,
+    what: &str,
+) -> Result<String, DestError> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(rename = "mediaType", default)]
+        media_type: Option<String>,
+    }
+    let probe: Probe = serde_json::from_slice(bytes).map_err(DestError::json(what))?;
+    let media_type = probe
+        .media_type
+        .or(content_type)
+        .ok_or_else(|| DestError::invalid(what, "the manifest has no media type"))?;
+    if !is_manifest(&media_type) && !is_index(&media_type) {
+        return Err(DestError::invalid(
+            what,
+            format!("unsupported manifest media type {media_type:?}"),
+        ));
+    }
+    Ok(media_type)
+}
+
+/// The layer media types an image may use (OCI's, with their
+/// non-distributable forms, and Docker schema 2's).
+const LAYER_TYPES: &[&str] = &[
+    MEDIA_TYPE_LAYER_TAR,
+    MEDIA_TYPE_LAYER_GZIP,
+    MEDIA_TYPE_LAYER_ZSTD,
+    "application/vnd.oci.image.layer.nondistributable.v1.tar",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
+    MEDIA_TYPE_DOCKER_LAYER_GZIP,
+    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
+];
+
+/// The image config media types.
+const CONFIG_TYPES: &[&str] = &[
+    MEDIA_TYPE_CONFIG,
+    "application/vnd.docker.container.image.v1+json",
+];
+
+/// Refuses a manifest whose config or layers minibuild cannot use: an
+/// unknown media type would be unpacked as a plain tar.
+fn check_manifest(manifest: &Manifest, digest: &str) -> Result<(), DestError> {
+    let unsupported = |kind: &str, d: &Descriptor| {
+        format!(
+            "{kind} {} has unsupported media type {:?}",
+            d.digest, d.media_type
+        )
+    };
+    let c = &manifest.config;
+    let reason = if !CONFIG_TYPES.contains(&c.media_type.as_str()) {
+        Some(unsupported("config", c))
+    } else if c.size > MAX_CONFIG {
+        Some(format!(
+            "config {} declares {} bytes (at most {MAX_CONFIG})",
+            c.digest, c.size
+        ))
+    } else {
+        manifest
+            .layers
+            .iter()
+            .find(|l| !LAYER_TYPES.contains(&l.media_type.as_str()))
+            .map(|l| unsupported("layer", l))
+    };
+    match reason {
+        Some(reason) => Err(DestError::invalid(
+            format!("checking manifest {digest}"),
+            reason,
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Fetches `desc` into `into` unless it is there; one already there must
+/// have the declared size.
+fn fetch_blob(client: &Client, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+    if !into.has_blob(&desc.digest) {
+        return client.get_blob(into, desc);
+    }
+    let path = into.blob_path(&desc.digest)?;
+    let what = format!("checking blob {}", path.display());
+    let size = std::fs::metadata(&path)
+        .map_err(DestError::io(what.clone()))?
+        .len();
+    if size != desc.size {
+        return Err(DestError::invalid(
+            what,
+            format!("{size} bytes, the manifest declares {}", desc.size),
+        ));
+    }
+    Ok(())
 }
 
 /// Pushes the image `manifest` from `src` to `reference`: blobs the
@@ -393,7 +708,8 @@ pub fn push(
 
 /// Pulls `reference` into `into` (the host-platform image when it names an
 /// index) and returns the manifest's descriptor. Blobs already in `into`
-/// are not fetched again.
+/// are not fetched again. Nothing is tagged here; the manifest blob is
+/// stored only once its config and layers checked out.
 pub fn pull(
     reference: &Reference,
     into: &Layout,
@@ -401,13 +717,14 @@ pub fn pull(
 ) -> Result<Descriptor, DestError> {
     let client = Client::connect(reference, opts, "pull")?;
     let mut wanted = reference.manifest_ref().to_string();
+    let mut entry: Option<Descriptor> = None;
     let platform = opts.platform();
     for _ in 0..4 {
-        let (bytes, media_type, digest) = client.get_manifest(&wanted)?;
+        let (bytes, media_type, digest) = client.get_manifest(&wanted, entry.as_ref())?;
         if is_index(&media_type) {
             let index: Index = serde_json::from_slice(&bytes)
                 .map_err(DestError::json(format!("parsing index {digest}")))?;
-            let entry = pick_platform(&index.manifests, &platform).ok_or_else(|| {
+            let picked = pick_platform(&index.manifests, &platform).ok_or_else(|| {
                 DestError::invalid(
                     format!("pulling {}", reference.full()),
                     format!(
@@ -416,15 +733,15 @@ pub fn pull(
                     ),
                 )
             })?;
-            wanted = entry.digest;
+            wanted = picked.digest.clone();
+            entry = Some(picked);
             continue;
         }
         let manifest: Manifest = serde_json::from_slice(&bytes)
             .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+        check_manifest(&manifest, &digest)?;
         for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            if !into.has_blob(&blob.digest) {
-                client.get_blob(into, &blob.digest)?;
-            }
+            fetch_blob(&client, into, blob)?;
         }
         into.put_blob(&bytes)?;
         return Ok(Descriptor::new(&media_type, digest, bytes.len() as u64));
@@ -446,5 +763,82 @@ mod tests {
         assert_eq!(base_url("quay.io", None), "https://quay.io");
         assert_eq!(base_url("quay.io", Some(false)), "http://quay.io");
         assert_eq!(base_url("docker.io", None), "https://registry-1.docker.io");
+    }
+
+    #[test]
+    fn origins() {
+        let o = |u| origin(u);
+        let of = |s: &str, h: &str, p| Some((s.to_string(), h.to_string(), p));
+        assert_eq!(
+            o("http://127.0.0.1:5000/v2/"),
+            of("http", "127.0.0.1", 5000)
+        );
+        assert_eq!(o("https://Quay.io"), of("https", "quay.io", 443));
+        assert_eq!(o("http://u:p@h?x"), of("http", "h", 80));
+        assert_eq!(o("http://[::1]:8/x"), of("http", "::1", 8));
+        assert_eq!(o("http://[::1]/x"), of("http", "::1", 80));
+        assert_eq!(o("ftp://h/"), None);
+        assert_eq!(o("/v2/x"), None);
+        assert_eq!(o("http://h:/x"), None);
+        // Same host, another port or scheme: another origin.
+        assert_ne!(o("http://h:5000"), o("http://h:5001"));
+        assert_ne!(o("http://h"), o("https://h"));
+        assert_eq!(o("http://h"), o("http://h:80/v2/"));
+    }
+
+    #[test]
+    fn timeouts_from_the_environment_parse() {
+        // The variable is not set in unit tests; the defaults stand.
+        if std::env::var_os(TIMEOUT_ENV).is_none() {
+            let t = Timeouts::default().from_env().unwrap();
+            assert_eq!(t, Timeouts::default());
+            assert_eq!(t.connect, Duration::from_secs(30));
+            assert_eq!(t.idle, Duration::from_secs(60));
+        }
+        let t = Timeouts::default();
+        assert_eq!(t.limit_for(ureq::Timeout::Connect), t.connect);
+        assert_eq!(t.limit_for(ureq::Timeout::RecvResponse), t.idle);
+        assert_eq!(t.limit_for(ureq::Timeout::PerCall), t.request);
+    }
+
+    #[test]
+    fn unknown_media_types_are_refused() {
+        let layer = |mt: &str| Descriptor::new(mt, sha256(b"l"), 1);
+        let manifest = |config: &str, layer_type: &str| Manifest {
+            schema_version: 2,
+            media_type: Some(MEDIA_TYPE_MANIFEST.into()),
+            config: Descriptor::new(config, sha256(b"c"), 2),
+            layers: vec![layer(MEDIA_TYPE_LAYER_GZIP), layer(layer_type)],
+            annotations: None,
+        };
+        check_manifest(
+            &manifest(MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LAYER_GZIP),
+            "m",
+        )
+        .unwrap();
+        let err = check_manifest(&manifest(MEDIA_TYPE_CONFIG, "text/plain"), "m")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("checking manifest m: layer sha256:"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("unsupported media type \"text/plain\""),
+            "{err}"
+        );
+        let err = check_manifest(&manifest("application/x-evil", MEDIA_TYPE_LAYER_TAR), "m")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config sha256:"), "{err}");
+        let err = manifest_media_type(br#"{"mediaType":"application/x-evil"}"#, None, "getting m")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "getting m: unsupported manifest media type \"application/x-evil\""
+        );
+        let ok = manifest_media_type(b"{}", Some(MEDIA_TYPE_DOCKER_MANIFEST.into()), "m").unwrap();
+        assert_eq!(ok, MEDIA_TYPE_DOCKER_MANIFEST);
     }
 }

@@ -4,10 +4,10 @@
 
 use crate::common::handmade::*;
 use crate::common::validate;
+use crate::fake_registry::{reply, Fake};
 use minibuild::dest::{fetch_image, registry, Layout, PushOptions, Reference};
 use minibuild::oci::{self, Descriptor, Platform};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
@@ -25,58 +25,25 @@ fn answer(status: u16, body: Vec<u8>) -> Answer {
     }
 }
 
-/// Serves one request per connection until the process ends.
+/// Serves `handle`'s answers on `listener`, logging `METHOD path`; stops
+/// when the returned fake is dropped.
 fn serve(
     listener: TcpListener,
     log: Arc<Mutex<Vec<String>>>,
-    handle: impl Fn(&str, &str, &BTreeMap<String, String>, &[u8]) -> Answer + Send + 'static,
-) {
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            if reader.read_line(&mut line).is_err() {
-                continue;
-            }
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or("").to_string();
-            let path = parts.next().unwrap_or("").to_string();
-            let mut headers = BTreeMap::new();
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-            }
-            let len: usize = headers
-                .get("content-length")
-                .and_then(|l| l.parse().ok())
-                .unwrap_or(0);
-            let mut body = vec![0; len];
-            if std::io::Read::read_exact(&mut reader, &mut body).is_err() {
-                continue;
-            }
-            log.lock().unwrap().push(format!("{method} {path}"));
-            let a = handle(&method, &path, &headers, &body);
-            let mut head = format!(
-                "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-                a.status,
-                a.body.len()
-            );
-            for (k, v) in &a.headers {
-                head.push_str(&format!("{k}: {v}\r\n"));
-            }
-            head.push_str("\r\n");
-            let _ = stream.write_all(head.as_bytes());
-            if method != "HEAD" {
-                let _ = stream.write_all(&a.body);
-            }
-        }
-    });
+    handle: impl Fn(&str, &str, &BTreeMap<String, String>, &[u8]) -> Answer + Send + Sync + 'static,
+) -> Fake {
+    Fake::serve_on(listener, move |req, stream| {
+        log.lock()
+            .unwrap()
+            .push(format!("{} {}", req.method, req.path));
+        let a = handle(&req.method, &req.path, &req.headers, &req.body);
+        let headers: Vec<(&str, String)> = a
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.clone()))
+            .collect();
+        reply(stream, req, a.status, &headers, &a.body);
+    })
 }
 
 #[test]
@@ -118,7 +85,7 @@ fn pull_with_bearer_token_and_platform_index() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let src2 = src.clone();
     let manifest_digest = m.digest.clone();
-    serve(
+    let _registry = serve(
         listener,
         log.clone(),
         move |_method, path, headers, _body| {
@@ -232,7 +199,7 @@ fn pull_with_basic_auth() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let src2 = src.clone();
     let digest = m.digest.clone();
-    serve(
+    let _registry = serve(
         listener,
         log.clone(),
         move |_method, path, headers, _body| {
@@ -279,7 +246,7 @@ fn push_with_bearer_token_and_relative_upload_location() {
     let stored: Arc<Mutex<BTreeMap<String, Vec<u8>>>> = Arc::default();
     let lie = Arc::new(Mutex::new(false));
     let (stored2, lie2) = (stored.clone(), lie.clone());
-    serve(listener, log.clone(), move |method, path, headers, body| {
+    let _registry = serve(listener, log.clone(), move |method, path, headers, body| {
         let authz = headers
             .get("authorization")
             .map(String::as_str)
