@@ -412,18 +412,19 @@ pub(crate) fn plan(
                         if let Some(inode) = sub.inode {
                             inode_of.insert(target.clone(), inode);
                         }
-                        if let Some((e, d)) = context_entry(&target, &sub) {
-                            planned.insert(target, (fix(e, false), d));
-                        }
+                        let (e, d) = context_entry(&target, &sub);
+                        planned.insert(target, (fix(e, false), d));
                     }
                 }
-                ContextKind::File { .. } => {
+                // a file, or a fifo, device or socket named by the source
+                _ => {
                     if !exclude.is_empty()
                         && exclude.excluded(base_name(&entry.rel)).unwrap_or(false)
                     {
                         continue;
                     }
-                    let archive = if unpack {
+                    let is_file = matches!(entry.kind, ContextKind::File { .. });
+                    let archive = if unpack && is_file {
                         layer::detect_archive(&entry.path).map_err(|e| {
                             BuildError::at(instr.span, format!("reading {}: {e}", entry.rel))
                         })?
@@ -446,11 +447,9 @@ pub(crate) fn plan(
                     } else {
                         dest_key.clone()
                     };
-                    if let Some((e, d)) = context_entry(&target, &entry) {
-                        planned.insert(target, (fix(e, false), d));
-                    }
+                    let (e, d) = context_entry(&target, &entry);
+                    planned.insert(target, (fix(e, false), d));
                 }
-                ContextKind::Symlink { .. } | ContextKind::Other => {}
             },
             Item::Image(path, m, data, below) => {
                 if m.kind == FsKind::Dir {
@@ -577,8 +576,11 @@ fn retarget_hardlink(mut e: Entry, prefix: &str, dest_key: &str) -> Entry {
     e
 }
 
-/// A layer entry for a context entry placed at `target`.
-fn context_entry(target: &str, c: &ContextEntry) -> Option<(Entry, Data)> {
+/// A layer entry for a context entry placed at `target`, as BuildKit's
+/// copy of the transferred context makes it: fifos and devices stay what
+/// they are, a socket becomes an empty file (fsutil's stat.go clears its
+/// type bit), extended attributes come along.
+fn context_entry(target: &str, c: &ContextEntry) -> (Entry, Data) {
     let (kind, data) = match &c.kind {
         ContextKind::File { size } => (EntryKind::File { size: *size }, Data::Path(c.path.clone())),
         ContextKind::Dir => (EntryKind::Dir, Data::None),
@@ -588,9 +590,10 @@ fn context_entry(target: &str, c: &ContextEntry) -> Option<(Entry, Data)> {
             },
             Data::None,
         ),
-        ContextKind::Other => return None,
+        ContextKind::Special(kind) => (kind.clone(), Data::None),
+        ContextKind::Socket => (EntryKind::File { size: 0 }, Data::None),
     };
-    Some((
+    (
         Entry {
             path: target.to_string(),
             kind,
@@ -598,10 +601,10 @@ fn context_entry(target: &str, c: &ContextEntry) -> Option<(Entry, Data)> {
             uid: 0,
             gid: 0,
             mtime: c.mtime,
-            xattrs: Vec::new(),
+            xattrs: c.xattrs.clone(),
         },
         data,
-    ))
+    )
 }
 
 /// Resolves a source path (wildcards in its last component allowed) in
