@@ -338,30 +338,9 @@ enum Kind {
     /// A leading `**` and no other wildcard: the path ends with the rest
     /// (or is the rest without its leading `/`).
     Suffix(String),
-    /// Anything else: a regular expression, here as tokens.
-    Regex(Vec<Tok>),
-}
-
-/// The pieces of moby's generated regular expression.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Tok {
-    /// One literal character.
-    Lit(char),
-    /// `[^/]` (from `?`).
-    NotSlash,
-    /// `[^/]*` (from `*`).
-    NotSlashRun,
-    /// `(.*/)?` (from `**/` or `**` not at the end).
-    DirPrefix,
-    /// `.*` (from a final `**`).
-    AnyRun,
-    /// A bracket expression, copied from the pattern.
-    Class {
-        negated: bool,
-        ranges: Vec<(char, char)>,
-    },
-    /// A bare `^`, which a regular expression reads as "start of text".
-    Start,
+    /// Anything else: moby's regular expression, compiled by the `regex`
+    /// crate (RE2 semantics, as Go's regexp).
+    Regex(regex::Regex),
 }
 
 impl PatternMatcher {
@@ -467,13 +446,14 @@ impl Pattern {
             Ok(Kind::Prefix(prefix)) => Ok(path.starts_with(prefix.as_str())),
             Ok(Kind::Suffix(suffix)) => Ok(path.ends_with(suffix.as_str())
                 || suffix.strip_prefix('/').is_some_and(|s| s == path)),
-            Ok(Kind::Regex(toks)) => Ok(regex_match(toks, path)),
+            Ok(Kind::Regex(re)) => Ok(re.is_match(path)),
         }
     }
 }
 
 /// moby's `Pattern.compile`: decides how a pattern is matched and, for the
-/// regular-expression kind, what the expression is.
+/// regular-expression kind, builds moby's expression (in Go's syntax) and
+/// compiles it.
 fn compile(pattern: &str) -> Result<Kind, PatternError> {
     #[derive(PartialEq)]
     enum Detected {
@@ -482,30 +462,25 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
         Suffix,
         Regex,
     }
-    let chars: Vec<char> = pattern.chars().collect();
-    let mut toks = Vec::new();
+    let mut re = String::from("^");
     let mut detected = Detected::Exact;
-    let mut pos = 0;
+    let mut chars = pattern.chars().peekable();
     let mut first = true;
-    while pos < chars.len() {
-        let ch = chars[pos];
-        pos += 1;
+    while let Some(ch) = chars.next() {
         match ch {
-            '*' if chars.get(pos) == Some(&'*') => {
-                pos += 1;
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
                 // `**/` is `**`.
-                if chars.get(pos) == Some(&'/') {
-                    pos += 1;
-                }
-                if pos == chars.len() {
+                chars.next_if_eq(&'/');
+                if chars.peek().is_none() {
                     if detected == Detected::Exact {
                         detected = Detected::Prefix;
                     } else {
-                        toks.push(Tok::AnyRun);
+                        re.push_str(".*");
                         detected = Detected::Regex;
                     }
                 } else {
-                    toks.push(Tok::DirPrefix);
+                    re.push_str("(.*/)?");
                     detected = Detected::Regex;
                 }
                 if first {
@@ -513,33 +488,30 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
                 }
             }
             '*' => {
-                toks.push(Tok::NotSlashRun);
+                re.push_str("[^/]*");
                 detected = Detected::Regex;
             }
             '?' => {
-                toks.push(Tok::NotSlash);
+                re.push_str("[^/]");
                 detected = Detected::Regex;
             }
-            '\\' => match chars.get(pos) {
-                Some(&next) => {
-                    pos += 1;
-                    toks.push(Tok::Lit(regex_escape(next).ok_or_else(|| bad(pattern))?));
+            // Regexp metacharacters that mean nothing to filepath.Match.
+            '.' | '+' | '(' | ')' | '{' | '}' | '$' | '|' => {
+                re.push('\\');
+                re.push(ch);
+            }
+            '\\' => {
+                re.push('\\');
+                if let Some(next) = chars.next() {
+                    re.push(next);
                     detected = Detected::Regex;
                 }
-                None => toks.push(Tok::Lit('\\')),
-            },
-            '[' => {
-                let (tok, used) = parse_class(&chars[pos..]).ok_or_else(|| bad(pattern))?;
-                toks.push(tok);
-                pos += used;
+            }
+            '[' | ']' => {
+                re.push(ch);
                 detected = Detected::Regex;
             }
-            ']' => {
-                toks.push(Tok::Lit(']'));
-                detected = Detected::Regex;
-            }
-            '^' => toks.push(Tok::Start),
-            c => toks.push(Tok::Lit(c)),
+            c => re.push(c),
         }
         first = false;
     }
@@ -547,117 +519,216 @@ fn compile(pattern: &str) -> Result<Kind, PatternError> {
         Detected::Exact => Kind::Exact,
         Detected::Prefix => Kind::Prefix(pattern[..pattern.len() - 2].to_string()),
         Detected::Suffix => Kind::Suffix(pattern[2..].to_string()),
-        Detected::Regex => Kind::Regex(toks),
+        Detected::Regex => {
+            re.push('$');
+            let rust = go_regex_to_rust(&re).ok_or_else(|| bad(pattern))?;
+            Kind::Regex(regex::Regex::new(&rust).map_err(|_| bad(pattern))?)
+        }
     })
 }
 
-/// What `\c` means in a Go regular expression, for the escapes a
-/// .dockerignore can reasonably contain: punctuation is literal, and the
-/// C control escapes are their characters. Perl classes (`\d`...) and
-/// other escapes are not supported and count as bad patterns.
-fn regex_escape(c: char) -> Option<char> {
+// ---------------------------------------------------------------------------
+// Go's regexp syntax, respelled for the regex crate.
+//
+// Both are RE2, but they spell a few things differently: Go's `\d`, `\s`,
+// `\w` and `\b` are ASCII (the crate's are Unicode), a `[` inside a class is
+// a literal unless it opens `[:name:]` (the crate nests classes), `&&`, `--`
+// and `~~` inside a class are literal (the crate's set operations), `\Q...\E`
+// quotes, `\123` is octal and any escaped punctuation is itself. Literals are
+// therefore re-escaped for the crate, and everything else passes through.
+
+/// A regular expression in Go's syntax as the regex crate reads it; `None`
+/// where Go's regexp would refuse it (or uses what the crate cannot match on
+/// text, `\C`).
+fn go_regex_to_rust(re: &str) -> Option<String> {
+    let s: Vec<char> = re.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            '\\' if s.get(i + 1) == Some(&'Q') => {
+                // Literal text up to `\E` or the end.
+                i += 2;
+                while i < s.len() && !(s[i] == '\\' && s.get(i + 1) == Some(&'E')) {
+                    push_literal(&mut out, s[i]);
+                    i += 1;
+                }
+                i += 2;
+            }
+            '\\' => {
+                let (esc, used) = go_escape(&s[i + 1..])?;
+                match esc {
+                    Escape::Char(c) => push_literal(&mut out, c),
+                    Escape::Class(class) => out.push_str(&class),
+                    Escape::Assertion(a) => out.push_str(a),
+                }
+                i += 1 + used;
+            }
+            '[' => {
+                let used = go_class(&s[i..], &mut out)?;
+                i += used;
+            }
+            c @ ('^' | '$' | '.' | '(' | ')' | '*' | '?' | '+' | '|') => {
+                out.push(c);
+                i += 1;
+            }
+            c => {
+                push_literal(&mut out, c);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// What a Go escape sequence stands for.
+enum Escape {
+    /// One character (`\.`, `\n`, `\x41`, `\101`).
+    Char(char),
+    /// A class, in the crate's syntax (`\d` is `[0-9]`, `\pL` stays).
+    Class(String),
+    /// A zero-width assertion, in the crate's syntax (outside classes only).
+    Assertion(&'static str),
+}
+
+/// Reads the escape after a `\` (`s` starts after it), as Go's parser does:
+/// what it means and how many characters it used.
+fn go_escape(s: &[char]) -> Option<(Escape, usize)> {
+    let c = *s.first()?;
+    let perl = |class: &str| Some((Escape::Class(class.to_string()), 1));
     match c {
-        c if c.is_ascii_punctuation() => Some(c),
-        'a' => Some('\u{7}'),
-        'f' => Some('\u{c}'),
-        'n' => Some('\n'),
-        'r' => Some('\r'),
-        't' => Some('\t'),
-        'v' => Some('\u{b}'),
+        'd' => perl("[0-9]"),
+        'D' => perl("[^0-9]"),
+        's' => perl("[\\t\\n\\x0C\\r ]"),
+        'S' => perl("[^\\t\\n\\x0C\\r ]"),
+        'w' => perl("[0-9A-Za-z_]"),
+        'W' => perl("[^0-9A-Za-z_]"),
+        'b' => Some((Escape::Assertion("(?-u:\\b)"), 1)),
+        'B' => Some((Escape::Assertion("(?-u:\\B)"), 1)),
+        'A' => Some((Escape::Assertion("\\A"), 1)),
+        'z' => Some((Escape::Assertion("\\z"), 1)),
+        // `\pL`: moby escapes `{`, so `\p{Greek}` never reaches the parser
+        // as a name in braces (and Go refuses what it becomes).
+        'p' | 'P' => {
+            let name = *s.get(1)?;
+            if !name.is_ascii_alphabetic() {
+                return None;
+            }
+            Some((Escape::Class(format!("\\{c}{name}")), 2))
+        }
+        'a' => Some((Escape::Char('\u{7}'), 1)),
+        'f' => Some((Escape::Char('\u{c}'), 1)),
+        'n' => Some((Escape::Char('\n'), 1)),
+        'r' => Some((Escape::Char('\r'), 1)),
+        't' => Some((Escape::Char('\t'), 1)),
+        'v' => Some((Escape::Char('\u{b}'), 1)),
+        // Octal: `\0` and up to two more digits, or `\1`-`\7` followed by
+        // one (a single non-zero digit would be a backreference).
+        '0'..='7' => {
+            if c != '0' && !s.get(1).is_some_and(|d| ('0'..='7').contains(d)) {
+                return None;
+            }
+            let digits: String = s
+                .iter()
+                .take(3)
+                .take_while(|d| ('0'..='7').contains(*d))
+                .collect();
+            let code = u32::from_str_radix(&digits, 8).ok()?;
+            Some((Escape::Char(char::from_u32(code)?), digits.len()))
+        }
+        // `\x41` (the braced form cannot survive moby's escaping of `{`).
+        'x' => {
+            let hex: String = s.get(1..3)?.iter().collect();
+            let code = u32::from_str_radix(&hex, 16).ok()?;
+            Some((Escape::Char(char::from_u32(code)?), 3))
+        }
+        c if c.is_ascii_punctuation() => Some((Escape::Char(c), 1)),
         _ => None,
     }
 }
 
-/// A bracket expression after its `[`, read as Go's regexp reads it: an
-/// optional `^`, then characters, `\`-escapes and `lo-hi` ranges up to `]`.
-/// Returns the token and how many characters it used, or `None` if Go's
-/// regexp would refuse it (unclosed, or a range whose ends are reversed).
-fn parse_class(chars: &[char]) -> Option<(Tok, usize)> {
-    let mut i = 0;
-    let negated = chars.first() == Some(&'^');
-    if negated {
+/// Go's POSIX class names (`[:alpha:]`...); the crate knows the same ones.
+const POSIX_CLASSES: &[&str] = &[
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+    "space", "upper", "word", "xdigit",
+];
+
+/// Reads a Go class (`s` starts at its `[`) into `out` in the crate's
+/// syntax; how many characters it used.
+fn go_class(s: &[char], out: &mut String) -> Option<usize> {
+    let mut i = 1;
+    out.push('[');
+    if s.get(i) == Some(&'^') {
+        out.push('^');
         i += 1;
     }
-    let mut ranges = Vec::new();
-    let one = |i: &mut usize| -> Option<char> {
-        let c = *chars.get(*i)?;
-        *i += 1;
-        if c == '\\' {
-            let e = regex_escape(*chars.get(*i)?)?;
-            *i += 1;
-            return Some(e);
-        }
-        Some(c)
-    };
+    // `]` (and `-`) right after the `[` or `[^` is a literal.
+    let mut first = true;
     loop {
-        match chars.get(i) {
-            None => return None,
-            Some(']') if !ranges.is_empty() => {
-                i += 1;
-                break;
+        match s.get(i)? {
+            ']' if !first => break,
+            '[' if s.get(i + 1) == Some(&':') => {
+                let rest: String = s[i + 2..].iter().collect();
+                if let Some(end) = rest.find(":]") {
+                    let name = &rest[..end];
+                    let bare = name.strip_prefix('^').unwrap_or(name);
+                    if !POSIX_CLASSES.contains(&bare) {
+                        return None;
+                    }
+                    out.push_str(&format!("[:{name}:]"));
+                    i += 2 + name.chars().count() + 2;
+                    first = false;
+                    continue;
+                }
             }
-            Some(_) => {}
+            _ => {}
         }
-        let lo = one(&mut i)?;
-        let mut hi = lo;
-        if chars.get(i) == Some(&'-') && chars.get(i + 1).is_some_and(|&c| c != ']') {
+        first = false;
+        let lo = match class_char(s, &mut i)? {
+            Ok(c) => c,
+            Err(class) => {
+                out.push_str(&class);
+                continue;
+            }
+        };
+        if s.get(i) == Some(&'-') && s.get(i + 1).is_some_and(|&c| c != ']') {
             i += 1;
-            hi = one(&mut i)?;
+            let hi = class_char(s, &mut i)?.ok()?;
             if hi < lo {
                 return None;
             }
+            push_literal(out, lo);
+            out.push('-');
+            push_literal(out, hi);
+        } else {
+            push_literal(out, lo);
         }
-        ranges.push((lo, hi));
     }
-    Some((Tok::Class { negated, ranges }, i))
+    out.push(']');
+    Some(i + 1)
 }
 
-/// Whether the anchored token sequence matches all of `path`.
-fn regex_match(toks: &[Tok], path: &str) -> bool {
-    let s: Vec<char> = path.chars().collect();
-    let n = s.len();
-    let mut set = vec![false; n + 1];
-    set[0] = true;
-    // Positions reachable from `set` through a run of characters that all
-    // satisfy `ok`.
-    let run = |set: &[bool], ok: &dyn Fn(char) -> bool| {
-        let mut out = vec![false; n + 1];
-        let mut open = false;
-        for p in 0..=n {
-            open = set[p] || (open && ok(s[p - 1]));
-            out[p] = open;
-        }
-        out
-    };
-    for tok in toks {
-        set = match tok {
-            Tok::NotSlashRun => run(&set, &|c| c != '/'),
-            Tok::AnyRun => run(&set, &|c| c != '\n'),
-            Tok::DirPrefix => {
-                let reach = run(&set, &|c| c != '\n');
-                (0..=n)
-                    .map(|q| set[q] || (q > 0 && s[q - 1] == '/' && reach[q - 1]))
-                    .collect()
-            }
-            Tok::Start => (0..=n).map(|q| q == 0 && set[0]).collect(),
-            single => {
-                let mut next = vec![false; n + 1];
-                for p in 0..n {
-                    let ok = match single {
-                        Tok::Lit(c) => s[p] == *c,
-                        Tok::NotSlash => s[p] != '/',
-                        Tok::Class { negated, ranges } => {
-                            ranges.iter().any(|&(lo, hi)| lo <= s[p] && s[p] <= hi) != *negated
-                        }
-                        _ => false,
-                    };
-                    next[p + 1] = set[p] && ok;
-                }
-                next
-            }
-        };
+/// One member of a class at `s[*i]`: a character, or (`Err`) a class such
+/// as `\d` in the crate's syntax. `None` for an escape Go refuses in a class.
+fn class_char(s: &[char], i: &mut usize) -> Option<Result<char, String>> {
+    let c = *s.get(*i)?;
+    if c != '\\' {
+        *i += 1;
+        return Some(Ok(c));
     }
-    set[n]
+    let (esc, used) = go_escape(&s[*i + 1..])?;
+    *i += 1 + used;
+    match esc {
+        Escape::Char(c) => Some(Ok(c)),
+        Escape::Class(class) => Some(Err(class)),
+        Escape::Assertion(_) => None,
+    }
+}
+
+/// Appends `c` as a literal, escaped for the crate (in or out of a class).
+fn push_literal(out: &mut String, c: char) {
+    let mut buf = [0; 4];
+    out.push_str(&regex::escape(c.encode_utf8(&mut buf)));
 }
 
 #[cfg(test)]
@@ -840,8 +911,13 @@ mod tests {
 
     #[test]
     fn pattern_matcher_follows_mobys_table() {
+        check_single_patterns(MOBY_MATCHES);
+    }
+
+    /// Checks (pattern, path, excluded) cases, reporting every failure.
+    fn check_single_patterns(cases: &[(&str, &str, bool)]) {
         let mut failures = Vec::new();
-        for &(pattern, path, want) in MOBY_MATCHES {
+        for &(pattern, path, want) in cases {
             match excluded(&[pattern], path) {
                 Ok(got) if got == want => {}
                 got => failures.push(format!("{pattern:?} {path:?}: want {want}, got {got:?}")),
@@ -927,6 +1003,60 @@ mod tests {
         let pm = PatternMatcher::new(&["[Local-Only]/".to_string()]).unwrap();
         assert!(pm.excluded("x").is_err());
         assert!(pm.excluded("x").is_err());
+    }
+
+    /// What moby's matcher does with the corners Go's regexp gives meaning
+    /// to (patternmatcher compiles the pattern with regexp.Compile): Perl
+    /// classes are ASCII, POSIX classes work, a `[` in a class is a literal,
+    /// `&&` is not an intersection, `\Q...\E` quotes, escapes are octal.
+    #[test]
+    fn regexp_corners_follow_gos_regexp() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("file\\d", "file1", true),
+            ("file\\d", "filex", false),
+            // Go's \d is [0-9]: ARABIC-INDIC DIGIT THREE is not one
+            ("x\\d", "x\u{663}", false),
+            ("x\\D", "x\u{663}", true),
+            ("\\w*", "abc_9", true),
+            ("\\w", "\u{e9}", false),
+            ("a\\sb", "a b", true),
+            ("a\\sb", "a\u{b}b", false),
+            ("[[:alpha:]]", "a", true),
+            ("[[:alpha:]]", "1", false),
+            ("[[:alpha:]]", "a]", false),
+            ("[[:^digit:]]x", "ax", true),
+            ("[[:^digit:]]x", "1x", false),
+            ("[\\d_]", "_", true),
+            ("[^\\d]", "5", false),
+            ("[[a]", "[", true),
+            ("[[a]", "a", true),
+            ("[a&&b]", "&", true),
+            ("[a\\-\\-b]", "-", true),
+            ("[a~~b]", "~", true),
+            ("\\pLx", "\u{e9}x", true),
+            ("\\PLx", "1x", true),
+            ("a\\Q.b\\E", "a\\.b", true),
+            ("a\\Q.b\\E", "a.b", false),
+            ("\\101", "A", true),
+            ("\\x41\\x42", "AB", true),
+            ("a\\<", "a<", true),
+            ("^a*", "abc", true),
+        ];
+        check_single_patterns(cases);
+        // What Go's regexp refuses: a single-digit backreference, an
+        // unknown POSIX class, an unknown escape, `\b` inside a class.
+        // `\p{Greek}` and `\x{41}` are refused too: moby escapes the `{`.
+        for pattern in [
+            "a\\1",
+            "[[:alfa:]]",
+            "\\y",
+            "[\\b]",
+            "\\p{Greek}",
+            "\\x{41}",
+        ] {
+            let pm = PatternMatcher::new(&[pattern.to_string()]).unwrap();
+            assert!(pm.excluded("x").is_err(), "{pattern:?}");
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod common;
 
 mod archive_add;
 mod cli;
+mod context_fidelity;
 mod copy_fidelity;
 mod debian;
 mod dest_archive;

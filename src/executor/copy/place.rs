@@ -72,8 +72,8 @@ impl<'a> Placer<'a> {
             }
             Item::Context(entry) => match entry.kind {
                 ContextKind::Dir => self.context_dir(ctx, &entry),
-                ContextKind::File { .. } => self.context_file(&entry),
-                ContextKind::Symlink { .. } | ContextKind::Other => Ok(()),
+                // a file, or a fifo, device or socket named by the source
+                _ => self.context_file(&entry),
             },
             Item::Image(p) => self.image(p),
         }
@@ -206,9 +206,8 @@ impl<'a> Placer<'a> {
                 continue;
             }
             let target = join(&self.dest, &sub.rel);
-            if let Some((e, d)) = context_entry(&target, &sub) {
-                self.put_fixed(e, d, false);
-            }
+            let (e, d) = context_entry(&target, &sub);
+            self.put_fixed(e, d, false);
             if let Some(inode) = sub.inode {
                 self.inode_of.insert(target, inode);
             }
@@ -220,7 +219,8 @@ impl<'a> Placer<'a> {
         if self.excluded(base_name(&entry.rel))? {
             return Ok(());
         }
-        let archive = if self.how.unpack {
+        let is_file = matches!(entry.kind, ContextKind::File { .. });
+        let archive = if self.how.unpack && is_file {
             layer::detect_archive(&entry.path)
                 .map_err(|e| BuildError::at(self.how.span, format!("reading {}: {e}", entry.rel)))?
         } else {
@@ -237,9 +237,8 @@ impl<'a> Placer<'a> {
             return Ok(());
         }
         let target = self.file_target(base_name(&entry.rel));
-        if let Some((e, d)) = context_entry(&target, entry) {
-            self.put_fixed(e, d, false);
-        }
+        let (e, d) = context_entry(&target, entry);
+        self.put_fixed(e, d, false);
         Ok(())
     }
 
@@ -368,8 +367,11 @@ pub(crate) fn entry_from_meta(path: &str, m: &FsMeta) -> Entry {
     }
 }
 
-/// A layer entry for a context entry placed at `target`.
-fn context_entry(target: &str, c: &ContextEntry) -> Option<(Entry, Data)> {
+/// A layer entry for a context entry placed at `target`, as BuildKit's
+/// copy of the transferred context makes it: fifos and devices stay what
+/// they are, a socket becomes an empty file (fsutil's stat.go clears its
+/// type bit), extended attributes come along.
+fn context_entry(target: &str, c: &ContextEntry) -> (Entry, Data) {
     let (kind, data) = match &c.kind {
         ContextKind::File { size } => (EntryKind::File { size: *size }, Data::Path(c.path.clone())),
         ContextKind::Dir => (EntryKind::Dir, Data::None),
@@ -379,9 +381,10 @@ fn context_entry(target: &str, c: &ContextEntry) -> Option<(Entry, Data)> {
             },
             Data::None,
         ),
-        ContextKind::Other => return None,
+        ContextKind::Special(kind) => (kind.clone(), Data::None),
+        ContextKind::Socket => (EntryKind::File { size: 0 }, Data::None),
     };
-    Some((
+    (
         Entry {
             path: target.to_string(),
             kind,
@@ -389,10 +392,10 @@ fn context_entry(target: &str, c: &ContextEntry) -> Option<(Entry, Data)> {
             uid: 0,
             gid: 0,
             mtime: c.mtime,
-            xattrs: Vec::new(),
+            xattrs: c.xattrs.clone(),
         },
         data,
-    ))
+    )
 }
 
 fn join(dir: &str, name: &str) -> String {
