@@ -16,7 +16,7 @@ use crate::oci::{self, Descriptor, Platform};
 use crate::span::Span;
 use crate::syntax::ast::{Dockerfile, Instruction, Kind};
 use rootfs::RootFs;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -106,26 +106,61 @@ pub struct Built {
 }
 
 /// The variables an instruction's words are expanded with: ENV and ARG
-/// values in order of definition (a later definition replaces the value).
+/// values in order of definition (a later definition replaces the value),
+/// indexed by name so that setting and looking up stay constant-time.
 #[derive(Debug, Clone, Default)]
-pub struct Vars(Vec<(String, String)>);
+pub struct Vars {
+    pairs: Vec<(String, String)>,
+    index: HashMap<String, usize>,
+    bytes: usize,
+}
+
+/// The most bytes all variables of a scope may hold together (names and
+/// values): each word is limited by [`crate::expand::MAX_WORD_BYTES`], this
+/// bounds many of them.
+pub const MAX_VARS_BYTES: usize = 16 << 20;
 
 impl Vars {
     /// Sets `key` to `value`.
     pub fn set(&mut self, key: &str, value: &str) {
-        match self.0.iter_mut().find(|(k, _)| k == key) {
-            Some(slot) => slot.1 = value.to_string(),
-            None => self.0.push((key.to_string(), value.to_string())),
+        match self.index.get(key) {
+            Some(&i) => {
+                let slot = &mut self.pairs[i].1;
+                self.bytes = self.bytes - slot.len() + value.len();
+                *slot = value.to_string();
+            }
+            None => {
+                self.index.insert(key.to_string(), self.pairs.len());
+                self.bytes += key.len() + value.len();
+                self.pairs.push((key.to_string(), value.to_string()));
+            }
         }
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.index.get(key).map(|&i| self.pairs[i].1.as_str())
+    }
+
+    /// Sets `key` to `value` unless all variables would then hold more than
+    /// [`MAX_VARS_BYTES`]; the error is about `span`.
+    pub(crate) fn set_bounded(
+        &mut self,
+        span: Span,
+        key: &str,
+        value: &str,
+    ) -> Result<(), BuildError> {
+        let old = self.get(key).map_or(key.len(), str::len);
+        if self.bytes - old.min(self.bytes) + value.len() > MAX_VARS_BYTES {
+            return Err(BuildError::at(
+                span,
+                format!(
+                    "setting {key}: the variables would hold more than {MAX_VARS_BYTES} bytes, the most minibuild allows"
+                ),
+            ));
+        }
+        self.set(key, value);
+        Ok(())
     }
 }
 
@@ -152,6 +187,8 @@ pub(crate) struct Stage {
     pub(crate) rootfs: RootFs,
     /// CMD was set in this stage (ENTRYPOINT then keeps it).
     pub(crate) cmd_set: bool,
+    /// Where each name's entry is in the config's Env (ENV stays linear).
+    pub(crate) env_index: HashMap<String, usize>,
 }
 
 impl Stage {
@@ -300,9 +337,10 @@ impl<'a> Builder<'a> {
         word: &str,
         vars: &Vars,
     ) -> Result<String, BuildError> {
-        self.lexer
-            .process_word(word, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding {word:?}: {e}")))
+        self.lexer.process_word(word, vars).map_err(|e| {
+            let word = crate::expand::quoted_for_message(word);
+            BuildError::at(span, format!("expanding {word}: {e}"))
+        })
     }
 
     /// The `--build-arg` value of `name` (the last one given wins).
@@ -324,7 +362,7 @@ impl<'a> Builder<'a> {
         for instr in &df.instructions {
             match &instr.kind {
                 Kind::From { image, stage_name } => {
-                    let base = self.expand_word(image.span, &image.value, &self.global.clone())?;
+                    let base = self.expand_word(image.span, &image.value, &self.global)?;
                     let name = stage_name.as_ref().map(|n| n.value.to_ascii_lowercase());
                     if let Some(n) = &name {
                         if self.stages.iter().any(|s| s.name.as_deref() == Some(n)) {
@@ -353,15 +391,13 @@ impl<'a> Builder<'a> {
                         self.declared_args.insert(d.name.value.clone());
                         let value = match (self.build_arg(&d.name.value), &d.default) {
                             (Some(v), _) => Some(v.to_string()),
-                            (None, Some(def)) => Some(self.expand_word(
-                                def.span,
-                                &def.value,
-                                &self.global.clone(),
-                            )?),
+                            (None, Some(def)) => {
+                                Some(self.expand_word(def.span, &def.value, &self.global)?)
+                            }
                             (None, None) => None,
                         };
                         if let Some(v) = value {
-                            self.global.set(&d.name.value, &v);
+                            self.global.set_bounded(d.name.span, &d.name.value, &v)?;
                         }
                     }
                 }
@@ -530,14 +566,17 @@ impl<'a> Builder<'a> {
         self.say(&header);
         let image = self.base_image(index, &base_name, from.span)?;
         let mut vars = Vars::default();
-        for (k, v) in image.config.config.env_pairs() {
+        let mut env_index = HashMap::new();
+        for (i, (k, v)) in image.config.config.env_pairs().into_iter().enumerate() {
             vars.set(&k, &v);
+            env_index.entry(k).or_insert(i);
         }
         let mut stage = Stage {
             image,
             vars,
             rootfs: RootFs::default(),
             cmd_set: false,
+            env_index,
         };
         let body = self.stages[index].body.clone();
         for instr in body {
@@ -575,7 +614,7 @@ impl<'a> Builder<'a> {
                 return Err(meta::unknown_flag(flag.span, &flag.name, "FROM"));
             }
             let raw = flag.value.clone().unwrap_or_default();
-            let value = self.expand_word(flag.span, &raw, &self.global.clone())?;
+            let value = self.expand_word(flag.span, &raw, &self.global)?;
             platform = parse_platform(&value).map_err(|e| BuildError::at(flag.span, e))?;
         }
         if base.eq_ignore_ascii_case("scratch") {
@@ -762,9 +801,10 @@ impl<'a> Builder<'a> {
         word: &str,
         vars: &Vars,
     ) -> Result<Vec<String>, BuildError> {
-        self.lexer
-            .process_words(word, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding {word:?}: {e}")))
+        self.lexer.process_words(word, vars).map_err(|e| {
+            let word = crate::expand::quoted_for_message(word);
+            BuildError::at(span, format!("expanding {word}: {e}"))
+        })
     }
 
     pub(crate) fn record(&self, stage: &mut Stage, created_by: String) {
