@@ -49,7 +49,7 @@ pub fn parse(src: &str) -> Result<Dockerfile, ParseError> {
             break;
         };
         pos = next;
-        let mut raw = read_line(&logical, 0, logical.text.len(), escape)?;
+        let mut raw = read_line(&logical, 0, logical.text.len(), escape, false)?;
         raw.span = span;
         if raw.can_contain_heredoc() && logical.text.contains("<<") {
             for marker in heredoc_markers(&logical)? {
@@ -182,7 +182,13 @@ fn next_logical(
 
 /// BuildKit's `newNodeFromLine` on `l.text[start..end]`: keyword, flags and
 /// the arguments as its line parsers leave them.
-fn read_line(l: &Logical, start: usize, end: usize, escape: char) -> Result<Raw, ParseError> {
+fn read_line(
+    l: &Logical,
+    start: usize,
+    end: usize,
+    escape: char,
+    nested: bool,
+) -> Result<Raw, ParseError> {
     let text = &l.text[start..end];
     let lead = text.len() - text.trim_start().len();
     let text = text.trim();
@@ -251,11 +257,16 @@ fn read_line(l: &Logical, start: usize, end: usize, escape: char) -> Result<Raw,
         "maintainer" | "stopsignal" | "user" | "workdir" if !rest_text.is_empty() => {
             raw.args = vec![args.spanned(0, rest_text)];
         }
-        // parseSubCommand: the rest is an instruction of its own.
+        // parseSubCommand: the rest is an instruction of its own. Only one
+        // level is read: `ONBUILD ONBUILD` is refused by its keyword alone,
+        // and reading every level of `ONBUILD ONBUILD ...` again was
+        // quadratic (and as deep as the line is long).
         "onbuild" if !rest_text.is_empty() => {
             raw.args = vec![args.spanned(0, rest_text)];
-            let child = read_line(l, rest_base, rest_base + rest_text.len(), escape)?;
-            raw.child = Some(Box::new(child));
+            if !nested {
+                let child = read_line(l, rest_base, rest_base + rest_text.len(), escape, true)?;
+                raw.child = Some(Box::new(child));
+            }
         }
         _ => {}
     }
@@ -725,6 +736,15 @@ mod tests {
         let i = one("CMD [\"\\ud83d\\ude00\", \"\\ud83d\"]");
         let v: Vec<_> = i.args.iter().map(|a| a.value.as_str()).collect();
         assert_eq!(v, ["😀", "\u{FFFD}"]);
+    }
+
+    #[test]
+    fn chained_onbuild_is_read_one_level_deep() {
+        // 20,000 levels were each parsed again (quadratic, and as deep)
+        let src = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(20_000));
+        let e = parse(&src).unwrap_err();
+        assert_eq!(e.message, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+        assert_eq!(e.span.line_col(&src), (2, 9));
     }
 
     #[test]
