@@ -10,7 +10,9 @@ mod dump;
 mod grammar;
 mod line;
 pub mod parser;
+mod source;
 mod typed;
 
 pub use dump::dump;
 pub use parser::{parse, ParseError};
+pub use source::{read_dockerfile, SourceError, MAX_DOCKERFILE_BYTES};
