@@ -35,7 +35,9 @@ pub enum Chmod {
 impl Chmod {
     /// Parses a `--chmod` value.
     pub fn parse(s: &str) -> Result<Chmod, String> {
-        if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        // BuildKit (dockerfile2llb/convert_copy.go) gives its full sentence
+        // to any value that starts like a number (`64a`, `999`)
+        if s.starts_with(|c: char| c.is_ascii_digit()) {
             return match u32::from_str_radix(s, 8) {
                 Ok(m) if m <= 0o7777 => Ok(Chmod::Octal(m)),
                 _ => Err(format!(
@@ -231,8 +233,8 @@ pub(crate) fn plan(
                 ))
             }
             "exclude" => excludes.push(value),
-            "unpack" => unpack = flag.value.is_none() || value == "true",
-            "link" => link = flag.value.is_none() || value == "true",
+            "unpack" => unpack = flag.value.is_none() || value.eq_ignore_ascii_case("true"),
+            "link" => link = flag.value.is_none() || value.eq_ignore_ascii_case("true"),
             "parents" | "keep-git-dir" | "checksum" => {
                 return Err(BuildError::at(
                     flag.span,

@@ -743,7 +743,10 @@ mod tests {
         // 20,000 levels were each parsed again (quadratic, and as deep)
         let src = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(20_000));
         let e = parse(&src).unwrap_err();
-        assert_eq!(e.message, "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+        assert_eq!(
+            e.message,
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+        );
         assert_eq!(e.span.line_col(&src), (2, 9));
     }
 
@@ -808,6 +811,24 @@ mod tests {
             None,
         ),
         ("FROM a\nSHELL /bin/sh -c", "SHELL requires the arguments to be in JSON form", (2, 7), None),
+        // BuildKit's BFlags.Parse (instructions/bflag.go)
+        ("FROM a\nCOPY --chown 1:1 f /x", "missing a value on flag: --chown", (2, 6), None),
+        ("FROM a\nADD --chmod 777 f /x", "missing a value on flag: --chmod", (2, 5), None),
+        ("FROM a\nCOPY --exclude f /x", "missing a value on flag: --exclude", (2, 6), None),
+        ("FROM a\nCOPY --link= f /x", "missing a value on flag: --link", (2, 6), None),
+        (
+            "FROM a\nADD --unpack=yes f /x",
+            "expecting boolean value for flag --unpack, not: yes",
+            (2, 5),
+            None,
+        ),
+        (
+            "FROM a\nCOPY --from=a --from=b f /x",
+            "duplicate flag specified: --from",
+            (2, 15),
+            None,
+        ),
+        ("FROM --platform a", "missing a value on flag: --platform", (1, 6), None),
         ("FROM a\nWORKDIR", "WORKDIR requires exactly one argument", (2, 1), None),
         (
             "FROM a\nENV a=b c",

@@ -268,6 +268,29 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "invalid chmod parameter",
         "Dockerfile:2:6",
     ),
+    // BuildKit's BFlags.Parse (frontend/dockerfile/instructions/bflag.go):
+    // the flag is named with its dashes
+    (
+        "FROM scratch\nCOPY --chown 1:1 a.txt /x\n",
+        "error: missing a value on flag: --chown\n",
+        "Dockerfile:2:6",
+    ),
+    (
+        "FROM scratch\nCOPY --chmod 777 a.txt /x\n",
+        "error: missing a value on flag: --chmod\n",
+        "Dockerfile:2:6",
+    ),
+    (
+        "FROM scratch\nCOPY --link=yes a.txt /x\n",
+        "error: expecting boolean value for flag --link, not: yes\n",
+        "Dockerfile:2:6",
+    ),
+    // BuildKit's testCopyInvalidChmod (frontend/dockerfile/dockerfile_copy_test.go)
+    (
+        "FROM scratch\nCOPY --chmod=64a a.txt /\n",
+        "error: invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777\n",
+        "Dockerfile:2:6",
+    ),
     (
         "FROM scratch\nSTOPSIGNAL SIGNOPE\n",
         "invalid signal: SIGNOPE",
