@@ -530,8 +530,9 @@ impl<'a> Builder<'a> {
     }
 
     fn say(&mut self, line: &str) {
-        // the log is for people; a closed stderr must not fail the build
-        let _ = writeln!(self.log, "{line}");
+        // the log is for people; a closed stderr must not fail the build;
+        // the Dockerfile's control characters are not sent to the terminal
+        let _ = writeln!(self.log, "{}", crate::error::escape_controls(line));
     }
 
     /// The image of stage `index`, building it (and what it needs) first.
