@@ -103,7 +103,7 @@ pub enum ExpandError {
     },
     /// A word whose expansion grew past [`MAX_WORD_BYTES`] (a variable
     /// doubling another one, a replacement longer than what it replaces).
-    #[error("expanding the word gives more than {limit} bytes: only {limit} bytes are allowed for one word")]
+    #[error("the result would be longer than {limit} bytes, the most one word may have")]
     TooLong {
         /// The limit, in bytes.
         limit: usize,

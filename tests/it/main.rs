@@ -13,6 +13,7 @@ mod dest_registry;
 mod dest_registry_auth;
 mod diff_buildah;
 mod expand_buildkit;
+mod hostile;
 mod language;
 mod layer_archive;
 mod store_cli;
