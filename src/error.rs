@@ -45,6 +45,11 @@ pub fn render(file: &str, src: &str, span: Span, message: &str, help: Option<&st
 /// characters (an escape sequence, a carriage return, a NUL) are written as
 /// `\u{1b}`; tabs and newlines stay.
 pub fn escape_controls(text: &str) -> String {
+    // C0 controls and DEL are single bytes; C1 controls start with 0xC2
+    let maybe = |b: &u8| (*b < 0x20 && *b != b'\t' && *b != b'\n') || *b == 0x7f || *b == 0xc2;
+    if !text.as_bytes().iter().any(maybe) {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() && c != '\t' && c != '\n' {

@@ -101,7 +101,8 @@ pub enum ExpandError {
         /// The message from the word, or BuildKit's default one.
         message: String,
     },
-    /// A word whose expansion grew past [`MAX_WORD_BYTES`] (a variable
+    /// A word whose expansion grew past [`MAX_WORD_BYTES`] or the lexer's
+    /// [`Lexer::word_limit`] (a variable
     /// doubling another one, a replacement longer than what it replaces).
     #[error("the result would be longer than {limit} bytes, the most one word may have")]
     TooLong {
@@ -152,6 +153,7 @@ pub fn quoted_for_message(word: &str) -> String {
 pub struct Lexer {
     escape: char,
     skip_quotes: bool,
+    max_word: usize,
 }
 
 impl Default for Lexer {
@@ -167,7 +169,15 @@ impl Lexer {
         Lexer {
             escape,
             skip_quotes: false,
+            max_word: MAX_WORD_BYTES,
         }
+    }
+
+    /// Allows expanded words of up to `bytes` instead of
+    /// [`MAX_WORD_BYTES`] (heredoc bodies are whole files).
+    pub fn word_limit(mut self, bytes: usize) -> Self {
+        self.max_word = bytes;
+        self
     }
 
     /// BuildKit's `SkipProcessQuotes`: quotes stay as written (used for
@@ -179,7 +189,7 @@ impl Lexer {
 
     /// ProcessWord: expand and remove quotes/escapes; one resulting string.
     pub fn process_word(&self, word: &str, vars: &dyn Vars) -> Result<String, ExpandError> {
-        Ok(self.run(word, vars)?.0)
+        Ok(self.run(word, vars, false)?.0)
     }
 
     /// ProcessWords: expand and split into words (as BuildKit, for wordsTest).
@@ -187,7 +197,7 @@ impl Lexer {
     /// Splitting happens on whitespace that came from the word itself or from
     /// an unquoted variable's value; quoted and escaped whitespace stays.
     pub fn process_words(&self, word: &str, vars: &dyn Vars) -> Result<Vec<String>, ExpandError> {
-        Ok(self.run(word, vars)?.1)
+        Ok(self.run(word, vars, true)?.1)
     }
 
     /// ProcessWordWithMatches: also the set of variable names that were referenced and found.
@@ -196,14 +206,16 @@ impl Lexer {
         word: &str,
         vars: &dyn Vars,
     ) -> Result<(String, BTreeSet<String>), ExpandError> {
-        let (result, _, matches) = self.run(word, vars)?;
+        let (result, _, matches) = self.run(word, vars, false)?;
         Ok((result, matches))
     }
 
+    /// Expands `word`; the split words are only worked out with `split`.
     fn run(
         &self,
         word: &str,
         vars: &dyn Vars,
+        split: bool,
     ) -> Result<(String, Vec<String>, BTreeSet<String>), ExpandError> {
         let mut scan = Scan {
             chars: word.chars().collect(),
@@ -211,6 +223,8 @@ impl Lexer {
             escape: self.escape,
             skip_quotes: self.skip_quotes,
             raw_escapes: false,
+            split,
+            max_word: self.max_word,
             depth: 0,
             vars,
             matches: BTreeSet::new(),
@@ -276,6 +290,11 @@ struct Scan<'a> {
     /// Keep escape characters in the result (inside `#`, `%` and `/`
     /// patterns, where the pattern converter interprets them).
     raw_escapes: bool,
+    /// Split variable values into words (ProcessWords only: splitting a
+    /// value character by character is most of the work on long ones).
+    split: bool,
+    /// The most bytes the word may expand to.
+    max_word: usize,
     /// How many `process_until` calls are running (nesting of `${...}`).
     depth: usize,
     vars: &'a dyn Vars,
@@ -336,7 +355,9 @@ impl Scan<'_> {
                 '$' => {
                     let value = self.dollar()?;
                     result.push_str(&value);
-                    words.add_str(&value);
+                    if self.split {
+                        words.add_str(&value);
+                    }
                 }
                 '\'' if !self.skip_quotes => {
                     let value = self.single_quoted()?;
@@ -365,7 +386,7 @@ impl Scan<'_> {
                     }
                 }
             }
-            check_len(&result)?;
+            check_len(&result, self.max_word)?;
         }
         match stop {
             Some(stop) => Err(ExpandError::UnexpectedEnd { stop }),
@@ -401,7 +422,7 @@ impl Scan<'_> {
                 Some('$') => {
                     let value = self.dollar()?;
                     out.push_str(&value);
-                    check_len(&out)?;
+                    check_len(&out, self.max_word)?;
                 }
                 Some(mut c) => {
                     self.pos += 1;
@@ -522,7 +543,7 @@ impl Scan<'_> {
                 let tokens = Glob::parse(&pattern)?;
                 let chars: Vec<char> = value.chars().collect();
                 Ok(if all {
-                    replace_all(&tokens, &chars, &replacement)?
+                    replace_all(&tokens, &chars, &replacement, self.max_word)?
                 } else {
                     match tokens.find(&chars, 0) {
                         Some((s, e)) => {
@@ -565,12 +586,10 @@ impl Scan<'_> {
     }
 }
 
-/// Refuses a word that has grown past [`MAX_WORD_BYTES`].
-fn check_len(s: &str) -> Result<(), ExpandError> {
-    if s.len() > MAX_WORD_BYTES {
-        return Err(ExpandError::TooLong {
-            limit: MAX_WORD_BYTES,
-        });
+/// Refuses a word that has grown past `limit`.
+fn check_len(s: &str, limit: usize) -> Result<(), ExpandError> {
+    if s.len() > limit {
+        return Err(ExpandError::TooLong { limit });
     }
     Ok(())
 }
@@ -774,7 +793,12 @@ fn reverse_pattern(pattern: &str) -> String {
 /// Go's `Regexp.ReplaceAllString`: non-overlapping matches left to right, an
 /// empty match right after a previous match skipped, and `$` templates in
 /// the replacement expanded (there are no groups, so `$x` is empty).
-fn replace_all(glob: &Glob, s: &[char], replacement: &str) -> Result<String, ExpandError> {
+fn replace_all(
+    glob: &Glob,
+    s: &[char],
+    replacement: &str,
+    limit: usize,
+) -> Result<String, ExpandError> {
     let repl = expand_template(replacement);
     let mut out = String::new();
     let mut last_end = 0;
@@ -787,12 +811,12 @@ fn replace_all(glob: &Glob, s: &[char], replacement: &str) -> Result<String, Exp
         if end > last_end || start == 0 {
             out.push_str(&repl);
         }
-        check_len(&out)?;
+        check_len(&out, limit)?;
         last_end = end;
         search = if search + 1 > end { search + 1 } else { end };
     }
     out.extend(&s[last_end.min(s.len())..]);
-    check_len(&out)?;
+    check_len(&out, limit)?;
     Ok(out)
 }
 
@@ -1245,6 +1269,12 @@ mod tests {
         assert_eq!(lx.process_word("\"$A$A\"", &half), too_long);
         assert_eq!(lx.process_word("${A//x/yy}", &half), too_long);
         assert_eq!(lx.process_word("${NOPE:-$A$A}", &half), too_long);
+        let small = Lexer::new('\\').word_limit(4);
+        assert_eq!(small.process_word("abcd", &half), Ok("abcd".into()));
+        assert_eq!(
+            small.process_word("abcde", &half),
+            Err(ExpandError::TooLong { limit: 4 })
+        );
     }
 
     #[test]

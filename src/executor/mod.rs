@@ -120,6 +120,11 @@ pub struct Vars {
 /// bounds many of them.
 pub const MAX_VARS_BYTES: usize = 16 << 20;
 
+/// The most bytes all expanded words of one build may add up to: each is
+/// recorded (history, config, progress), so `LABEL a=$BIG` repeated would
+/// otherwise turn a small Dockerfile into gigabytes of history.
+pub const MAX_EXPANDED_BYTES: usize = 256 << 20;
+
 impl Vars {
     /// Sets `key` to `value`.
     pub fn set(&mut self, key: &str, value: &str) {
@@ -218,6 +223,8 @@ pub struct Builder<'a> {
     building: BTreeSet<usize>,
     step: usize,
     steps: usize,
+    /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
+    expanded: std::cell::Cell<usize>,
     pub(crate) tmp: tempfile::TempDir,
 }
 
@@ -255,6 +262,7 @@ pub fn build(
         building: BTreeSet::new(),
         step: 0,
         steps: 0,
+        expanded: std::cell::Cell::new(0),
         tmp,
     };
     b.plan()?;
@@ -337,10 +345,12 @@ impl<'a> Builder<'a> {
         word: &str,
         vars: &Vars,
     ) -> Result<String, BuildError> {
-        self.lexer.process_word(word, vars).map_err(|e| {
+        let out = self.lexer.process_word(word, vars).map_err(|e| {
             let word = crate::expand::quoted_for_message(word);
             BuildError::at(span, format!("expanding {word}: {e}"))
-        })
+        })?;
+        self.spend(span, out.len())?;
+        Ok(out)
     }
 
     /// The `--build-arg` value of `name` (the last one given wins).
@@ -790,10 +800,26 @@ impl<'a> Builder<'a> {
         text: &str,
         vars: &Vars,
     ) -> Result<String, BuildError> {
-        Lexer::new('\\')
+        let body = Lexer::new('\\')
             .skip_process_quotes(true)
+            .word_limit(crate::syntax::MAX_DOCKERFILE_BYTES as usize)
             .process_word(text, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding heredoc: {e}")))
+            .map_err(|e| BuildError::at(span, format!("expanding heredoc: {e}")))?;
+        self.spend(span, body.len())?;
+        Ok(body)
+    }
+
+    /// Counts `bytes` more of expanded text against [`MAX_EXPANDED_BYTES`].
+    fn spend(&self, span: Span, bytes: usize) -> Result<(), BuildError> {
+        let total = self.expanded.get().saturating_add(bytes);
+        self.expanded.set(total);
+        if total > MAX_EXPANDED_BYTES {
+            return Err(BuildError::at(
+                span,
+                format!("the words of this Dockerfile expand to more than {MAX_EXPANDED_BYTES} bytes in all, the most minibuild allows"),
+            ));
+        }
+        Ok(())
     }
 
     pub(crate) fn expand_words(
@@ -802,10 +828,12 @@ impl<'a> Builder<'a> {
         word: &str,
         vars: &Vars,
     ) -> Result<Vec<String>, BuildError> {
-        self.lexer.process_words(word, vars).map_err(|e| {
+        let out = self.lexer.process_words(word, vars).map_err(|e| {
             let word = crate::expand::quoted_for_message(word);
             BuildError::at(span, format!("expanding {word}: {e}"))
-        })
+        })?;
+        self.spend(span, out.iter().map(String::len).sum())?;
+        Ok(out)
     }
 
     pub(crate) fn record(&self, stage: &mut Stage, created_by: String) {

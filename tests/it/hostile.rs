@@ -59,6 +59,12 @@ fn language_bombs_end_with_a_located_error() {
             "error: setting B29: the variables would hold more than 16777216 bytes, the most minibuild allows\n",
             "Dockerfile:50:5",
         ),
+        // words of 1 MiB recorded over and over: the build's total is bounded
+        (
+            format!("FROM scratch\n{}{}", doubling(20), "LABEL a=$A19\n".repeat(300)),
+            "error: the words of this Dockerfile expand to more than 268435456 bytes in all, the most minibuild allows\n",
+            "Dockerfile:275:9",
+        ),
         // 12,000 levels overflowed the stack (SIGABRT)
         (
             format!("FROM scratch\nENV A={}\n", nested(12_000)),
