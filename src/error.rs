@@ -18,20 +18,45 @@ pub fn render(file: &str, src: &str, span: Span, message: &str, help: Option<&st
     let text = src.lines().nth(line - 1).unwrap_or("");
     let width = line.to_string().len();
     let pad = " ".repeat(width);
-    // the caret covers the span on its first line (at least one column)
+    // the caret covers the span on its first line (at least one column),
+    // measured on the line as shown (control characters escaped)
+    let before: String = text.chars().take(col - 1).collect();
     let first_line_rest = text.chars().count().saturating_sub(col - 1);
     let span_chars = src
         .get(span.start..span.end.max(span.start))
-        .map(|s| s.split('\n').next().unwrap_or("").chars().count())
-        .unwrap_or(1);
-    let carets = span_chars.clamp(1, first_line_rest.max(1));
+        .map(|s| s.split('\n').next().unwrap_or(""))
+        .map(|s| s.chars().take(first_line_rest).collect::<String>())
+        .unwrap_or_default();
+    let carets = escape_controls(&span_chars).chars().count().max(1);
     let mut out = format!(
-        "error: {message}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {text}\n{pad} | {}{}\n",
-        " ".repeat(col - 1),
+        "error: {}\n{pad}--> {file}:{line}:{col}\n{pad} |\n{line} | {}\n{pad} | {}{}\n",
+        escape_controls(message),
+        escape_controls(text),
+        " ".repeat(escape_controls(&before).chars().count()),
         "^".repeat(carets)
     );
     if let Some(help) = help {
-        out.push_str(&format!("{pad} = help: {help}\n"));
+        out.push_str(&format!("{pad} = help: {}\n", escape_controls(help)));
+    }
+    out
+}
+
+/// Text from a Dockerfile as it may be shown on a terminal: control
+/// characters (an escape sequence, a carriage return, a NUL) are written as
+/// `\u{1b}`; tabs and newlines stay.
+pub fn escape_controls(text: &str) -> String {
+    // C0 controls and DEL are single bytes; C1 controls start with 0xC2
+    let maybe = |b: &u8| (*b < 0x20 && *b != b'\t' && *b != b'\n') || *b == 0x7f || *b == 0xc2;
+    if !text.as_bytes().iter().any(maybe) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() && c != '\t' && c != '\n' {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -62,6 +87,17 @@ pub enum Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_the_caret_follows() {
+        let src = "FROM scratch\nLABEL \u{1b}[2J=x\u{7}\n";
+        let out = render("Dockerfile", src, Span::new(19, 26), "bad \u{1b}[2J", None);
+        assert_eq!(
+            out,
+            "error: bad \\u{1b}[2J\n --> Dockerfile:2:7\n  |\n2 | LABEL \\u{1b}[2J=x\\u{7}\n  |       ^^^^^^^^^^^^^^^^\n"
+        );
+        assert!(!out.contains('\u{1b}'));
+    }
 
     #[test]
     fn renders_line_caret_and_help() {

@@ -101,6 +101,21 @@ pub enum ExpandError {
         /// The message from the word, or BuildKit's default one.
         message: String,
     },
+    /// A word whose expansion grew past [`MAX_WORD_BYTES`] or the lexer's
+    /// [`Lexer::word_limit`] (a variable
+    /// doubling another one, a replacement longer than what it replaces).
+    #[error("the result would be longer than {limit} bytes, the most one word may have")]
+    TooLong {
+        /// The limit, in bytes.
+        limit: usize,
+    },
+    /// `${...}` nested in the default or pattern of another more than
+    /// [`MAX_DEPTH`] times.
+    #[error("variable substitutions nested more than {limit} levels deep")]
+    TooDeep {
+        /// The limit on nesting.
+        limit: usize,
+    },
     /// A `#`, `%` or `/` pattern with an escape BuildKit refuses.
     #[error("invalid pattern ({pattern}) in substitution: {reason}")]
     InvalidPattern {
@@ -111,11 +126,34 @@ pub enum ExpandError {
     },
 }
 
+/// The most bytes one expanded word may have. BuildKit has no limit; 1 MiB
+/// is far beyond any path, label or variable a Dockerfile needs, and keeps a
+/// few lines of `ARG B=$A$A` from filling the memory.
+pub const MAX_WORD_BYTES: usize = 1 << 20;
+
+/// The deepest `${V:-${W:-...}}` nesting the lexer follows; checked before
+/// each recursion, so that a hostile word cannot overflow the stack.
+pub const MAX_DEPTH: usize = 100;
+
+/// `word` quoted for an error message (control characters escaped), its
+/// middle left out when it is long: a hostile word can be megabytes.
+pub fn quoted_for_message(word: &str) -> String {
+    const KEEP: usize = 40;
+    if word.chars().count() <= 2 * KEEP {
+        return format!("{word:?}");
+    }
+    let head: String = word.chars().take(KEEP).collect();
+    let tail: Vec<char> = word.chars().rev().take(KEEP).collect();
+    let tail: String = tail.into_iter().rev().collect();
+    format!("{:?}", format!("{head}…{tail}"))
+}
+
 /// The shell-word lexer, configured with the Dockerfile's escape character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lexer {
     escape: char,
     skip_quotes: bool,
+    max_word: usize,
 }
 
 impl Default for Lexer {
@@ -131,7 +169,15 @@ impl Lexer {
         Lexer {
             escape,
             skip_quotes: false,
+            max_word: MAX_WORD_BYTES,
         }
+    }
+
+    /// Allows expanded words of up to `bytes` instead of
+    /// [`MAX_WORD_BYTES`] (heredoc bodies are whole files).
+    pub fn word_limit(mut self, bytes: usize) -> Self {
+        self.max_word = bytes;
+        self
     }
 
     /// BuildKit's `SkipProcessQuotes`: quotes stay as written (used for
@@ -143,7 +189,7 @@ impl Lexer {
 
     /// ProcessWord: expand and remove quotes/escapes; one resulting string.
     pub fn process_word(&self, word: &str, vars: &dyn Vars) -> Result<String, ExpandError> {
-        Ok(self.run(word, vars)?.0)
+        Ok(self.run(word, vars, false)?.0)
     }
 
     /// ProcessWords: expand and split into words (as BuildKit, for wordsTest).
@@ -151,7 +197,7 @@ impl Lexer {
     /// Splitting happens on whitespace that came from the word itself or from
     /// an unquoted variable's value; quoted and escaped whitespace stays.
     pub fn process_words(&self, word: &str, vars: &dyn Vars) -> Result<Vec<String>, ExpandError> {
-        Ok(self.run(word, vars)?.1)
+        Ok(self.run(word, vars, true)?.1)
     }
 
     /// ProcessWordWithMatches: also the set of variable names that were referenced and found.
@@ -160,14 +206,16 @@ impl Lexer {
         word: &str,
         vars: &dyn Vars,
     ) -> Result<(String, BTreeSet<String>), ExpandError> {
-        let (result, _, matches) = self.run(word, vars)?;
+        let (result, _, matches) = self.run(word, vars, false)?;
         Ok((result, matches))
     }
 
+    /// Expands `word`; the split words are only worked out with `split`.
     fn run(
         &self,
         word: &str,
         vars: &dyn Vars,
+        split: bool,
     ) -> Result<(String, Vec<String>, BTreeSet<String>), ExpandError> {
         let mut scan = Scan {
             chars: word.chars().collect(),
@@ -175,6 +223,9 @@ impl Lexer {
             escape: self.escape,
             skip_quotes: self.skip_quotes,
             raw_escapes: false,
+            split,
+            max_word: self.max_word,
+            depth: 0,
             vars,
             matches: BTreeSet::new(),
         };
@@ -239,6 +290,13 @@ struct Scan<'a> {
     /// Keep escape characters in the result (inside `#`, `%` and `/`
     /// patterns, where the pattern converter interprets them).
     raw_escapes: bool,
+    /// Split variable values into words (ProcessWords only: splitting a
+    /// value character by character is most of the work on long ones).
+    split: bool,
+    /// The most bytes the word may expand to.
+    max_word: usize,
+    /// How many `process_until` calls are running (nesting of `${...}`).
+    depth: usize,
     vars: &'a dyn Vars,
     matches: BTreeSet<String>,
 }
@@ -271,9 +329,14 @@ impl Scan<'_> {
         stop: Option<char>,
         raw_escapes: bool,
     ) -> Result<(String, Vec<String>), ExpandError> {
+        if self.depth > MAX_DEPTH {
+            return Err(ExpandError::TooDeep { limit: MAX_DEPTH });
+        }
+        self.depth += 1;
         let saved = std::mem::replace(&mut self.raw_escapes, raw_escapes);
         let out = self.process_until_inner(stop);
         self.raw_escapes = saved;
+        self.depth -= 1;
         out
     }
 
@@ -292,7 +355,9 @@ impl Scan<'_> {
                 '$' => {
                     let value = self.dollar()?;
                     result.push_str(&value);
-                    words.add_str(&value);
+                    if self.split {
+                        words.add_str(&value);
+                    }
                 }
                 '\'' if !self.skip_quotes => {
                     let value = self.single_quoted()?;
@@ -321,6 +386,7 @@ impl Scan<'_> {
                     }
                 }
             }
+            check_len(&result, self.max_word)?;
         }
         match stop {
             Some(stop) => Err(ExpandError::UnexpectedEnd { stop }),
@@ -356,6 +422,7 @@ impl Scan<'_> {
                 Some('$') => {
                     let value = self.dollar()?;
                     out.push_str(&value);
+                    check_len(&out, self.max_word)?;
                 }
                 Some(mut c) => {
                     self.pos += 1;
@@ -476,7 +543,7 @@ impl Scan<'_> {
                 let tokens = Glob::parse(&pattern)?;
                 let chars: Vec<char> = value.chars().collect();
                 Ok(if all {
-                    replace_all(&tokens, &chars, &replacement)
+                    replace_all(&tokens, &chars, &replacement, self.max_word)?
                 } else {
                     match tokens.find(&chars, 0) {
                         Some((s, e)) => {
@@ -517,6 +584,14 @@ impl Scan<'_> {
         }
         name
     }
+}
+
+/// Refuses a word that has grown past `limit`.
+fn check_len(s: &str, limit: usize) -> Result<(), ExpandError> {
+    if s.len() > limit {
+        return Err(ExpandError::TooLong { limit });
+    }
+    Ok(())
 }
 
 fn required(name: String, word: String, default: &str) -> ExpandError {
@@ -586,50 +661,99 @@ impl Glob {
         Ok(Glob(toks))
     }
 
-    /// The end positions at which a match starting at `start` can end.
-    fn ends(&self, s: &[char], start: usize) -> Vec<bool> {
-        let mut set = vec![false; s.len() + 1];
-        set[start] = true;
-        for tok in &self.0 {
-            let mut next = vec![false; s.len() + 1];
-            match tok {
-                GlobTok::Star => {
-                    let mut open = false;
-                    for p in 0..=s.len() {
-                        open = set[p] || (open && p > 0 && s[p - 1] != '\n');
-                        next[p] = open;
-                    }
-                }
-                GlobTok::Any | GlobTok::Lit(_) => {
-                    for p in 0..s.len() {
-                        let ok = match tok {
-                            GlobTok::Lit(c) => s[p] == *c,
-                            _ => s[p] != '\n',
-                        };
-                        next[p + 1] = set[p] && ok;
-                    }
-                }
+    /// Follows the patterns tokens that match the empty string: a `*` at
+    /// token `i` lets a thread at `i` go on to `i + 1`. `at[i]` is the
+    /// earliest start of a thread that has matched tokens `..i`.
+    fn close(&self, at: &mut [Option<usize>]) {
+        for (i, tok) in self.0.iter().enumerate() {
+            if *tok == GlobTok::Star {
+                at[i + 1] = earliest(at[i + 1], at[i]);
             }
-            set = next;
         }
-        set
+    }
+
+    /// The threads after reading `c`.
+    fn step(&self, at: &[Option<usize>], c: char) -> Vec<Option<usize>> {
+        let mut next = vec![None; at.len()];
+        for (i, tok) in self.0.iter().enumerate() {
+            let Some(start) = at[i] else { continue };
+            match tok {
+                GlobTok::Star if c != '\n' => next[i] = earliest(next[i], Some(start)),
+                GlobTok::Any if c != '\n' => next[i + 1] = earliest(next[i + 1], Some(start)),
+                GlobTok::Lit(l) if *l == c => next[i + 1] = earliest(next[i + 1], Some(start)),
+                _ => {}
+            }
+        }
+        self.close(&mut next);
+        next
     }
 
     /// A match anchored at `start`: the longest (`greedy`) or shortest end,
     /// which is what Go's leftmost-first regexp picks for these patterns.
+    /// One pass over the value, following every token position at once.
     fn match_at(&self, s: &[char], start: usize, greedy: bool) -> Option<usize> {
-        let ends = self.ends(s, start);
-        let mut found = (start..=s.len()).filter(|&e| ends[e]);
-        if greedy {
-            found.next_back()
-        } else {
-            found.next()
+        let done = self.0.len();
+        let mut at = vec![None; done + 1];
+        at[0] = Some(start);
+        self.close(&mut at);
+        let mut found = None;
+        for p in start..=s.len() {
+            if at[done].is_some() {
+                found = Some(p);
+                if !greedy {
+                    break;
+                }
+            }
+            if p == s.len() || at.iter().all(Option::is_none) {
+                break;
+            }
+            at = self.step(&at, s[p]);
         }
+        found
     }
 
-    /// The leftmost (then longest) match at or after `from`.
+    /// The leftmost (then longest) match at or after `from`, in one pass:
+    /// a thread starts at each position until a match is found, and of
+    /// the threads on one token position only the earliest start is kept
+    /// (a later one can only end where the earlier one ends).
     fn find(&self, s: &[char], from: usize) -> Option<(usize, usize)> {
-        (from..=s.len()).find_map(|st| self.match_at(s, st, true).map(|e| (st, e)))
+        let done = self.0.len();
+        let mut at: Vec<Option<usize>> = vec![None; done + 1];
+        let mut best: Option<(usize, usize)> = None;
+        for p in from..=s.len() {
+            if best.is_none() {
+                at[0] = earliest(at[0], Some(p));
+                self.close(&mut at);
+            }
+            if let Some(st) = at[done] {
+                match best {
+                    Some((b, _)) if st > b => {}
+                    _ => best = Some((st, p)),
+                }
+            }
+            if let Some((b, _)) = best {
+                at.iter_mut()
+                    .filter(|t| t.is_some_and(|st| st > b))
+                    .for_each(|t| *t = None);
+                if at.iter().all(Option::is_none) {
+                    break;
+                }
+            }
+            if p == s.len() {
+                break;
+            }
+            at = self.step(&at, s[p]);
+        }
+        best
+    }
+}
+
+/// The earlier of two thread starts.
+fn earliest(a: Option<usize>, b: Option<usize>) -> Option<usize> {
+    match (a, b) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, None) => x,
+        (None, y) => y,
     }
 }
 
@@ -669,7 +793,12 @@ fn reverse_pattern(pattern: &str) -> String {
 /// Go's `Regexp.ReplaceAllString`: non-overlapping matches left to right, an
 /// empty match right after a previous match skipped, and `$` templates in
 /// the replacement expanded (there are no groups, so `$x` is empty).
-fn replace_all(glob: &Glob, s: &[char], replacement: &str) -> String {
+fn replace_all(
+    glob: &Glob,
+    s: &[char],
+    replacement: &str,
+    limit: usize,
+) -> Result<String, ExpandError> {
     let repl = expand_template(replacement);
     let mut out = String::new();
     let mut last_end = 0;
@@ -682,11 +811,13 @@ fn replace_all(glob: &Glob, s: &[char], replacement: &str) -> String {
         if end > last_end || start == 0 {
             out.push_str(&repl);
         }
+        check_len(&out, limit)?;
         last_end = end;
         search = if search + 1 > end { search + 1 } else { end };
     }
     out.extend(&s[last_end.min(s.len())..]);
-    out
+    check_len(&out, limit)?;
+    Ok(out)
 }
 
 /// Go's `Regexp.Expand` for a regexp without capture groups.
@@ -1101,5 +1232,61 @@ mod tests {
             Lexer::new('\\').process_word("'$NAME'", &vars).unwrap(),
             "$NAME"
         );
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused_before_recursing() {
+        let lx = Lexer::new('\\');
+        let nested = |n: usize| format!("{}x{}", "${A:-".repeat(n), "}".repeat(n));
+        assert_eq!(lx.process_word(&nested(MAX_DEPTH), &env()), Ok("x".into()));
+        // 12,000 levels overflowed the stack before the limit
+        for n in [MAX_DEPTH + 1, 12_000] {
+            assert_eq!(
+                lx.process_word(&nested(n), &env()),
+                Err(ExpandError::TooDeep { limit: MAX_DEPTH })
+            );
+        }
+        let patterns = format!("${{A/{}x/y}}", "${A#".repeat(200));
+        assert_eq!(
+            lx.process_word(&patterns, &env()),
+            Err(ExpandError::TooDeep { limit: MAX_DEPTH })
+        );
+    }
+
+    #[test]
+    fn words_longer_than_the_limit_are_refused() {
+        let lx = Lexer::new('\\');
+        let half: BTreeMap<String, String> =
+            [("A".to_string(), "x".repeat(MAX_WORD_BYTES / 2 + 1))].into();
+        let too_long = Err(ExpandError::TooLong {
+            limit: MAX_WORD_BYTES,
+        });
+        assert_eq!(
+            lx.process_word("$A", &half).map(|v| v.len()),
+            Ok(MAX_WORD_BYTES / 2 + 1)
+        );
+        assert_eq!(lx.process_word("$A$A", &half), too_long);
+        assert_eq!(lx.process_word("\"$A$A\"", &half), too_long);
+        assert_eq!(lx.process_word("${A//x/yy}", &half), too_long);
+        assert_eq!(lx.process_word("${NOPE:-$A$A}", &half), too_long);
+        let small = Lexer::new('\\').word_limit(4);
+        assert_eq!(small.process_word("abcd", &half), Ok("abcd".into()));
+        assert_eq!(
+            small.process_word("abcde", &half),
+            Err(ExpandError::TooLong { limit: 4 })
+        );
+    }
+
+    #[test]
+    fn replace_all_over_a_long_value_is_linear() {
+        // 100 KB took seconds with a match search per start position
+        let v: BTreeMap<String, String> = [("X".to_string(), "a".repeat(100_000))].into();
+        let lx = Lexer::new('\\');
+        let out = lx.process_word("${X//a/bb}", &v).unwrap();
+        assert_eq!(out.len(), 200_000);
+        let out = lx.process_word("${X//a*a/b}", &v).unwrap();
+        assert_eq!(out, "b");
+        let out = lx.process_word("${X/?/b}${X%%a*}${X#*a}", &v).unwrap();
+        assert_eq!(out.len(), 100_000 + 99_999);
     }
 }

@@ -258,8 +258,13 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         ..PushOptions::default()
     };
     let shown = dockerfile.display().to_string();
-    let src = std::fs::read_to_string(&dockerfile)
-        .map_err(|e| Failure::build(format!("reading Dockerfile {shown}: {e}")))?;
+    let src =
+        minibuild::syntax::read_dockerfile(&dockerfile).map_err(
+            |e| match std::error::Error::source(&e) {
+                Some(cause) => Failure::build(format!("{e}: {cause}")),
+                None => Failure::build(e.to_string()),
+            },
+        )?;
     if !args.context.is_dir() {
         return Err(Failure::usage(format!(
             "build context {} is not a directory",

@@ -20,21 +20,21 @@ pub(crate) fn apply(
     let cfg_done;
     match &instr.kind {
         Kind::Env(pairs) => {
-            // every value sees the variables as they were before this ENV
-            let before = stage.vars.clone();
+            // every value sees the variables as they were before this ENV:
+            // all are expanded before any is set
             let mut expanded = Vec::new();
             for kv in pairs {
-                let k = b.expand_word(kv.key.span, &kv.key.value, &before)?;
-                let v = b.expand_word(kv.value.span, &kv.value.value, &before)?;
+                let k = b.expand_word(kv.key.span, &kv.key.value, &stage.vars)?;
+                let v = b.expand_word(kv.value.span, &kv.value.value, &stage.vars)?;
                 if k.is_empty() {
                     return Err(BuildError::at(kv.key.span, "ENV names can not be blank"));
                 }
-                expanded.push((k, v));
+                expanded.push((k, v, kv.key.span));
             }
             let mut msg = String::from("ENV");
-            for (k, v) in &expanded {
-                stage.vars.set(k, v);
-                stage.image.config.config.env_set(k, v);
+            for (k, v, span) in &expanded {
+                stage.vars.set_bounded(*span, k, v)?;
+                set_env(stage, k, v);
                 msg.push_str(&format!(" {k}={v}"));
             }
             b.record(stage, msg);
@@ -42,7 +42,7 @@ pub(crate) fn apply(
                 "config Env: {}",
                 expanded
                     .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
+                    .map(|(k, v, _)| format!("{k}={v}"))
                     .collect::<Vec<_>>()
                     .join(" ")
             );
@@ -196,7 +196,7 @@ pub(crate) fn apply(
                 };
                 match &value {
                     Some(v) => {
-                        stage.vars.set(name, v);
+                        stage.vars.set_bounded(d.name.span, name, v)?;
                         parts.push(format!("{name}={v}"));
                         shown.push(format!("{name}={v}"));
                     }
@@ -220,6 +220,20 @@ pub(crate) fn apply(
         }
     }
     Ok(cfg_done)
+}
+
+/// Sets `key` in the config's Env, in place when it is there already (as
+/// `ContainerConfig::env_set`, through the stage's index of Env).
+fn set_env(stage: &mut Stage, key: &str, value: &str) {
+    let env = stage.image.config.config.env.get_or_insert_with(Vec::new);
+    let entry = format!("{key}={value}");
+    match stage.env_index.get(key) {
+        Some(&i) if i < env.len() => env[i] = entry,
+        _ => {
+            stage.env_index.insert(key.to_string(), env.len());
+            env.push(entry);
+        }
+    }
 }
 
 /// WORKDIR: sets the working directory (relative to the previous one) and

@@ -8,6 +8,7 @@ pub mod meta;
 pub mod rootfs;
 pub mod users;
 mod vars;
+mod words;
 
 use crate::context::BuildContext;
 use crate::dest::{Layout, PushOptions};
@@ -19,11 +20,16 @@ use crate::span::Span;
 use crate::syntax::ast::{Dockerfile, Instruction, Kind};
 use crate::syntax::stages::Stages;
 use rootfs::RootFs;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
-pub use vars::Vars;
+pub use vars::{Vars, MAX_VARS_BYTES};
+
+/// The most bytes all expanded words of one build may add up to: each is
+/// recorded (history, config, progress), so `LABEL a=$BIG` repeated would
+/// otherwise turn a small Dockerfile into gigabytes of history.
+pub const MAX_EXPANDED_BYTES: usize = 256 << 20;
 
 /// A build error. Errors about an instruction carry its span.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +145,8 @@ pub(crate) struct Stage {
     pub(crate) rootfs: RootFs,
     /// CMD was set in this stage (ENTRYPOINT then keeps it).
     pub(crate) cmd_set: bool,
+    /// Where each name's entry is in the config's Env (ENV stays linear).
+    pub(crate) env_index: HashMap<String, usize>,
 }
 
 impl Stage {
@@ -171,6 +179,8 @@ pub struct Builder<'a> {
     steps: usize,
     /// The merged filesystems of images COPY --from reads, by their layers.
     image_fs: BTreeMap<Vec<String>, Rc<RootFs>>,
+    /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
+    expanded: std::cell::Cell<usize>,
     pub(crate) tmp: tempfile::TempDir,
 }
 
@@ -209,6 +219,7 @@ pub fn build(
         step: 0,
         steps: 0,
         image_fs: BTreeMap::new(),
+        expanded: std::cell::Cell::new(0),
         tmp,
     };
     let target = b.plan()?;
@@ -247,17 +258,6 @@ fn platform_args(p: &Platform) -> Vec<(String, String)> {
 }
 
 impl<'a> Builder<'a> {
-    pub(crate) fn expand_word(
-        &self,
-        span: Span,
-        word: &str,
-        vars: &Vars,
-    ) -> Result<String, BuildError> {
-        self.lexer
-            .process_word(word, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding {word:?}: {e}")))
-    }
-
     /// The `--build-arg` value of `name` (the last one given wins).
     pub(crate) fn build_arg(&self, name: &str) -> Option<&str> {
         self.opts
@@ -282,12 +282,12 @@ impl<'a> Builder<'a> {
                     let value = match (self.build_arg(&d.name.value), &d.default) {
                         (Some(v), _) => Some(v.to_string()),
                         (None, Some(def)) => {
-                            Some(self.expand_word(def.span, &def.value, &self.global.clone())?)
+                            Some(self.expand_word(def.span, &def.value, &self.global)?)
                         }
                         (None, None) => None,
                     };
                     if let Some(v) = value {
-                        self.global.set(&d.name.value, &v);
+                        self.global.set_bounded(d.name.span, &d.name.value, &v)?;
                     }
                 }
             }
@@ -343,8 +343,9 @@ impl<'a> Builder<'a> {
     }
 
     fn say(&mut self, line: &str) {
-        // the log is for people; a closed stderr must not fail the build
-        let _ = writeln!(self.log, "{line}");
+        // the log is for people; a closed stderr must not fail the build;
+        // the Dockerfile's control characters are not sent to the terminal
+        let _ = writeln!(self.log, "{}", crate::error::escape_controls(line));
     }
 
     /// The image of stage `index`, building it (and what it needs) first.
@@ -376,14 +377,17 @@ impl<'a> Builder<'a> {
         self.say(&header);
         let image = self.base_image(index)?;
         let mut vars = Vars::default();
-        for (k, v) in image.config.config.env_pairs() {
+        let mut env_index = HashMap::new();
+        for (i, (k, v)) in image.config.config.env_pairs().into_iter().enumerate() {
             vars.set(&k, &v);
+            env_index.entry(k).or_insert(i);
         }
         let mut stage = Stage {
             image,
             vars,
             rootfs: RootFs::default(),
             cmd_set: false,
+            env_index,
         };
         for instr in self.stages.stages[index].body.clone() {
             self.step += 1;
@@ -500,31 +504,6 @@ impl<'a> Builder<'a> {
             Kind::Run(_) | Kind::Onbuild(_) => Err(unsupported(instr)),
             _ => meta::apply(self, stage, instr),
         }
-    }
-
-    /// Expands a heredoc body as BuildKit does: variables are substituted,
-    /// quotes are left as written.
-    pub(crate) fn expand_heredoc(
-        &self,
-        span: Span,
-        text: &str,
-        vars: &Vars,
-    ) -> Result<String, BuildError> {
-        Lexer::new('\\')
-            .skip_process_quotes(true)
-            .process_word(text, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding heredoc: {e}")))
-    }
-
-    pub(crate) fn expand_words(
-        &self,
-        span: Span,
-        word: &str,
-        vars: &Vars,
-    ) -> Result<Vec<String>, BuildError> {
-        self.lexer
-            .process_words(word, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding {word:?}: {e}")))
     }
 
     pub(crate) fn record(&self, stage: &mut Stage, created_by: String) {

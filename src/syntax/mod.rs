@@ -10,8 +10,10 @@ mod dump;
 mod grammar;
 mod line;
 pub mod parser;
+mod source;
 pub mod stages;
 mod typed;
 
 pub use dump::dump;
 pub use parser::{parse, ParseError};
+pub use source::{read_dockerfile, SourceError, MAX_DOCKERFILE_BYTES};

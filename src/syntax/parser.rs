@@ -49,7 +49,7 @@ pub fn parse(src: &str) -> Result<Dockerfile, ParseError> {
             break;
         };
         pos = next;
-        let mut raw = read_line(&logical, 0, logical.text.len(), escape)?;
+        let mut raw = read_line(&logical, 0, logical.text.len(), escape, false)?;
         raw.span = span;
         if raw.can_contain_heredoc() && logical.text.contains("<<") {
             for marker in heredoc_markers(&logical)? {
@@ -182,7 +182,13 @@ fn next_logical(
 
 /// BuildKit's `newNodeFromLine` on `l.text[start..end]`: keyword, flags and
 /// the arguments as its line parsers leave them.
-fn read_line(l: &Logical, start: usize, end: usize, escape: char) -> Result<Raw, ParseError> {
+fn read_line(
+    l: &Logical,
+    start: usize,
+    end: usize,
+    escape: char,
+    nested: bool,
+) -> Result<Raw, ParseError> {
     let text = &l.text[start..end];
     let lead = text.len() - text.trim_start().len();
     let text = text.trim();
@@ -251,11 +257,16 @@ fn read_line(l: &Logical, start: usize, end: usize, escape: char) -> Result<Raw,
         "maintainer" | "stopsignal" | "user" | "workdir" if !rest_text.is_empty() => {
             raw.args = vec![args.spanned(0, rest_text)];
         }
-        // parseSubCommand: the rest is an instruction of its own.
+        // parseSubCommand: the rest is an instruction of its own. Only one
+        // level is read: `ONBUILD ONBUILD` is refused by its keyword alone,
+        // and reading every level of `ONBUILD ONBUILD ...` again was
+        // quadratic (and as deep as the line is long).
         "onbuild" if !rest_text.is_empty() => {
             raw.args = vec![args.spanned(0, rest_text)];
-            let child = read_line(l, rest_base, rest_base + rest_text.len(), escape)?;
-            raw.child = Some(Box::new(child));
+            if !nested {
+                let child = read_line(l, rest_base, rest_base + rest_text.len(), escape, true)?;
+                raw.child = Some(Box::new(child));
+            }
         }
         _ => {}
     }
@@ -728,6 +739,18 @@ mod tests {
     }
 
     #[test]
+    fn chained_onbuild_is_read_one_level_deep() {
+        // 20,000 levels were each parsed again (quadratic, and as deep)
+        let src = format!("FROM a\n{}RUN x\n", "ONBUILD ".repeat(20_000));
+        let e = parse(&src).unwrap_err();
+        assert_eq!(
+            e.message,
+            "Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"
+        );
+        assert_eq!(e.span.line_col(&src), (2, 9));
+    }
+
+    #[test]
     fn byte_order_mark_is_skipped() {
         let i = one("\u{feff}FROM a");
         assert_eq!(i.keyword.value, "FROM");
@@ -788,6 +811,24 @@ mod tests {
             None,
         ),
         ("FROM a\nSHELL /bin/sh -c", "SHELL requires the arguments to be in JSON form", (2, 7), None),
+        // BuildKit's BFlags.Parse (instructions/bflag.go)
+        ("FROM a\nCOPY --chown 1:1 f /x", "missing a value on flag: --chown", (2, 6), None),
+        ("FROM a\nADD --chmod 777 f /x", "missing a value on flag: --chmod", (2, 5), None),
+        ("FROM a\nCOPY --exclude f /x", "missing a value on flag: --exclude", (2, 6), None),
+        ("FROM a\nCOPY --link= f /x", "missing a value on flag: --link", (2, 6), None),
+        (
+            "FROM a\nADD --unpack=yes f /x",
+            "expecting boolean value for flag --unpack, not: yes",
+            (2, 5),
+            None,
+        ),
+        (
+            "FROM a\nCOPY --from=a --from=b f /x",
+            "duplicate flag specified: --from",
+            (2, 15),
+            None,
+        ),
+        ("FROM --platform a", "missing a value on flag: --platform", (1, 6), None),
         ("FROM a\nWORKDIR", "WORKDIR requires exactly one argument", (2, 1), None),
         (
             "FROM a\nENV a=b c",

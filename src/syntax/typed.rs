@@ -80,9 +80,88 @@ const KEYWORDS: [&str; 18] = [
     "WORKDIR",
 ];
 
+/// How BuildKit's `BFlags` reads a flag (`instructions/bflag.go`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlagType {
+    /// `--link`, `--link=true`, `--link=false`.
+    Bool,
+    /// `--chown=1:1`: the `=` is required, the value may be empty.
+    String,
+    /// `--exclude=x`, repeatable.
+    Strings,
+}
+
+/// The flags of each instruction, as its `parse*` function in BuildKit's
+/// `instructions/parse.go` declares them. Flags not listed are left to the
+/// executor, which names the instruction in its "unknown flag" error.
+fn flag_types(name: &str) -> &'static [(&'static str, FlagType)] {
+    use FlagType::{Bool, String, Strings};
+    match name {
+        "copy" => &[
+            ("chown", String),
+            ("from", String),
+            ("chmod", String),
+            ("link", Bool),
+            ("exclude", Strings),
+            ("parents", Bool),
+        ],
+        "add" => &[
+            ("chown", String),
+            ("chmod", String),
+            ("link", Bool),
+            ("keep-git-dir", Bool),
+            ("checksum", String),
+            ("unpack", Bool),
+            ("exclude", Strings),
+        ],
+        "from" => &[("platform", String)],
+        "healthcheck" => &[
+            ("interval", String),
+            ("timeout", String),
+            ("start-period", String),
+            ("start-interval", String),
+            ("retries", String),
+        ],
+        _ => &[],
+    }
+}
+
+/// BuildKit's `BFlags.Parse` checks, before any expansion: a value is
+/// required after `=` for string flags (`COPY --chown 1:1` is a flag
+/// without value, then a source), booleans are `true`/`false`, and only
+/// repeatable flags may be given twice. The messages are BuildKit's.
+fn check_flags(raw: &Raw) -> Result<(), ParseError> {
+    let types = flag_types(&raw.name());
+    let mut seen: Vec<&str> = Vec::new();
+    for flag in &raw.flags {
+        let Some(&(_, typ)) = types.iter().find(|(n, _)| *n == flag.name) else {
+            continue;
+        };
+        let name = format!("--{}", flag.name);
+        let err = |message: String| Err(ParseError::new(flag.span, message));
+        if typ != FlagType::Strings && seen.contains(&flag.name.as_str()) {
+            return err(format!("duplicate flag specified: {name}"));
+        }
+        seen.push(&flag.name);
+        match (typ, flag.value.as_deref()) {
+            (FlagType::Bool, Some("")) | (FlagType::String | FlagType::Strings, None) => {
+                return err(format!("missing a value on flag: {name}"))
+            }
+            (FlagType::Bool, Some(v))
+                if !v.eq_ignore_ascii_case("true") && !v.eq_ignore_ascii_case("false") =>
+            {
+                return err(format!("expecting boolean value for flag {name}, not: {v}"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Types `raw`, or says why it is not a valid instruction.
 pub(crate) fn instruction(raw: Raw) -> Result<Instruction, ParseError> {
     let name = raw.name();
+    check_flags(&raw)?;
     let upper = name.to_ascii_uppercase();
     let kind = match name.as_str() {
         "from" => from(&raw)?,
@@ -359,6 +438,19 @@ fn onbuild(raw: &Raw) -> Result<Kind, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::edit_distance;
+
+    #[test]
+    fn flags_buildkit_accepts() {
+        for src in [
+            "FROM a\nCOPY --link --chown= f /x",
+            "FROM a\nCOPY --link=FALSE f /x",
+            "FROM a\nCOPY --exclude=a --exclude=b f /x",
+            "FROM a\nADD --keep-git-dir=true --checksum=sha256:x f /x",
+            "FROM a\nCOPY --bogus f /x",
+        ] {
+            assert!(crate::syntax::parse(src).is_ok(), "{src}");
+        }
+    }
 
     #[test]
     fn edit_distances() {

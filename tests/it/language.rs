@@ -269,6 +269,29 @@ const ERRORS: &[(&str, &str, &str)] = &[
         "invalid chmod parameter",
         "Dockerfile:2:6",
     ),
+    // BuildKit's BFlags.Parse (frontend/dockerfile/instructions/bflag.go):
+    // the flag is named with its dashes
+    (
+        "FROM scratch\nCOPY --chown 1:1 a.txt /x\n",
+        "error: missing a value on flag: --chown\n",
+        "Dockerfile:2:6",
+    ),
+    (
+        "FROM scratch\nCOPY --chmod 777 a.txt /x\n",
+        "error: missing a value on flag: --chmod\n",
+        "Dockerfile:2:6",
+    ),
+    (
+        "FROM scratch\nCOPY --link=yes a.txt /x\n",
+        "error: expecting boolean value for flag --link, not: yes\n",
+        "Dockerfile:2:6",
+    ),
+    // BuildKit's testCopyInvalidChmod (frontend/dockerfile/dockerfile_copy_test.go)
+    (
+        "FROM scratch\nCOPY --chmod=64a a.txt /\n",
+        "error: invalid chmod parameter: '64a'. it should be octal string and between 0 and 07777\n",
+        "Dockerfile:2:6",
+    ),
     (
         "FROM scratch\nSTOPSIGNAL SIGNOPE\n",
         "invalid signal: SIGNOPE",
@@ -402,4 +425,26 @@ fn hard_links_among_copied_files_stay_links_in_the_layer() {
             ("d/z/third".to_string(), "d/a-first".to_string())
         ]
     );
+}
+
+/// `ARG ${src}=f1` declares an ARG named `${src}`: BuildKit has not expanded
+/// ARG names since dockerfile/1.10.0 (commit 47a52a17b "avoid evaluating ARG
+/// default if unused": `dispatch` in dockerfile2llb/convert.go skips
+/// `ArgCommand.Expand`, and `dispatchArg` uses the key as written). buildah
+/// 1.28 (imagebuilder) expands it to `file3`; minibuild follows BuildKit.
+#[test]
+fn arg_names_are_not_expanded_as_in_buildkit() {
+    let w = Work::new();
+    w.file("f1", "f1");
+    w.dockerfile("FROM scratch\nENV src file3\nARG ${src}=f1\nLABEL got=[$file3]\n");
+    let out = w.build_oci("argname:1", &[]);
+    let c = config_of(&out, "argname:1");
+    assert_eq!(c["config"]["Labels"]["got"], "[]");
+    let hist: Vec<&str> = c["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|h| h["created_by"].as_str())
+        .collect();
+    assert!(hist.contains(&"ARG ${src}=f1"), "{hist:?}");
 }

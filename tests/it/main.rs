@@ -17,6 +17,7 @@ mod diff_buildah;
 mod executor_lib;
 mod expand_buildkit;
 mod fake_registry;
+mod hostile;
 mod language;
 mod layer_archive;
 mod registry_credentials;

@@ -69,7 +69,7 @@ impl CopyFlags {
                 b.expand_word(flag.span, &raw, &stage.vars)?
             };
             let spanned = || Spanned::new(flag.span, value.clone());
-            let boolean = flag.value.is_none() || value == "true";
+            let boolean = flag.value.is_none() || value.eq_ignore_ascii_case("true");
             match flag.name.as_str() {
                 "from" => flags.from = Some(spanned()),
                 "chown" => flags.chown = Some(spanned()),
@@ -120,7 +120,9 @@ impl FromStr for Chmod {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Chmod, String> {
-        if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        // BuildKit (dockerfile2llb/convert_copy.go) gives its full sentence
+        // to any value that starts like a number (`64a`, `999`)
+        if s.starts_with(|c: char| c.is_ascii_digit()) {
             return match u32::from_str_radix(s, 8) {
                 Ok(m) if m <= 0o7777 => Ok(Chmod::Octal(m)),
                 _ => Err(format!(
