@@ -61,27 +61,88 @@ pub fn escape_controls(text: &str) -> String {
     out
 }
 
-/// Everything that can go wrong, by stage of the pipeline.
+/// Everything that can go wrong, by stage of the pipeline: what the
+/// library returns.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The command line was wrong (exit code 2).
+    /// The request was wrong (the command line: exit code 2).
     #[error("{0}")]
     Usage(String),
-    /// A build failed (exit code 1).
+    /// A build failed; its span points into the Dockerfile when it can.
     #[error(transparent)]
     Build(#[from] crate::executor::BuildError),
-    /// Storing or exporting failed.
+    /// Storing, exporting or reading an image failed.
     #[error(transparent)]
     Dest(#[from] crate::dest::DestError),
     /// Anything else, with what was being done.
-    #[error("{what}: {source}")]
+    #[error("{what}")]
     Io {
         /// What was being done.
         what: String,
         /// The failure.
+        #[source]
         source: std::io::Error,
     },
+}
+
+impl Error {
+    /// An I/O failure while doing `what`.
+    pub fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+        let what = what.into();
+        move |source| Error::Io { what, source }
+    }
+
+    /// The exit code for this error: 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    /// Whether a closed pipe (the reader of the output went away) is what
+    /// failed: then the program ends quietly.
+    pub fn is_broken_pipe(&self) -> bool {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                if io.kind() == std::io::ErrorKind::BrokenPipe {
+                    return true;
+                }
+            }
+            cur = e.source();
+        }
+        false
+    }
+
+    /// The error as the user sees it: rustc-style with the Dockerfile's
+    /// line when it points into `src` (the text of `file`), else one
+    /// `error: ...` line with its causes.
+    pub fn render(&self, file: &str, src: &str) -> String {
+        if let Error::Build(b) = self {
+            if let Some((span, help)) = b.location() {
+                return render(file, src, span, &chain(b), help);
+            }
+        }
+        format!("error: {}\n", chain(self))
+    }
+}
+
+/// An error and its causes, `what: why: why`. A cause whose text the error
+/// already ends with (a message that repeats its source) is not repeated.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let text = c.to_string();
+        if !text.is_empty() && !out.ends_with(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = c.source();
+    }
+    out
 }
 
 #[cfg(test)]
@@ -97,6 +158,29 @@ mod tests {
             "error: bad \\u{1b}[2J\n --> Dockerfile:2:7\n  |\n2 | LABEL \\u{1b}[2J=x\\u{7}\n  |       ^^^^^^^^^^^^^^^^\n"
         );
         assert!(!out.contains('\u{1b}'));
+    }
+
+    #[test]
+    fn chains_print_each_cause_once() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("{what}: {source}")]
+        struct Repeats {
+            what: String,
+            source: std::io::Error,
+        }
+        let io = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe closed");
+        let e = Error::Io {
+            what: "writing the listing".into(),
+            source: io(),
+        };
+        assert_eq!(chain(&e), "writing the listing: pipe closed");
+        assert!(e.is_broken_pipe());
+        let r = Repeats {
+            what: "reading x".into(),
+            source: io(),
+        };
+        assert_eq!(chain(&r), "reading x: pipe closed");
+        assert_eq!(Error::Usage("bad".into()).exit_code(), 2);
     }
 
     #[test]

@@ -13,7 +13,25 @@
 //! 5. [`layer`] writes a changeset as a normalized tar, compressed and hashed
 //!    in one pass;
 //! 6. [`image`] assembles config, manifest and history from layers;
-//! 7. [`dest`] stores the result: an OCI layout, archives, a registry.
+//! 7. [`dest`] stores the result: an OCI layout, archives, a registry;
+//!    [`job`] runs a whole build as the command does.
+//!
+//! Building an image from another Rust program:
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! std::fs::write(dir.path().join("hello.txt"), "hello\n")?;
+//! let layout = minibuild::Layout::create(&dir.path().join("oci"))?;
+//! let options = minibuild::BuildOptions::new(dir.path(), 0);
+//! let dockerfile = "FROM scratch\nCOPY hello.txt /\nCMD [\"/hello\"]\n";
+//! let built = minibuild::build(dockerfile, &options, &layout, None, &mut std::io::sink())?;
+//! layout.tag(&built.manifest, "hello:latest")?;
+//! assert_eq!(built.image.layers.len(), 1);
+//! assert!(layout.fsck()?.is_clean());
+//! # Ok(())
+//! # }
+//! ```
 
 #![forbid(unsafe_code)]
 
@@ -25,7 +43,15 @@ pub mod executor;
 pub mod expand;
 pub mod ignore;
 pub mod image;
+pub mod job;
 pub mod layer;
 pub mod oci;
 pub mod span;
 pub mod syntax;
+
+pub use dest::{Destination, Layout, PushOptions};
+pub use error::Error;
+pub use executor::{build, BuildOptions, Built};
+pub use image::Image;
+pub use layer::Compression;
+pub use oci::{Descriptor, Platform};

@@ -4,7 +4,8 @@
 
 use clap::{Args, Parser, Subcommand};
 use minibuild::dest::{self, Destination, Layout, PushOptions};
-use minibuild::executor::{self, BuildError, BuildOptions};
+use minibuild::executor::BuildOptions;
+use minibuild::job::Job;
 use minibuild::layer::Compression;
 use minibuild::oci::Platform;
 use std::io::{IsTerminal, Write};
@@ -124,10 +125,34 @@ impl Failure {
     }
 }
 
+impl From<minibuild::Error> for Failure {
+    /// The error with its causes; a closed stdout (the reader went away,
+    /// as `minibuild images | head -1`) ends quietly.
+    fn from(e: minibuild::Error) -> Self {
+        if e.is_broken_pipe() {
+            return Failure {
+                code: 0,
+                text: String::new(),
+            };
+        }
+        Failure {
+            code: e.exit_code(),
+            text: e.render("", ""),
+        }
+    }
+}
+
+impl From<dest::DestError> for Failure {
+    fn from(e: dest::DestError) -> Self {
+        minibuild::Error::from(e).into()
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(f) if f.code == 0 => ExitCode::SUCCESS,
         Err(f) => {
             let _ = std::io::stderr().write_all(f.text.as_bytes());
             ExitCode::from(f.code)
@@ -143,28 +168,27 @@ fn store_path(cli_store: &Option<PathBuf>) -> Result<PathBuf, Failure> {
 }
 
 fn open_store(path: &Path) -> Result<Layout, Failure> {
-    Layout::open(path).map_err(|e| Failure::build(format!("opening the store: {e}")))
+    Ok(Layout::open(path)?)
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
     let store = store_path(&cli.store)?;
     let mut out = std::io::stdout().lock();
-    let err = |e: dest::DestError| Failure::build(e.to_string());
     match cli.command {
         None => run_build(cli.build, &store),
         Some(Command::Build(args)) => run_build(args, &store),
-        Some(Command::Images) => {
-            dest::commands::images(&open_store(&store)?, &mut out).map_err(err)
-        }
-        Some(Command::Inspect { name }) => {
-            dest::commands::inspect(&open_store(&store)?, &name, &mut out).map_err(err)
-        }
+        Some(Command::Images) => Ok(dest::commands::images(&open_store(&store)?, &mut out)?),
+        Some(Command::Inspect { name }) => Ok(dest::commands::inspect(
+            &open_store(&store)?,
+            &name,
+            &mut out,
+        )?),
         Some(Command::Rm { name }) => {
-            dest::commands::remove(&open_store(&store)?, &name).map_err(err)?;
+            dest::commands::remove(&open_store(&store)?, &name)?;
             let _ = writeln!(out, "untagged {name}");
             Ok(())
         }
-        Some(Command::Prune) => dest::commands::prune(&open_store(&store)?, &mut out).map_err(err),
+        Some(Command::Prune) => Ok(dest::commands::prune(&open_store(&store)?, &mut out)?),
         Some(Command::Save { name, destination }) => export_stored(
             &store,
             &name,
@@ -195,9 +219,7 @@ fn export_stored(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let layout = open_store(store)?;
-    let manifest = layout
-        .resolve(name)
-        .map_err(|e| Failure::build(e.to_string()))?;
+    let manifest = layout.resolve(name)?;
     let dest = Destination::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
     let done = dest::export(&layout, &manifest, &[name.to_string()], &dest, &opts)
         .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
@@ -289,99 +311,37 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         pull: args.pull,
     };
 
-    // blobs are written straight into the first OCI layout destination (or
-    // the store); other destinations are exported from there
-    let to_store = dests.is_empty();
-    let mut _scratch_dir = None;
-    let build_dir = if to_store {
-        store_dir.to_path_buf()
-    } else if let Some(Destination::Oci { dir, .. }) =
-        dests.iter().find(|d| matches!(d, Destination::Oci { .. }))
-    {
-        dir.clone()
-    } else {
-        let tmp = tempfile::Builder::new()
-            .prefix("minibuild-out-")
-            .tempdir()
-            .map_err(|e| Failure::build(format!("creating a temporary layout: {e}")))?;
-        let p = tmp.path().to_path_buf();
-        _scratch_dir = Some(tmp);
-        p
+    let job = Job {
+        dockerfile: src,
+        options: opts,
+        tags: args.tags.clone(),
+        outputs: dests,
+        store: store_dir.to_path_buf(),
     };
-    let layout = Layout::create(&build_dir).map_err(|e| Failure::build(e.to_string()))?;
-    // the store also caches FROM images pulled from registries
-    let store = if build_dir == store_dir {
-        None
-    } else {
-        Layout::create(store_dir).ok()
-    };
-    // until the image is tagged, `prune` must not take its blobs
-    let hold = |l: &Layout| {
-        l.hold()
-            .map_err(|e| Failure::build(format!("using {}: {e}", l.root().display())))
-    };
-    let _holds = (hold(&layout)?, store.as_ref().map(hold).transpose()?);
     let mut log: Box<dyn Write> = if args.quiet {
         Box::new(std::io::sink())
     } else {
         Box::new(std::io::stderr())
     };
-    let built = executor::build(
-        &src,
-        &opts,
-        &layout,
-        store.as_ref().or(Some(&layout)),
-        &mut *log,
-    )
-    .map_err(|e| render_build_error(&e, &shown, &src))?;
-    for w in &built.warnings {
+    let done = job.run(&mut *log).map_err(|e| Failure {
+        code: e.exit_code(),
+        text: e.render(&shown, &job.dockerfile),
+    })?;
+    for w in &done.warnings {
         let _ = writeln!(log, "warning: {w}");
     }
-    let digest = &built.manifest.digest;
+    let built = &done.built;
     let _ = writeln!(
         log,
-        "image {digest} ({} layers, {})",
+        "image {} ({} layers, {})",
+        built.manifest.digest,
         built.image.layers.len(),
         built.image.platform().architecture
     );
-    if to_store {
-        let names = if args.tags.is_empty() {
-            vec![]
-        } else {
-            args.tags.clone()
-        };
-        if names.is_empty() {
-            let _ = writeln!(
-                log,
-                "warning: no -t given: the image is kept in the store untagged"
-            );
-            layout
-                .tag(&built.manifest, "")
-                .map_err(|e| Failure::build(format!("storing the image: {e}")))?;
-        }
-        for n in &names {
-            layout
-                .tag(&built.manifest, n)
-                .map_err(|e| Failure::build(format!("storing the image as {n}: {e}")))?;
-            let _ = writeln!(log, "stored {n} in {}", store_dir.display());
-        }
-    } else {
-        for d in &dests {
-            let done = dest::export(&layout, &built.manifest, &args.tags, d, &registry)
-                .map_err(|e| Failure::build(format!("writing the image: {e}")))?;
-            let _ = writeln!(log, "wrote {done}");
-        }
+    for line in &done.wrote {
+        let _ = writeln!(log, "{line}");
     }
-    println!("{digest}");
+    // a closed stdout ends quietly
+    let _ = writeln!(std::io::stdout(), "{}", built.manifest.digest);
     Ok(())
-}
-
-fn render_build_error(e: &BuildError, file: &str, src: &str) -> Failure {
-    match e.location() {
-        Some((span, message, help)) => Failure {
-            code: 1,
-            text: minibuild::error::render(file, src, span, message, help),
-        },
-        None => Failure::build(e.to_string()),
-    }
 }

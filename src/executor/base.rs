@@ -65,19 +65,23 @@ impl<'a> Builder<'a> {
         let desc =
             dest::fetch_image_with(spec, store, self.layout, &registry, policy).map_err(|e| {
                 let hint = match (&e, dest::Reference::parse(spec)) {
-                    (dest::DestError::NotFound { .. }, Ok(r)) => format!(
-                        "\n  add --pull to fetch {} from its registry, or write FROM docker://{}",
+                    (dest::DestError::NotFound { .. }, Ok(r)) => Some(format!(
+                        "add --pull to fetch {} from its registry, or write FROM docker://{}",
                         r.full(),
                         r.full()
-                    ),
-                    _ => String::new(),
+                    )),
+                    _ => None,
                 };
-                BuildError::at(span, format!("loading base image {spec}: {e}{hint}"))
+                let err = BuildError::at(span, format!("loading base image {spec}")).caused(e);
+                match hint {
+                    Some(h) => err.with_help(h),
+                    None => err,
+                }
             })?;
         let image = self
             .layout
             .read_image(&desc)
-            .map_err(|e| BuildError::at(span, format!("loading base image {spec}: {e}")))?;
+            .map_err(|e| BuildError::at(span, format!("loading base image {spec}")).caused(e))?;
         self.say(&format!(
             "      → base {} ({} layers)",
             short(&desc.digest),
@@ -112,13 +116,19 @@ impl<'a> Builder<'a> {
             ));
         }
         self.fetch_image(from, span).map_err(|e| match e {
-            BuildError::At { span, message, .. } => BuildError::At {
+            BuildError::At {
+                span,
+                message,
+                cause,
+                ..
+            } => BuildError::At {
                 span,
                 message: format!("COPY --from={from}: no stage is named {from:?}, and {message}"),
                 help: Some(
                     "name a stage defined earlier (FROM ... AS name), its index, or an image"
                         .into(),
                 ),
+                cause,
             },
             other => other,
         })
@@ -132,7 +142,7 @@ impl<'a> Builder<'a> {
         }
         let mut fs = RootFs::default();
         fs.update(self.layout, &img.layers).map_err(|e| {
-            BuildError::Other(format!("reading the layers of a COPY --from source: {e}"))
+            BuildError::other("reading the layers of a COPY --from source").caused(e)
         })?;
         let fs = Rc::new(fs);
         self.image_fs.insert(key, fs.clone());

@@ -268,7 +268,7 @@ pub(crate) fn workdir(
     let layout = b.layout();
     let fs = stage
         .rootfs(layout)
-        .map_err(|e| BuildError::at(instr.span, e))?;
+        .map_err(|e| BuildError::at(instr.span, "reading the image's layers").caused(e))?;
     let key = super::rootfs::key(&fs.resolve(&wd));
     if fs.is_dir(&key) {
         b.record(stage, created_by);

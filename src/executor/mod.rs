@@ -4,6 +4,7 @@
 
 mod base;
 pub mod copy;
+mod error;
 pub mod meta;
 pub mod rootfs;
 pub mod users;
@@ -19,6 +20,7 @@ use crate::oci::{Descriptor, Platform};
 use crate::span::Span;
 use crate::syntax::ast::{Dockerfile, Instruction, Kind};
 use crate::syntax::stages::Stages;
+pub use error::{BuildError, Cause};
 use rootfs::RootFs;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
@@ -30,52 +32,6 @@ pub use vars::{Vars, MAX_VARS_BYTES};
 /// recorded (history, config, progress), so `LABEL a=$BIG` repeated would
 /// otherwise turn a small Dockerfile into gigabytes of history.
 pub const MAX_EXPANDED_BYTES: usize = 256 << 20;
-
-/// A build error. Errors about an instruction carry its span.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum BuildError {
-    /// The Dockerfile does not parse.
-    #[error(transparent)]
-    Parse(#[from] crate::syntax::ParseError),
-    /// An instruction failed.
-    #[error("{message}")]
-    At {
-        /// The offending text.
-        span: Span,
-        /// What went wrong.
-        message: String,
-        /// A hint, if any.
-        help: Option<String>,
-    },
-    /// A failure not tied to one instruction.
-    #[error("{0}")]
-    Other(String),
-}
-
-impl BuildError {
-    /// An error about `span`.
-    pub fn at(span: Span, message: impl Into<String>) -> Self {
-        BuildError::At {
-            span,
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    /// The span and help to show, if the error points into the Dockerfile.
-    pub fn location(&self) -> Option<(Span, &str, Option<&str>)> {
-        match self {
-            BuildError::Parse(e) => Some((e.span, e.message.as_str(), e.help.as_deref())),
-            BuildError::At {
-                span,
-                message,
-                help,
-            } => Some((*span, message.as_str(), help.as_deref())),
-            BuildError::Other(_) => None,
-        }
-    }
-}
 
 /// What a build needs besides the Dockerfile.
 #[derive(Debug, Clone)]
@@ -151,10 +107,8 @@ pub(crate) struct Stage {
 
 impl Stage {
     /// The merged filesystem, brought up to date with the image's layers.
-    pub(crate) fn rootfs(&mut self, layout: &Layout) -> Result<&RootFs, String> {
-        self.rootfs
-            .update(layout, &self.image.layers)
-            .map_err(|e| format!("reading the image's layers: {e}"))?;
+    pub(crate) fn rootfs(&mut self, layout: &Layout) -> std::io::Result<&RootFs> {
+        self.rootfs.update(layout, &self.image.layers)?;
         Ok(&self.rootfs)
     }
 }
@@ -193,15 +147,15 @@ pub fn build(
     layout: &Layout,
     store: Option<&Layout>,
     log: &mut dyn Write,
-) -> Result<Built, BuildError> {
-    let df: Dockerfile = crate::syntax::parse(src)?;
-    let stages = df.stages()?;
+) -> Result<Built, crate::Error> {
+    let df: Dockerfile = crate::syntax::parse(src).map_err(BuildError::from)?;
+    let stages = df.stages().map_err(BuildError::from)?;
     let context = BuildContext::open(&opts.context, opts.dockerfile.as_deref())
-        .map_err(|e| BuildError::Other(format!("reading the build context: {e}")))?;
+        .map_err(|e| BuildError::other("reading the build context").caused(e))?;
     let tmp = tempfile::Builder::new()
         .prefix("minibuild-")
         .tempdir()
-        .map_err(|e| BuildError::Other(format!("creating a temporary directory: {e}")))?;
+        .map_err(|e| BuildError::other("creating a temporary directory").caused(e))?;
     let mut b = Builder {
         src,
         opts,
@@ -232,7 +186,7 @@ pub fn build(
     }
     let manifest = layout
         .write_image(&image)
-        .map_err(|e| BuildError::Other(format!("writing the image: {e}")))?;
+        .map_err(|e| BuildError::other("writing the image").caused(e))?;
     Ok(Built {
         manifest,
         image,
@@ -310,7 +264,7 @@ impl<'a> Builder<'a> {
         let target = self
             .stages
             .target(self.opts.target.as_deref())
-            .map_err(BuildError::Other)?;
+            .map_err(BuildError::other)?;
         if let Some(instr) = self.stages.first_unsupported(target, &self.bases) {
             return Err(unsupported(instr));
         }
@@ -450,9 +404,9 @@ impl<'a> Builder<'a> {
             },
             &options,
         )
-        .map_err(|e| BuildError::at(span, e.to_string()))?;
+        .map_err(|e| BuildError::at(span, "writing the layer").caused(e))?;
         blob.commit(&desc.digest)
-            .map_err(|e| BuildError::at(span, format!("storing layer: {e}")))?;
+            .map_err(|e| BuildError::at(span, "storing the layer").caused(e))?;
         let layer = Layer {
             descriptor: Descriptor::new(&desc.media_type, desc.digest.clone(), desc.size),
             diff_id: desc.diff_id.clone(),

@@ -15,7 +15,7 @@ impl<'a> Builder<'a> {
     ) -> Result<String, BuildError> {
         let out = self.lexer.process_word(word, vars).map_err(|e| {
             let word = crate::expand::quoted_for_message(word);
-            BuildError::at(span, format!("expanding {word}: {e}"))
+            BuildError::at(span, format!("expanding {word}")).caused(e)
         })?;
         self.spend(span, out.len())?;
         Ok(out)
@@ -30,7 +30,7 @@ impl<'a> Builder<'a> {
     ) -> Result<Vec<String>, BuildError> {
         let out = self.lexer.process_words(word, vars).map_err(|e| {
             let word = crate::expand::quoted_for_message(word);
-            BuildError::at(span, format!("expanding {word}: {e}"))
+            BuildError::at(span, format!("expanding {word}")).caused(e)
         })?;
         self.spend(span, out.iter().map(String::len).sum())?;
         Ok(out)
@@ -48,7 +48,7 @@ impl<'a> Builder<'a> {
             .skip_process_quotes(true)
             .word_limit(crate::syntax::MAX_DOCKERFILE_BYTES as usize)
             .process_word(text, vars)
-            .map_err(|e| BuildError::at(span, format!("expanding heredoc: {e}")))?;
+            .map_err(|e| BuildError::at(span, "expanding the heredoc").caused(e))?;
         self.spend(span, body.len())?;
         Ok(body)
     }

@@ -286,3 +286,26 @@ fn layer_compression_choices_give_their_media_types() {
     let o = w.run(&["--compression", "lz4", w.ctx().to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
+
+/// A closed stdout (the reader of the digest went away) ends the build
+/// quietly: no panic, success.
+#[test]
+fn a_closed_stdout_ends_quietly() {
+    let w = Work::new();
+    w.file("a", "a");
+    w.dockerfile("FROM scratch\nCOPY a /\n");
+    let mut child = minibuild()
+        .args(["build", "-o"])
+        .arg(format!("oci:{}:t", w.path("out").display()))
+        .arg(w.ctx())
+        .env("MINIBUILD_STORE", w.path("store"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}

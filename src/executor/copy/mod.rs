@@ -30,7 +30,7 @@ pub(crate) fn plan(
     let name = if is_add { "ADD" } else { "COPY" };
     let flags = CopyFlags::parse(b, stage, instr, is_add)?;
     let exclude = PatternMatcher::new(&flags.excludes)
-        .map_err(|e| BuildError::at(instr.span, format!("bad --exclude pattern: {e}")))?;
+        .map_err(|e| BuildError::at(instr.span, "bad --exclude pattern").caused(e))?;
     let words = sources::expand(b, stage, instr, paths, name)?;
     let dest_raw = b.expand_word(paths.dest.span, &paths.dest.value, &stage.vars)?;
     let workdir = stage
@@ -60,7 +60,7 @@ pub(crate) fn plan(
     } else {
         stage
             .rootfs(b.layout())
-            .map_err(|e| BuildError::at(instr.span, e))?
+            .map_err(|e| BuildError::at(instr.span, "reading the image's layers").caused(e))?
     };
     let how = How {
         owner,
@@ -123,10 +123,7 @@ pub(crate) fn owner_ids(
         let wanted = ["etc/passwd".to_string(), "etc/group".to_string()];
         let mut found =
             rootfs::read_files(b.layout(), &stage.image.layers, &wanted).map_err(|e| {
-                BuildError::at(
-                    span,
-                    format!("reading /etc/passwd and /etc/group of the image: {e}"),
-                )
+                BuildError::at(span, "reading /etc/passwd and /etc/group of the image").caused(e)
             })?;
         let text = |v: Option<Vec<u8>>| v.map(|v| String::from_utf8_lossy(&v).into_owned());
         let group = text(found.pop().flatten());

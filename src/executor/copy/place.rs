@@ -177,7 +177,7 @@ impl<'a> Placer<'a> {
         self.how
             .exclude
             .excluded(rel)
-            .map_err(|e| BuildError::at(self.how.span, format!("bad --exclude pattern: {e}")))
+            .map_err(|e| BuildError::at(self.how.span, "bad --exclude pattern").caused(e))
     }
 
     fn inline(&mut self, name: &str, content: String) {
@@ -198,9 +198,9 @@ impl<'a> Placer<'a> {
 
     fn context_dir(&mut self, ctx: &BuildContext, dir: &ContextEntry) -> Result<(), BuildError> {
         self.ensure_dest_dir()?;
-        let below = ctx
-            .walk(dir)
-            .map_err(|e| BuildError::at(self.how.span, format!("{} failed: {e}", self.how.name)))?;
+        let below = ctx.walk(dir).map_err(|e| {
+            BuildError::at(self.how.span, format!("{} failed", self.how.name)).caused(e)
+        })?;
         for sub in below {
             if self.excluded(&sub.rel)? {
                 continue;
@@ -221,8 +221,9 @@ impl<'a> Placer<'a> {
         }
         let is_file = matches!(entry.kind, ContextKind::File { .. });
         let archive = if self.how.unpack && is_file {
-            layer::detect_archive(&entry.path)
-                .map_err(|e| BuildError::at(self.how.span, format!("reading {}: {e}", entry.rel)))?
+            layer::detect_archive(&entry.path).map_err(|e| {
+                BuildError::at(self.how.span, format!("reading {}", entry.rel)).caused(e)
+            })?
         } else {
             None
         };

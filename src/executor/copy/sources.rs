@@ -95,7 +95,7 @@ pub(crate) fn resolve(
                 let found = b
                     .context()
                     .resolve_source(path)
-                    .map_err(|e| BuildError::at(*span, format!("{name} failed: {e}")))?;
+                    .map_err(|e| BuildError::at(*span, format!("{name} failed")).caused(e))?;
                 items.extend(found.into_iter().map(Item::Context));
             }
         }
@@ -126,7 +126,7 @@ fn resolve_in_image(
     }
     let names: Vec<String> = per_word.iter().flatten().cloned().collect();
     let extracted = rootfs::extract(b.layout(), &img.layers, &names, b.tmp.path())
-        .map_err(|e| BuildError::at(span, format!("reading the source image: {e}")))?;
+        .map_err(|e| BuildError::at(span, "reading the source image").caused(e))?;
     let mut items = Vec::new();
     for (word, names) in words.iter().zip(per_word) {
         if let SourceWord::Heredoc(n, c) = word {
