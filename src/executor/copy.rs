@@ -435,6 +435,7 @@ pub(crate) fn plan(
                             path: entry.path.clone(),
                             dest_dir: format!("/{dest_key}"),
                             chown: owner,
+                            lower: fs.lower(),
                         });
                         if !dest_key.is_empty() && !fs.is_dir(&dest_key) {
                             planned.insert(dest_key.clone(), (new_dir(&dest_key), Data::None));

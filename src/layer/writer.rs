@@ -8,6 +8,7 @@
 //! rest), and a second pass writes the layer from that [`Plan`].
 
 use super::normalize::{self, clean_path, parent, BLOCK};
+use super::resolve::PathKind;
 use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -81,6 +82,9 @@ pub(crate) struct TarStream<'w, 'p> {
     clamp: Option<i64>,
     plan: Option<&'p Plan>,
     emitted: HashSet<String>,
+    /// What each path put so far is, repeated paths included, for
+    /// resolving later entries' parents: the same in both passes.
+    kinds: HashMap<String, Seen>,
     dups: HashMap<String, Dup>,
     /// Set at the first duplicate of the first pass: stop writing.
     scanning: bool,
@@ -97,6 +101,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
             clamp,
             plan,
             emitted: HashSet::new(),
+            kinds: HashMap::new(),
             dups: HashMap::new(),
             scanning: false,
             ordinal: 0,
@@ -118,6 +123,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
             return Ok(());
         }
         self.ensure_dir(parent(&entry.path), entry.mtime, origin)?;
+        self.kinds.insert(entry.path.clone(), Seen::of(&entry.kind));
         self.ordinal += 1;
         let n = self.ordinal;
         let mut entry = entry;
@@ -189,10 +195,20 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 mtime,
                 xattrs: Vec::new(),
             });
+            self.kinds.entry(path.clone()).or_insert(Seen::Dir);
             self.emitted.insert(path);
             self.emit(&entry, Content::Empty, origin)?;
         }
         Ok(())
+    }
+
+    /// What `path` is in this layer so far.
+    pub(crate) fn kind(&self, path: &str) -> Option<PathKind<'_>> {
+        self.kinds.get(path).map(|k| match k {
+            Seen::Dir => PathKind::Dir,
+            Seen::Symlink(t) => PathKind::Symlink(t),
+            Seen::Other => PathKind::Other,
+        })
     }
 
     fn emit(
@@ -306,6 +322,23 @@ impl<'w, 'p> TarStream<'w, 'p> {
     }
 }
 
+/// What a path of the layer is, for path resolution.
+enum Seen {
+    Dir,
+    Symlink(String),
+    Other,
+}
+
+impl Seen {
+    fn of(kind: &EntryKind) -> Seen {
+        match kind {
+            EntryKind::Dir => Seen::Dir,
+            EntryKind::Symlink { target } => Seen::Symlink(target.clone()),
+            _ => Seen::Other,
+        }
+    }
+}
+
 enum CopyError {
     Read(io::Error),
     Write(io::Error),
@@ -355,7 +388,15 @@ pub(crate) fn write_sources(
                 path,
                 dest_dir,
                 chown,
-            } => archive::add_archive(&mut tar, path, dest_dir, *chown, limits, opts.progress)?,
+                lower,
+            } => {
+                let place = archive::Placement {
+                    dest_dir,
+                    chown: *chown,
+                    lower,
+                };
+                archive::add_archive(&mut tar, path, &place, limits, opts.progress)?
+            }
         }
     }
     tar.finish()
