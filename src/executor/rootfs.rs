@@ -4,7 +4,7 @@
 //! another stage (`COPY --from`). Whiteouts are honoured.
 
 use crate::dest::Layout;
-use crate::layer::{Lower, LowerFs, PathKind};
+use crate::layer::{DirMeta, Lower, LowerFs, PathKind};
 use crate::oci::Descriptor;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -133,6 +133,18 @@ impl LowerFs for RootFs {
             FsKind::Symlink { target } => PathKind::Symlink(target),
             _ => PathKind::Other,
         })
+    }
+
+    fn dir_meta(&self, path: &str) -> Option<DirMeta> {
+        self.entries
+            .get(path)
+            .filter(|m| m.kind == FsKind::Dir)
+            .map(|m| DirMeta {
+                mode: m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                mtime: m.mtime,
+            })
     }
 }
 

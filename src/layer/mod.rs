@@ -16,7 +16,7 @@ mod resolve;
 mod writer;
 
 pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES};
-pub use resolve::{resolve_path, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
+pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 
 use crate::oci;
 use std::path::PathBuf;

@@ -42,6 +42,25 @@ pub enum PathKind<'a> {
 pub trait LowerFs: Send + Sync + fmt::Debug {
     /// What `path` (clean, relative to the image root, "" = root) is.
     fn kind(&self, path: &str) -> Option<PathKind<'_>>;
+
+    /// The metadata of directory `path`, which a layer repeats when it
+    /// adds something inside it (None: not a directory, or unknown).
+    fn dir_meta(&self, _path: &str) -> Option<DirMeta> {
+        None
+    }
+}
+
+/// The metadata of a directory of the filesystem below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirMeta {
+    /// Permission bits (`0o7777`).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u64,
+    /// Group.
+    pub gid: u64,
+    /// Modification time.
+    pub mtime: i64,
 }
 
 /// A shared view of the filesystem below a layer; the default is empty
@@ -58,6 +77,11 @@ impl Lower {
     /// What `path` is in the filesystem below.
     pub fn kind(&self, path: &str) -> Option<PathKind<'_>> {
         self.0.as_ref().and_then(|fs| fs.kind(path))
+    }
+
+    /// The metadata of directory `path` in the filesystem below.
+    pub fn dir_meta(&self, path: &str) -> Option<DirMeta> {
+        self.0.as_ref().and_then(|fs| fs.dir_meta(path))
     }
 }
 

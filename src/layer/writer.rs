@@ -8,7 +8,7 @@
 //! rest), and a second pass writes the layer from that [`Plan`].
 
 use super::normalize::{self, clean_path, parent, BLOCK};
-use super::resolve::PathKind;
+use super::resolve::{Lower, PathKind};
 use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -85,6 +85,9 @@ pub(crate) struct TarStream<'w, 'p> {
     /// What each path put so far is, repeated paths included, for
     /// resolving later entries' parents: the same in both passes.
     kinds: HashMap<String, Seen>,
+    /// The filesystem below, whose directories keep their metadata when
+    /// the layer must repeat them as parents.
+    lower: Lower,
     dups: HashMap<String, Dup>,
     /// Set at the first duplicate of the first pass: stop writing.
     scanning: bool,
@@ -102,6 +105,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
             plan,
             emitted: HashSet::new(),
             kinds: HashMap::new(),
+            lower: Lower::default(),
             dups: HashMap::new(),
             scanning: false,
             ordinal: 0,
@@ -167,8 +171,15 @@ impl<'w, 'p> TarStream<'w, 'p> {
         self.emit(&entry, content, origin)
     }
 
+    /// Sets the filesystem below, for the parents [`TarStream::ensure_dir`] adds.
+    pub(crate) fn set_lower(&mut self, lower: &Lower) {
+        self.lower = lower.clone();
+    }
+
     /// Makes sure directory `dir` (cleaned, "" = root) and its parents are in
-    /// the layer, adding the missing ones as 0755 root directories.
+    /// the layer, adding the missing ones with the metadata of the
+    /// directory below (as an unpacker leaves it), else as 0755 root
+    /// directories.
     pub(crate) fn ensure_dir(
         &mut self,
         dir: &str,
@@ -186,14 +197,20 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 .plan
                 .and_then(|plan| plan.dups.get(&path))
                 .and_then(|dup| dup.dir.clone());
-            let entry = planned.unwrap_or_else(|| Entry {
-                path: path.clone(),
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                mtime,
-                xattrs: Vec::new(),
+            let entry = planned.unwrap_or_else(|| {
+                let (mode, uid, gid, mtime) = match self.lower.dir_meta(&path) {
+                    Some(m) => (m.mode, m.uid, m.gid, m.mtime),
+                    None => (0o755, 0, 0, mtime),
+                };
+                Entry {
+                    path: path.clone(),
+                    kind: EntryKind::Dir,
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                    xattrs: Vec::new(),
+                }
             });
             self.kinds.entry(path.clone()).or_insert(Seen::Dir);
             self.emitted.insert(path);
@@ -390,6 +407,7 @@ pub(crate) fn write_sources(
                 chown,
                 lower,
             } => {
+                tar.set_lower(lower);
                 let place = archive::Placement {
                     dest_dir,
                     chown: *chown,

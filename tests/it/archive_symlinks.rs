@@ -8,7 +8,7 @@
 
 use crate::common::*;
 use minibuild::layer::{
-    write_layer, Compression, LayerError, LayerOptions, Lower, LowerFs, PathKind, Source,
+    write_layer, Compression, DirMeta, LayerError, LayerOptions, Lower, LowerFs, PathKind, Source,
 };
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -20,6 +20,8 @@ use std::sync::Arc;
 enum E<'a> {
     File(&'a [u8]),
     Dir,
+    /// A directory with this mode.
+    DirMode(u32),
     Sym(&'a str),
     Hard(&'a str),
 }
@@ -31,12 +33,16 @@ fn tar_of(entries: &[(&str, E<'_>)]) -> Vec<u8> {
         let mut h = tar::Header::new_ustar();
         let (kind, link, data): (tar::EntryType, &str, &[u8]) = match e {
             E::File(d) => (tar::EntryType::Regular, "", d),
-            E::Dir => (tar::EntryType::Directory, "", b""),
+            E::Dir | E::DirMode(_) => (tar::EntryType::Directory, "", b""),
             E::Sym(t) => (tar::EntryType::Symlink, t, b""),
             E::Hard(t) => (tar::EntryType::Link, t, b""),
         };
         h.set_entry_type(kind);
-        h.set_mode(if matches!(e, E::Dir) { 0o755 } else { 0o644 });
+        h.set_mode(match e {
+            E::Dir => 0o755,
+            E::DirMode(m) => *m,
+            _ => 0o644,
+        });
         h.set_mtime(1_600_000_000);
         h.set_uid(0);
         h.set_gid(0);
@@ -62,6 +68,16 @@ impl LowerFs for Below {
             Some(t) => PathKind::Symlink(t),
         })
     }
+
+    /// Directories are 0755, but `tmp`, which is 1777.
+    fn dir_meta(&self, path: &str) -> Option<DirMeta> {
+        matches!(self.kind(path), Some(PathKind::Dir)).then_some(DirMeta {
+            mode: if path == "tmp" { 0o1777 } else { 0o755 },
+            uid: 0,
+            gid: 0,
+            mtime: 7,
+        })
+    }
 }
 
 fn below(entries: &[(&str, Option<&str>)]) -> Lower {
@@ -81,6 +97,7 @@ fn debian_like() -> Lower {
         ("lib", Some("usr/lib")),
         ("bin", Some("usr/bin")),
         ("run", None),
+        ("tmp", None),
         ("var", None),
         ("var/run", Some("/run")),
         ("etc", None),
@@ -170,6 +187,17 @@ fn parents_resolve_through_the_base_symlinks() {
     // with nothing below, the same archive is taken as it is
     let l = unpack(&archive, "/", Lower::default()).unwrap();
     assert!(paths(&l).contains(&"var/run/x/file"), "{l:?}");
+}
+
+#[test]
+fn parents_from_below_keep_their_metadata() {
+    let archive = tar_of(&[("tmp/cache/x", E::File(b"x"))]);
+    let l = unpack(&archive, "/", debian_like()).unwrap();
+    let tmp = l.iter().find(|e| e.0 == "tmp").unwrap();
+    // a sticky world-writable /tmp stays so
+    assert_eq!(tmp.3, 0o1777, "{l:?}");
+    let cache = l.iter().find(|e| e.0 == "tmp/cache").unwrap();
+    assert_eq!(cache.3, 0o755, "{l:?}");
 }
 
 #[test]
@@ -354,6 +382,7 @@ fn base_tar() -> Vec<u8> {
         ("usr/lib/libc.so", E::File(b"libc")),
         ("lib", E::Sym("usr/lib")),
         ("run/", E::Dir),
+        ("tmp/", E::DirMode(0o1777)),
         ("var/", E::Dir),
         ("var/run", E::Sym("/run")),
         ("etc/", E::Dir),
@@ -392,6 +421,7 @@ fn add_onto_base_symlinks_lands_where_they_lead_and_matches_buildah() {
     let payload = tar_of(&[
         ("var/run/x/file", E::File(b"run")),
         ("lib/y/libz.so", E::File(b"lib")),
+        ("tmp/cache/x", E::File(b"tmp")),
     ]);
     two_stage(&w, &base_tar(), &payload, "/");
     let ours = w.build_oci("case:1", &[]);
@@ -403,6 +433,7 @@ fn add_onto_base_symlinks_lands_where_they_lead_and_matches_buildah() {
     assert_eq!(fs["usr/lib/y/libz.so"].kind, "file");
     assert_eq!(fs["usr/lib/libc.so"].kind, "file");
     assert!(!fs.contains_key("var/run/x/file"));
+    assert_eq!(fs["tmp"].mode, 0o1777);
     if have("buildah") {
         let theirs = buildah_build(w.dir.path(), &w.ctx(), "case:1", &[]);
         same_fs(&ours, &theirs, "case:1");
