@@ -3,7 +3,7 @@
 
 use super::normalize::{clean_path, join};
 use super::progress::{Progress, ProgressReader};
-use super::resolve::{resolve_path, Lower, PathKind};
+use super::resolve::{resolve_path, Lower, PathKind, ResolveError};
 use super::writer::{Content, Origin, TarStream};
 use super::{Entry, EntryKind, LayerError};
 use std::fs::File;
@@ -439,7 +439,7 @@ impl Unpack<'_> {
         let dir =
             resolve_path(self.dest, dir, kind_of).map_err(|e| self.bad(raw, e.to_string()))?;
         if kind_of(&dir) == Some(PathKind::Other) {
-            return Err(self.bad(raw, format!("its parent /{dir} is not a directory")));
+            return Err(self.bad(raw, ResolveError::NotADirectory(dir).to_string()));
         }
         let path = join(&dir, base);
         // a link's target may name a whiteout, which the layer must not hold
