@@ -4,10 +4,12 @@
 //! another stage (`COPY --from`). Whiteouts are honoured.
 
 use crate::dest::Layout;
+use crate::layer::{DirMeta, Lower, LowerFs, PathKind};
 use crate::oci::Descriptor;
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What a path of the merged filesystem is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,40 +97,17 @@ impl RootFs {
     }
 
     /// Resolves symbolic links in `path` inside this filesystem (as if it
-    /// were the root); the resolved key.
+    /// were the root), the last component included; the resolved key. A
+    /// path that cannot be resolved (a loop, a file as a parent) is
+    /// returned as it is.
     pub fn resolve(&self, path: &str) -> String {
-        let mut current = key(path);
-        for _ in 0..40 {
-            let parts: Vec<&str> = current.split('/').filter(|p| !p.is_empty()).collect();
-            let mut resolved = String::new();
-            let mut changed = false;
-            for (i, part) in parts.iter().enumerate() {
-                let candidate = if resolved.is_empty() {
-                    part.to_string()
-                } else {
-                    format!("{resolved}/{part}")
-                };
-                if let Some(FsMeta {
-                    kind: FsKind::Symlink { target },
-                    ..
-                }) = self.entries.get(&candidate)
-                {
-                    let base = if target.starts_with('/') {
-                        target.clone()
-                    } else {
-                        format!("{resolved}/{target}")
-                    };
-                    current = key(&format!("{base}/{}", parts[i + 1..].join("/")));
-                    changed = true;
-                    break;
-                }
-                resolved = candidate;
-            }
-            if !changed {
-                return resolved;
-            }
-        }
-        current
+        let k = key(path);
+        crate::layer::resolve_path("", &k, |p| self.kind(p)).unwrap_or(k)
+    }
+
+    /// A shared snapshot of this filesystem, for unpacking archives onto it.
+    pub fn lower(&self) -> Lower {
+        Lower::new(Arc::new(self.clone()))
     }
 
     /// Every path below `dir` (not `dir` itself), in sorted order.
@@ -144,6 +123,28 @@ impl RootFs {
             .take_while(|(p, _)| p.starts_with(&prefix))
             .map(|(p, m)| (p.clone(), m.clone()))
             .collect()
+    }
+}
+
+impl LowerFs for RootFs {
+    fn kind(&self, path: &str) -> Option<PathKind<'_>> {
+        self.entries.get(path).map(|m| match &m.kind {
+            FsKind::Dir => PathKind::Dir,
+            FsKind::Symlink { target } => PathKind::Symlink(target),
+            _ => PathKind::Other,
+        })
+    }
+
+    fn dir_meta(&self, path: &str) -> Option<DirMeta> {
+        self.entries
+            .get(path)
+            .filter(|m| m.kind == FsKind::Dir)
+            .map(|m| DirMeta {
+                mode: m.mode,
+                uid: m.uid,
+                gid: m.gid,
+                mtime: m.mtime,
+            })
     }
 }
 

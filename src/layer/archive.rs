@@ -3,19 +3,24 @@
 
 use super::normalize::{clean_path, join};
 use super::progress::{Progress, ProgressReader};
+use super::resolve::{resolve_path, Lower, PathKind, ResolveError};
 use super::writer::{Content, Origin, TarStream};
 use super::{Entry, EntryKind, LayerError};
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Decompressed bytes per message from the decompression thread.
 const CHUNK: usize = 1 << 20;
 /// Messages in flight.
 const DEPTH: usize = 4;
+
+/// At most this many bytes of extended headers (PAX records, GNU long
+/// names and links) for one entry: they are held in memory. Go's
+/// archive/tar caps each at the same 1 MiB (`maxSpecialFileSize`).
+pub const MAX_HEADER_BYTES: u64 = 1 << 20;
 
 /// The formats ADD unpacks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,19 @@ pub enum ArchiveFormat {
     Xz,
     /// A zstd-compressed tar.
     Zstd,
+}
+
+impl ArchiveFormat {
+    /// The format's usual name.
+    pub fn name(self) -> &'static str {
+        match self {
+            ArchiveFormat::Tar => "tar",
+            ArchiveFormat::Gzip => "gzip",
+            ArchiveFormat::Bzip2 => "bzip2",
+            ArchiveFormat::Xz => "xz",
+            ArchiveFormat::Zstd => "zstd",
+        }
+    }
 }
 
 /// Limits against decompression bombs: an archive is refused when its
@@ -65,6 +83,10 @@ impl ArchiveLimits {
 ///
 /// As BuildKit does, a compressed file counts only if what it decompresses
 /// to starts with a tar header: a gzipped text file is copied as it is.
+/// Unlike BuildKit (whose `isArchivePath` copies anything its tar reader
+/// cannot read as a plain file), a file whose magic names a compression
+/// but whose first block does not decompress is an error: a truncated
+/// `.tar.zst` must not land in the image as an opaque file.
 pub fn detect_archive(path: &Path) -> io::Result<Option<ArchiveFormat>> {
     let mut head = [0u8; 512];
     let n = read_full(&mut File::open(path)?, &mut head)?;
@@ -73,12 +95,15 @@ pub fn detect_archive(path: &Path) -> io::Result<Option<ArchiveFormat>> {
         Some(ArchiveFormat::Tar) => Ok(Some(ArchiveFormat::Tar)),
         Some(format) => {
             let mut inner = [0u8; 512];
-            let decoded =
-                decoder(format, File::open(path)?).and_then(|mut d| read_full(&mut d, &mut inner));
-            Ok(match decoded {
-                Ok(512) if is_tar_header(&inner) => Some(format),
-                _ => None,
-            })
+            let n = decoder(format, File::open(path)?)
+                .and_then(|mut d| read_full(&mut d, &mut inner))
+                .map_err(|e| {
+                    io::Error::new(
+                        e.kind(),
+                        format!("it is {} data that does not decompress: {e}", format.name()),
+                    )
+                })?;
+            Ok((n == 512 && is_tar_header(&inner)).then_some(format))
         }
     }
 }
@@ -87,7 +112,7 @@ pub fn detect_archive(path: &Path) -> io::Result<Option<ArchiveFormat>> {
 fn sniff(head: &[u8]) -> Option<ArchiveFormat> {
     if head.starts_with(&[0x1f, 0x8b, 0x08]) {
         Some(ArchiveFormat::Gzip)
-    } else if head.starts_with(b"BZh") {
+    } else if is_bzip2(head) {
         Some(ArchiveFormat::Bzip2)
     } else if head.starts_with(&[0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) {
         Some(ArchiveFormat::Xz)
@@ -98,6 +123,18 @@ fn sniff(head: &[u8]) -> Option<ArchiveFormat> {
     } else {
         None
     }
+}
+
+/// bzip2's "BZh", a block size digit, and the magic of a first block (the
+/// digits of pi) or of the end of an empty stream (of sqrt(pi)): "BZh"
+/// alone starts too many text files.
+fn is_bzip2(head: &[u8]) -> bool {
+    const BLOCK: [u8; 6] = [0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    const END: [u8; 6] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90];
+    head.len() >= 10
+        && head.starts_with(b"BZh")
+        && (b'1'..=b'9').contains(&head[3])
+        && (head[4..10] == BLOCK || head[4..10] == END)
 }
 
 /// A tar header block: its checksum is right (ustar, GNU and v7 alike).
@@ -226,16 +263,26 @@ fn decompress(
     }
 }
 
-/// Adds the entries of the archive at `path` under `dest_dir`.
+/// Where and how an archive is unpacked.
+pub(crate) struct Placement<'a> {
+    /// The destination directory (already resolved by the caller).
+    pub(crate) dest_dir: &'a str,
+    /// Owner and group overriding the archive's.
+    pub(crate) chown: Option<(u64, u64)>,
+    /// The filesystem below the layer.
+    pub(crate) lower: &'a Lower,
+}
+
+/// Adds the entries of the archive at `path` under `place.dest_dir`.
 pub(crate) fn add_archive(
     tar: &mut TarStream<'_, '_>,
     path: &Path,
-    dest_dir: &str,
-    chown: Option<(u64, u64)>,
+    place: &Placement<'_>,
     limits: &ArchiveLimits,
     progress: bool,
 ) -> Result<(), LayerError> {
     let name = path.display().to_string();
+    let dest_dir = place.dest_dir;
     let dest = clean_path(dest_dir).map_err(|reason| LayerError::BadPath {
         context: String::new(),
         path: dest_dir.to_string(),
@@ -264,10 +311,16 @@ pub(crate) fn add_archive(
     };
     let bomb = AtomicBool::new(false);
     let limit = limits.limit_for(size);
+    let unpack = Unpack {
+        name: &name,
+        dest: &dest,
+        chown: place.chown,
+        lower: place.lower,
+    };
     let result = std::thread::scope(|scope| {
         let decoded = decoder(format, file).map_err(io_err("starting to decompress it"))?;
         if format == ArchiveFormat::Tar {
-            return read_entries(tar, decoded, &name, &dest, chown);
+            return unpack.read_entries(tar, decoded);
         }
         let (tx, rx) = sync_channel(DEPTH);
         let bomb = &bomb;
@@ -279,7 +332,7 @@ pub(crate) fn add_archive(
             done: false,
         };
         // Returning drops the reader, which stops the thread.
-        read_entries(tar, Box::new(reader), &name, &dest, chown)
+        unpack.read_entries(tar, Box::new(reader))
     });
     match result {
         Err(_) if bomb.load(Ordering::SeqCst) => Err(LayerError::Bomb {
@@ -292,45 +345,171 @@ pub(crate) fn add_archive(
     }
 }
 
-/// Reads the tar entries from `reader` into the layer.
-fn read_entries(
-    tar: &mut TarStream<'_, '_>,
-    reader: Box<dyn Read + Send + '_>,
-    name: &str,
-    dest: &str,
+/// A limit on the bytes the tar reader may take while it looks for the
+/// next entry (headers, PAX records, GNU long names, sparse maps), which
+/// it holds in memory; reading an entry's content is not limited.
+struct HeaderBudget {
+    armed: AtomicBool,
+    left: AtomicU64,
+    exceeded: AtomicBool,
+}
+
+impl HeaderBudget {
+    fn new() -> HeaderBudget {
+        HeaderBudget {
+            armed: AtomicBool::new(false),
+            left: AtomicU64::new(0),
+            exceeded: AtomicBool::new(false),
+        }
+    }
+
+    /// Starts limiting: the extended headers, and a few blocks of ustar
+    /// headers and padding around them.
+    fn arm(&self) {
+        self.left
+            .store(MAX_HEADER_BYTES + 16 * 512, Ordering::Relaxed);
+        self.armed.store(true, Ordering::Relaxed);
+    }
+
+    fn disarm(&self) {
+        self.armed.store(false, Ordering::Relaxed);
+    }
+}
+
+/// The archive's bytes as the tar reader sees them, within the budget.
+struct Budgeted<'b> {
+    inner: Box<dyn Read + Send + 'b>,
+    budget: &'b HeaderBudget,
+}
+
+impl Read for Budgeted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.budget.armed.load(Ordering::Relaxed) {
+            return self.inner.read(buf);
+        }
+        let left = self.budget.left.load(Ordering::Relaxed);
+        if left == 0 && !buf.is_empty() {
+            self.budget.exceeded.store(true, Ordering::Relaxed);
+            return Err(io::Error::other("extended headers too large"));
+        }
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.budget.left.store(left - n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// One archive being unpacked.
+struct Unpack<'a> {
+    name: &'a str,
+    /// The destination, clean: the root entries are resolved in.
+    dest: &'a str,
     chown: Option<(u64, u64)>,
-) -> Result<(), LayerError> {
-    let origin = Origin::Archive(name);
-    let archive_err = |what: String| {
+    lower: &'a Lower,
+}
+
+impl Unpack<'_> {
+    /// The error of a corrupt archive, met while doing `what`.
+    fn archive_err(&self, what: String) -> impl FnOnce(io::Error) -> LayerError + '_ {
         move |source| LayerError::Archive {
-            archive: name.to_string(),
+            archive: self.name.to_string(),
             what,
             source,
         }
-    };
-    let bad = |path: &str, reason: String| LayerError::BadPath {
-        context: format!("archive {name}: "),
-        path: path.to_string(),
-        reason,
-    };
-    let mut archive = tar::Archive::new(reader);
-    // Archive paths seen so far, for hard links.
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut last = String::new();
-    let entries = archive
-        .entries()
-        .map_err(archive_err("reading the first entry".into()))?;
-    for item in entries {
-        let what = if last.is_empty() {
-            "reading the first entry".to_string()
-        } else {
-            format!("reading the entry after {last}")
-        };
-        let mut item = item.map_err(archive_err(what))?;
-        if item.header().entry_type() == tar::EntryType::XGlobalHeader {
-            // e.g. `git archive`'s commit id: not a file
-            continue;
+    }
+
+    fn bad(&self, path: &str, reason: String) -> LayerError {
+        LayerError::BadPath {
+            context: format!("archive {}: ", self.name),
+            path: path.to_string(),
+            reason,
         }
+    }
+
+    /// Where the entry at `rel` (clean, relative to the destination)
+    /// lands in the layer: its parent resolved through the symlinks of the
+    /// layer so far and of the filesystem below, inside the destination
+    /// (see [`super::resolve`]); its last component as it is.
+    fn place(&self, tar: &TarStream<'_, '_>, raw: &str, rel: &str) -> Result<String, LayerError> {
+        let (dir, base) = match rel.rsplit_once('/') {
+            Some((d, b)) => (d, b),
+            None => ("", rel),
+        };
+        let kind_of = |p: &str| tar.kind(p).or_else(|| self.lower.kind(p));
+        let dir =
+            resolve_path(self.dest, dir, kind_of).map_err(|e| self.bad(raw, e.to_string()))?;
+        if kind_of(&dir) == Some(PathKind::Other) {
+            return Err(self.bad(raw, ResolveError::NotADirectory(dir).to_string()));
+        }
+        let path = join(&dir, base);
+        // a link's target may name a whiteout, which the layer must not hold
+        clean_path(&path).map_err(|r| self.bad(raw, r))
+    }
+
+    /// Reads the tar entries from `reader` into the layer.
+    fn read_entries(
+        &self,
+        tar: &mut TarStream<'_, '_>,
+        reader: Box<dyn Read + Send + '_>,
+    ) -> Result<(), LayerError> {
+        let name = self.name;
+        let origin = Origin::Archive(name);
+        let archive_err = |what: String| self.archive_err(what);
+        let budget = HeaderBudget::new();
+        let mut archive = tar::Archive::new(Budgeted {
+            inner: reader,
+            budget: &budget,
+        });
+        let mut last = String::new();
+        let mut entries = archive
+            .entries()
+            .map_err(archive_err("reading the first entry".into()))?;
+        loop {
+            budget.arm();
+            let next = entries.next();
+            budget.disarm();
+            let Some(item) = next else { break };
+            let mut item = item.map_err(|e| {
+                if budget.exceeded.load(Ordering::Relaxed) {
+                    LayerError::HeaderTooLarge {
+                        archive: name.to_string(),
+                        after: if last.is_empty() {
+                            "the start".to_string()
+                        } else {
+                            last.clone()
+                        },
+                        limit: MAX_HEADER_BYTES,
+                    }
+                } else if last.is_empty() {
+                    archive_err("reading the first entry".to_string())(e)
+                } else {
+                    archive_err(format!("reading the entry after {last}"))(e)
+                }
+            })?;
+            if item.header().entry_type() != tar::EntryType::XGlobalHeader {
+                // e.g. `git archive`'s commit id is a global header: not a file
+                self.put_entry(tar, &mut item, &mut last)?;
+            }
+            // the rest of the content (when the entry was not written), so
+            // that the next header is read within the budget
+            io::copy(&mut item, &mut io::sink())
+                .map_err(archive_err(format!("reading entry {last}")))?;
+        }
+        // An empty archive still creates its destination.
+        tar.ensure_dir(self.dest, 0, origin)
+    }
+
+    /// Puts one entry into the layer, where [`Unpack::place`] says.
+    fn put_entry(
+        &self,
+        tar: &mut TarStream<'_, '_>,
+        item: &mut tar::Entry<'_, Budgeted<'_>>,
+        last: &mut String,
+    ) -> Result<(), LayerError> {
+        let name = self.name;
+        let origin = Origin::Archive(name);
+        let archive_err = |what: String| self.archive_err(what);
+        let bad = |path: &str, reason: String| self.bad(path, reason);
         let raw = String::from_utf8(item.path_bytes().into_owned()).map_err(|e| {
             bad(
                 &String::from_utf8_lossy(e.as_bytes()),
@@ -364,28 +543,53 @@ fn read_entries(
         let dev = |n: io::Result<Option<u32>>| n.ok().flatten().unwrap_or(0);
         let (major, minor) = (dev(header.device_major()), dev(header.device_minor()));
         let link_target = || link.clone().unwrap_or_default();
-        let kind = match entry_type {
+        let is_dir = match entry_type {
             // old tars mark directories only by a trailing slash
-            tar::EntryType::Regular if raw.ends_with('/') => EntryKind::Dir,
+            tar::EntryType::Regular => raw.ends_with('/'),
+            tar::EntryType::Directory => true,
+            _ => false,
+        };
+        if rel.is_empty() && (self.dest.is_empty() || !is_dir) {
+            // "./": the root, or the destination itself when it is not "/".
+            return Ok(());
+        }
+        let path = if rel.is_empty() {
+            self.dest.to_string()
+        } else {
+            self.place(tar, &raw, &rel)?
+        };
+        let kind = match entry_type {
+            _ if is_dir => EntryKind::Dir,
             tar::EntryType::Regular | tar::EntryType::Continuous => {
                 EntryKind::File { size: item.size() }
             }
-            tar::EntryType::Directory => EntryKind::Dir,
             tar::EntryType::Symlink => EntryKind::Symlink {
                 target: link_target(),
             },
             tar::EntryType::Link => {
+                // the target resolves as an entry's path does (containerd's
+                // hardlinkRootPath), and must be an earlier non-directory
+                // entry of this layer
                 let target = link_target();
                 let cleaned = clean_path(&target).map_err(|r| bad(&raw, r))?;
-                if cleaned.is_empty() || !seen.contains(&cleaned) {
-                    return Err(LayerError::HardlinkOutside {
-                        archive: name.to_string(),
-                        path: raw,
-                        target,
-                    });
+                let outside = || LayerError::HardlinkOutside {
+                    archive: name.to_string(),
+                    path: raw.clone(),
+                    target: target.clone(),
+                };
+                if cleaned.is_empty() {
+                    return Err(outside());
                 }
-                EntryKind::Hardlink {
-                    target: join(dest, &cleaned),
+                let resolved = self.place(tar, &raw, &cleaned)?;
+                match tar.kind(&resolved) {
+                    None => return Err(outside()),
+                    Some(PathKind::Dir) => {
+                        return Err(bad(
+                            &raw,
+                            format!("hard link to {target}, which is a directory"),
+                        ))
+                    }
+                    Some(_) => EntryKind::Hardlink { target: resolved },
                 }
             }
             tar::EntryType::Char => EntryKind::Char { major, minor },
@@ -423,16 +627,11 @@ fn read_entries(
                 }
             }
         }
-        if rel.is_empty() && (dest.is_empty() || kind != EntryKind::Dir) {
-            // "./": the root, or the destination itself when it is not "/".
-            continue;
-        }
-        if let Some((u, g)) = chown {
+        if let Some((u, g)) = self.chown {
             (uid, gid) = (u, g);
         }
-        seen.insert(rel.clone());
         let entry = Entry {
-            path: join(dest, &rel),
+            path,
             kind,
             mode,
             uid,
@@ -440,10 +639,8 @@ fn read_entries(
             mtime,
             xattrs,
         };
-        tar.put(entry, Content::Reader(&mut item), origin)?;
+        tar.put(entry, Content::Reader(item), origin)
     }
-    // An empty archive still creates its destination.
-    tar.ensure_dir(dest, 0, origin)
 }
 
 #[cfg(test)]
@@ -499,12 +696,26 @@ mod tests {
                 },
                 None,
             ),
-            ("badgz", vec![0x1f, 0x8b, 0x08, 0, 1, 2, 3], None),
+            // "BZh" alone is not bzip2
+            ("bztext", b"BZh is how this text starts\n".to_vec(), None),
         ];
-        for (name, bytes, want) in cases {
+        for (name, bytes, want) in cases.iter().cloned() {
             let p = write(dir.path(), name, &bytes);
             assert_eq!(detect_archive(&p).unwrap(), want, "{name}");
         }
+        // a compressed archive cut short, even within its first block, is
+        // an error naming the format, never a plain file
+        for (name, bytes, want) in &cases[1..5] {
+            let format = want.unwrap().name();
+            let p = write(dir.path(), name, &bytes[..bytes.len() / 2]);
+            let err = detect_archive(&p).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("it is {format} data that does not decompress: ")),
+                "{name}: {err}"
+            );
+        }
+        let p = write(dir.path(), "badgz", &[0x1f, 0x8b, 0x08, 0, 1, 2, 3]);
+        assert!(detect_archive(&p).is_err());
         let mut broken = tar.clone();
         broken[0] ^= 1;
         let p = write(dir.path(), "broken", &broken);

@@ -12,9 +12,11 @@ mod archive;
 mod compress;
 mod normalize;
 mod progress;
+mod resolve;
 mod writer;
 
-pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits};
+pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES};
+pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 
 use crate::oci;
 use std::path::PathBuf;
@@ -174,6 +176,16 @@ pub enum LayerError {
         /// The number of decompressed bytes at which reading stopped.
         limit: u64,
     },
+    /// Extended headers (PAX records, GNU long names) too large to hold.
+    #[error("archive {archive}: the extended headers (PAX, GNU long name) of the entry after {after} take more than {limit} bytes; refusing them")]
+    HeaderTooLarge {
+        /// The archive's file name.
+        archive: String,
+        /// The last entry read before them ("the start" for the first).
+        after: String,
+        /// The limit, [`MAX_HEADER_BYTES`].
+        limit: u64,
+    },
     /// A file whose content does not have the size its entry says.
     #[error("entry {path}: expected {expected} bytes of content, found {found}")]
     SizeMismatch {
@@ -272,6 +284,9 @@ pub enum Source {
         dest_dir: String,
         /// Owner and group overriding the archive's (`ADD --chown`).
         chown: Option<(u64, u64)>,
+        /// The filesystem below the layer, whose symlinks the entries'
+        /// parents are resolved through.
+        lower: Lower,
     },
 }
 

@@ -149,11 +149,18 @@ pub(crate) fn encode_header(
         out.resize(out.len().next_multiple_of(BLOCK), 0);
     }
 
+    // A symlink's mode means nothing on Linux, which reports 0777 for every
+    // one; containerd's and BuildKit's differ write what lstat says
+    // (Go's tar.FileInfoHeader), so a symlink is 0777 whatever the source.
+    let mode = match entry.kind {
+        EntryKind::Symlink { .. } => 0o777,
+        _ => entry.mode & 0o7777,
+    };
     let mut block = [0u8; BLOCK];
     fill_ustar(
         &mut block,
         &ascii_prefix(&name, 100),
-        entry.mode & 0o7777,
+        mode,
         if entry.uid > MAX_OCTAL_7 {
             0
         } else {

@@ -8,6 +8,7 @@
 //! rest), and a second pass writes the layer from that [`Plan`].
 
 use super::normalize::{self, clean_path, parent, BLOCK};
+use super::resolve::{Lower, PathKind};
 use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -81,6 +82,12 @@ pub(crate) struct TarStream<'w, 'p> {
     clamp: Option<i64>,
     plan: Option<&'p Plan>,
     emitted: HashSet<String>,
+    /// What each path put so far is, repeated paths included, for
+    /// resolving later entries' parents: the same in both passes.
+    kinds: HashMap<String, Seen>,
+    /// The filesystem below, whose directories keep their metadata when
+    /// the layer must repeat them as parents.
+    lower: Lower,
     dups: HashMap<String, Dup>,
     /// Set at the first duplicate of the first pass: stop writing.
     scanning: bool,
@@ -97,6 +104,8 @@ impl<'w, 'p> TarStream<'w, 'p> {
             clamp,
             plan,
             emitted: HashSet::new(),
+            kinds: HashMap::new(),
+            lower: Lower::default(),
             dups: HashMap::new(),
             scanning: false,
             ordinal: 0,
@@ -118,6 +127,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
             return Ok(());
         }
         self.ensure_dir(parent(&entry.path), entry.mtime, origin)?;
+        self.kinds.insert(entry.path.clone(), Seen::of(&entry.kind));
         self.ordinal += 1;
         let n = self.ordinal;
         let mut entry = entry;
@@ -161,8 +171,15 @@ impl<'w, 'p> TarStream<'w, 'p> {
         self.emit(&entry, content, origin)
     }
 
+    /// Sets the filesystem below, for the parents [`TarStream::ensure_dir`] adds.
+    pub(crate) fn set_lower(&mut self, lower: &Lower) {
+        self.lower = lower.clone();
+    }
+
     /// Makes sure directory `dir` (cleaned, "" = root) and its parents are in
-    /// the layer, adding the missing ones as 0755 root directories.
+    /// the layer, adding the missing ones with the metadata of the
+    /// directory below (as an unpacker leaves it), else as 0755 root
+    /// directories.
     pub(crate) fn ensure_dir(
         &mut self,
         dir: &str,
@@ -180,19 +197,35 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 .plan
                 .and_then(|plan| plan.dups.get(&path))
                 .and_then(|dup| dup.dir.clone());
-            let entry = planned.unwrap_or_else(|| Entry {
-                path: path.clone(),
-                kind: EntryKind::Dir,
-                mode: 0o755,
-                uid: 0,
-                gid: 0,
-                mtime,
-                xattrs: Vec::new(),
+            let entry = planned.unwrap_or_else(|| {
+                let (mode, uid, gid, mtime) = match self.lower.dir_meta(&path) {
+                    Some(m) => (m.mode, m.uid, m.gid, m.mtime),
+                    None => (0o755, 0, 0, mtime),
+                };
+                Entry {
+                    path: path.clone(),
+                    kind: EntryKind::Dir,
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                    xattrs: Vec::new(),
+                }
             });
+            self.kinds.entry(path.clone()).or_insert(Seen::Dir);
             self.emitted.insert(path);
             self.emit(&entry, Content::Empty, origin)?;
         }
         Ok(())
+    }
+
+    /// What `path` is in this layer so far.
+    pub(crate) fn kind(&self, path: &str) -> Option<PathKind<'_>> {
+        self.kinds.get(path).map(|k| match k {
+            Seen::Dir => PathKind::Dir,
+            Seen::Symlink(t) => PathKind::Symlink(t),
+            Seen::Other => PathKind::Other,
+        })
     }
 
     fn emit(
@@ -306,6 +339,23 @@ impl<'w, 'p> TarStream<'w, 'p> {
     }
 }
 
+/// What a path of the layer is, for path resolution.
+enum Seen {
+    Dir,
+    Symlink(String),
+    Other,
+}
+
+impl Seen {
+    fn of(kind: &EntryKind) -> Seen {
+        match kind {
+            EntryKind::Dir => Seen::Dir,
+            EntryKind::Symlink { target } => Seen::Symlink(target.clone()),
+            _ => Seen::Other,
+        }
+    }
+}
+
 enum CopyError {
     Read(io::Error),
     Write(io::Error),
@@ -355,7 +405,16 @@ pub(crate) fn write_sources(
                 path,
                 dest_dir,
                 chown,
-            } => archive::add_archive(&mut tar, path, dest_dir, *chown, limits, opts.progress)?,
+                lower,
+            } => {
+                tar.set_lower(lower);
+                let place = archive::Placement {
+                    dest_dir,
+                    chown: *chown,
+                    lower,
+                };
+                archive::add_archive(&mut tar, path, &place, limits, opts.progress)?
+            }
         }
     }
     tar.finish()

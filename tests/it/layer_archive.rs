@@ -5,7 +5,7 @@
 use crate::common::torture::{big_content, tar_only_torture_tar, T0};
 use minibuild::layer::{
     detect_archive, write_layer, write_layer_with_limits, ArchiveFormat, ArchiveLimits,
-    Compression, LayerError, LayerOptions, Source,
+    Compression, LayerError, LayerOptions, Lower, Source,
 };
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -178,6 +178,7 @@ fn add(path: &Path, dest: &str) -> Vec<Source> {
         path: path.to_path_buf(),
         dest_dir: dest.to_string(),
         chown: None,
+        lower: Lower::default(),
     }]
 }
 
@@ -293,6 +294,7 @@ fn chown_overrides_owners() {
         path,
         dest_dir: "/".into(),
         chown: Some((7, 8)),
+        lower: Lower::default(),
     }];
     let (out, _) = layer(&sources, &opts(Compression::None)).unwrap();
     let recs = records(&out);
@@ -690,6 +692,7 @@ fn entries_and_archives_in_one_layer() {
             path: archive,
             dest_dir: "/srv/data".into(),
             chown: None,
+            lower: Lower::default(),
         },
         Source::Entry(
             entry("/srv/data/x", EntryKind::File { size: 3 }),

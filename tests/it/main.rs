@@ -5,6 +5,7 @@
 mod common;
 
 mod archive_add;
+mod archive_symlinks;
 mod cli;
 mod context_fidelity;
 mod copy_fidelity;

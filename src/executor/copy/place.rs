@@ -234,6 +234,7 @@ impl<'a> Placer<'a> {
                 path: entry.path.clone(),
                 dest_dir: format!("/{}", self.dest),
                 chown: self.how.owner,
+                lower: self.fs.lower(),
             });
             return Ok(());
         }
