@@ -189,15 +189,7 @@ pub fn open_layer(layout: &Layout, desc: &Descriptor) -> io::Result<Box<dyn Read
     let file = layout
         .open_blob(&desc.digest)
         .map_err(|e| io::Error::other(e.to_string()))?;
-    let file = io::BufReader::with_capacity(1 << 20, file);
-    let mt = desc.media_type.as_str();
-    Ok(if mt.ends_with("gzip") {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else if mt.ends_with("zstd") {
-        Box::new(zstd::stream::read::Decoder::with_buffer(file)?)
-    } else {
-        Box::new(file)
-    })
+    crate::layer::uncompressed(&desc.media_type, file)
 }
 
 /// Calls `f(path, meta, entry)` for each entry of a layer, in tar order.

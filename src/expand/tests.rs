@@ -1,5 +1,6 @@
 //! Unit tests of the `expand` module.
 
+use super::pattern::*;
 use super::*;
 
 fn env() -> BTreeMap<String, String> {

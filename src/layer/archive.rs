@@ -508,7 +508,6 @@ impl Unpack<'_> {
     ) -> Result<(), LayerError> {
         let name = self.name;
         let origin = Origin::Archive(name);
-        let archive_err = |what: String| self.archive_err(what);
         let bad = |path: &str, reason: String| self.bad(path, reason);
         let raw = String::from_utf8(item.path_bytes().into_owned()).map_err(|e| {
             bad(
@@ -566,32 +565,7 @@ impl Unpack<'_> {
             tar::EntryType::Symlink => EntryKind::Symlink {
                 target: link_target(),
             },
-            tar::EntryType::Link => {
-                // the target resolves as an entry's path does (containerd's
-                // hardlinkRootPath), and must be an earlier non-directory
-                // entry of this layer
-                let target = link_target();
-                let cleaned = clean_path(&target).map_err(|r| bad(&raw, r))?;
-                let outside = || LayerError::HardlinkOutside {
-                    archive: name.to_string(),
-                    path: raw.clone(),
-                    target: target.clone(),
-                };
-                if cleaned.is_empty() {
-                    return Err(outside());
-                }
-                let resolved = self.place(tar, &raw, &cleaned)?;
-                match tar.kind(&resolved) {
-                    None => return Err(outside()),
-                    Some(PathKind::Dir) => {
-                        return Err(bad(
-                            &raw,
-                            format!("hard link to {target}, which is a directory"),
-                        ))
-                    }
-                    Some(_) => EntryKind::Hardlink { target: resolved },
-                }
-            }
+            tar::EntryType::Link => self.hardlink(tar, &raw, &link_target())?,
             tar::EntryType::Char => EntryKind::Char { major, minor },
             tar::EntryType::Block => EntryKind::Block { major, minor },
             tar::EntryType::Fifo => EntryKind::Fifo,
@@ -602,31 +576,7 @@ impl Unpack<'_> {
                 ))
             }
         };
-        let mut xattrs = Vec::new();
-        if let Some(exts) = item
-            .pax_extensions()
-            .map_err(archive_err(format!("reading the PAX header of {raw}")))?
-        {
-            for ext in exts {
-                let ext = ext.map_err(archive_err(format!("reading the PAX header of {raw}")))?;
-                let Ok(key) = ext.key() else { continue };
-                let value = ext.value_bytes();
-                let number = || {
-                    let s = std::str::from_utf8(value).unwrap_or("");
-                    s.split('.').next().and_then(|s| s.parse::<i64>().ok())
-                };
-                match key {
-                    "uid" => uid = number().map_or(uid, |n| n.max(0) as u64),
-                    "gid" => gid = number().map_or(gid, |n| n.max(0) as u64),
-                    "mtime" => mtime = number().unwrap_or(mtime),
-                    k => {
-                        if let Some(attr) = k.strip_prefix("SCHILY.xattr.") {
-                            xattrs.push((attr.to_string(), value.to_vec()));
-                        }
-                    }
-                }
-            }
-        }
+        let xattrs = self.pax_records(item, &raw, &mut uid, &mut gid, &mut mtime)?;
         if let Some((u, g)) = self.chown {
             (uid, gid) = (u, g);
         }
@@ -641,126 +591,72 @@ impl Unpack<'_> {
         };
         tar.put(entry, Content::Reader(item), origin)
     }
+
+    /// A hard link's kind: its target resolves as an entry's path does
+    /// (containerd's hardlinkRootPath), and must be an earlier
+    /// non-directory entry of this layer.
+    fn hardlink(
+        &self,
+        tar: &mut TarStream<'_, '_>,
+        raw: &str,
+        target: &str,
+    ) -> Result<EntryKind, LayerError> {
+        let cleaned = clean_path(target).map_err(|r| self.bad(raw, r))?;
+        let outside = || LayerError::HardlinkOutside {
+            archive: self.name.to_string(),
+            path: raw.to_string(),
+            target: target.to_string(),
+        };
+        if cleaned.is_empty() {
+            return Err(outside());
+        }
+        let resolved = self.place(tar, raw, &cleaned)?;
+        match tar.kind(&resolved) {
+            None => Err(outside()),
+            Some(PathKind::Dir) => {
+                Err(self.bad(raw, format!("hard link to {target}, which is a directory")))
+            }
+            Some(_) => Ok(EntryKind::Hardlink { target: resolved }),
+        }
+    }
+
+    /// The PAX records of `item`: owner and mtime override the header's,
+    /// `SCHILY.xattr.*` are the entry's extended attributes (returned).
+    fn pax_records(
+        &self,
+        item: &mut tar::Entry<'_, Budgeted<'_>>,
+        raw: &str,
+        uid: &mut u64,
+        gid: &mut u64,
+        mtime: &mut i64,
+    ) -> Result<Vec<(String, Vec<u8>)>, LayerError> {
+        let mut xattrs = Vec::new();
+        let what = || format!("reading the PAX header of {raw}");
+        let Some(exts) = item.pax_extensions().map_err(self.archive_err(what()))? else {
+            return Ok(xattrs);
+        };
+        for ext in exts {
+            let ext = ext.map_err(self.archive_err(what()))?;
+            let Ok(key) = ext.key() else { continue };
+            let value = ext.value_bytes();
+            let number = || {
+                let s = std::str::from_utf8(value).unwrap_or("");
+                s.split('.').next().and_then(|s| s.parse::<i64>().ok())
+            };
+            match key {
+                "uid" => *uid = number().map_or(*uid, |n| n.max(0) as u64),
+                "gid" => *gid = number().map_or(*gid, |n| n.max(0) as u64),
+                "mtime" => *mtime = number().unwrap_or(*mtime),
+                k => {
+                    if let Some(attr) = k.strip_prefix("SCHILY.xattr.") {
+                        xattrs.push((attr.to_string(), value.to_vec()));
+                    }
+                }
+            }
+        }
+        Ok(xattrs)
+    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::io::Write;
-
-    fn tar_bytes() -> Vec<u8> {
-        let mut b = tar::Builder::new(Vec::new());
-        let mut h = tar::Header::new_ustar();
-        h.set_size(3);
-        h.set_mode(0o644);
-        h.set_cksum();
-        b.append_data(&mut h, "a.txt", &b"abc"[..]).unwrap();
-        b.into_inner().unwrap()
-    }
-
-    fn write(dir: &Path, name: &str, bytes: &[u8]) -> std::path::PathBuf {
-        let p = dir.join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-
-    #[test]
-    fn detects_by_content() {
-        let dir = tempfile::tempdir().unwrap();
-        let tar = tar_bytes();
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(&tar).unwrap();
-        let gz = gz.finish().unwrap();
-        let zst = zstd::encode_all(&tar[..], 1).unwrap();
-        let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
-        xz.write_all(&tar).unwrap();
-        let xz = xz.finish().unwrap();
-        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-        bz.write_all(&tar).unwrap();
-        let bz = bz.finish().unwrap();
-        let cases: Vec<(&str, Vec<u8>, Option<ArchiveFormat>)> = vec![
-            ("t", tar.clone(), Some(ArchiveFormat::Tar)),
-            ("g", gz, Some(ArchiveFormat::Gzip)),
-            ("z", zst, Some(ArchiveFormat::Zstd)),
-            ("x", xz, Some(ArchiveFormat::Xz)),
-            ("b", bz, Some(ArchiveFormat::Bzip2)),
-            ("text", b"hello world\n".to_vec(), None),
-            ("zeros", vec![0u8; 1024], None),
-            (
-                "gztext",
-                {
-                    let mut g =
-                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                    g.write_all(&[b'x'; 600]).unwrap();
-                    g.finish().unwrap()
-                },
-                None,
-            ),
-            // "BZh" alone is not bzip2
-            ("bztext", b"BZh is how this text starts\n".to_vec(), None),
-        ];
-        for (name, bytes, want) in cases.iter().cloned() {
-            let p = write(dir.path(), name, &bytes);
-            assert_eq!(detect_archive(&p).unwrap(), want, "{name}");
-        }
-        // a compressed archive cut short, even within its first block, is
-        // an error naming the format, never a plain file
-        for (name, bytes, want) in &cases[1..5] {
-            let format = want.unwrap().name();
-            let p = write(dir.path(), name, &bytes[..bytes.len() / 2]);
-            let err = detect_archive(&p).unwrap_err().to_string();
-            assert!(
-                err.starts_with(&format!("it is {format} data that does not decompress: ")),
-                "{name}: {err}"
-            );
-        }
-        let p = write(dir.path(), "badgz", &[0x1f, 0x8b, 0x08, 0, 1, 2, 3]);
-        assert!(detect_archive(&p).is_err());
-        let mut broken = tar.clone();
-        broken[0] ^= 1;
-        let p = write(dir.path(), "broken", &broken);
-        assert_eq!(detect_archive(&p).unwrap(), None);
-    }
-
-    #[test]
-    fn channel_reader_passes_bytes_and_errors() {
-        let (tx, rx) = sync_channel(2);
-        let bomb = AtomicBool::new(false);
-        let data: Vec<u8> = (0..(CHUNK * 2 + 10)).map(|i| i as u8).collect();
-        std::thread::scope(|s| {
-            let d = data.clone();
-            let bomb = &bomb;
-            s.spawn(move || decompress(Box::new(io::Cursor::new(d)), tx, u64::MAX, bomb));
-            let mut r = ChannelReader {
-                rx,
-                chunk: Vec::new(),
-                pos: 0,
-                done: false,
-            };
-            let mut back = Vec::new();
-            r.read_to_end(&mut back).unwrap();
-            assert_eq!(back, data);
-        });
-        let (tx, rx) = sync_channel(2);
-        std::thread::scope(|s| {
-            let d = data.clone();
-            let bomb = &bomb;
-            s.spawn(move || decompress(Box::new(io::Cursor::new(d)), tx, 1000, bomb));
-            let mut r = ChannelReader {
-                rx,
-                chunk: Vec::new(),
-                pos: 0,
-                done: false,
-            };
-            assert!(r.read_to_end(&mut Vec::new()).is_err());
-        });
-        assert!(bomb.load(Ordering::SeqCst));
-    }
-
-    #[test]
-    fn limits() {
-        let l = ArchiveLimits::default();
-        assert_eq!(l.limit_for(10), 1 << 30);
-        assert_eq!(l.limit_for(10 << 20), 1000 * (10 << 20));
-    }
-}
+mod tests;

@@ -12,10 +12,12 @@ mod archive;
 mod compress;
 mod normalize;
 mod progress;
+mod read;
 mod resolve;
 mod writer;
 
 pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES};
+pub use read::uncompressed;
 pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 
 use crate::oci;

@@ -89,16 +89,8 @@ pub(crate) fn encode_header(
     }
 
     // PAX records, sorted by key (the order of this list, then xattrs sorted).
-    let mut records: Vec<(String, &[u8])> = Vec::new();
+    let mut records = xattr_records(entry)?;
     let fits = |s: &str, max: usize| s.len() <= max && s.is_ascii();
-    let mut xattrs: Vec<&(String, Vec<u8>)> = entry.xattrs.iter().collect();
-    xattrs.sort_by(|a, b| a.0.cmp(&b.0));
-    for (key, value) in xattrs {
-        if key.is_empty() || key.contains('=') || key.contains('\0') {
-            return Err(format!("the xattr name {key:?} cannot be stored in a tar"));
-        }
-        records.push((format!("SCHILY.xattr.{key}"), value.as_slice()));
-    }
     let uid_s = entry.uid.to_string();
     let gid_s = entry.gid.to_string();
     let mtime_s = mtime.to_string();
@@ -126,27 +118,7 @@ pub(crate) fn encode_header(
     records.sort_by(|a, b| a.0.cmp(&b.0));
 
     if !records.is_empty() {
-        let mut body = Vec::new();
-        for (key, value) in &records {
-            pax_record(&mut body, key, value);
-        }
-        let pax_name = format!("PaxHeaders.0/{}", ascii_prefix(&name, 87));
-        let mut block = [0u8; BLOCK];
-        fill_ustar(
-            &mut block,
-            &pax_name,
-            0o644,
-            0,
-            0,
-            body.len() as u64,
-            mtime.min(MAX_OCTAL_11),
-            b'x',
-            "",
-            None,
-        );
-        out.extend_from_slice(&block);
-        out.extend_from_slice(&body);
-        out.resize(out.len().next_multiple_of(BLOCK), 0);
+        write_pax(out, &name, mtime, &records);
     }
 
     // A symlink's mode means nothing on Linux, which reports 0777 for every
@@ -183,6 +155,57 @@ pub(crate) fn encode_header(
 
 const MAX_OCTAL_7: u64 = 0o7777777;
 const MAX_OCTAL_11: u64 = 0o77777777777;
+
+/// The `SCHILY.xattr.*` records of `entry`, sorted. Attributes that belong
+/// to the host that made the files and mean nothing in an image
+/// (`security.selinux` labels, overlayfs' `trusted.overlay.*`) are dropped,
+/// as umoci's tar generator drops them.
+fn xattr_records(entry: &Entry) -> Result<Vec<(String, &[u8])>, String> {
+    let mut xattrs: Vec<&(String, Vec<u8>)> = entry
+        .xattrs
+        .iter()
+        .filter(|(k, _)| !is_host_xattr(k))
+        .collect();
+    xattrs.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut records = Vec::new();
+    for (key, value) in xattrs {
+        if key.is_empty() || key.contains('=') || key.contains('\0') {
+            return Err(format!("the xattr name {key:?} cannot be stored in a tar"));
+        }
+        records.push((format!("SCHILY.xattr.{key}"), value.as_slice()));
+    }
+    Ok(records)
+}
+
+/// Whether `key` is an attribute of the host's filesystem, not the image's.
+pub(crate) fn is_host_xattr(key: &str) -> bool {
+    key == "security.selinux" || key.starts_with("trusted.overlay.")
+}
+
+/// A PAX extended header holding `records` for the entry `name`.
+fn write_pax(out: &mut Vec<u8>, name: &str, mtime: u64, records: &[(String, &[u8])]) {
+    let mut body = Vec::new();
+    for (key, value) in records {
+        pax_record(&mut body, key, value);
+    }
+    let pax_name = format!("PaxHeaders.0/{}", ascii_prefix(name, 87));
+    let mut block = [0u8; BLOCK];
+    fill_ustar(
+        &mut block,
+        &pax_name,
+        0o644,
+        0,
+        0,
+        body.len() as u64,
+        mtime.min(MAX_OCTAL_11),
+        b'x',
+        "",
+        None,
+    );
+    out.extend_from_slice(&block);
+    out.extend_from_slice(&body);
+    out.resize(out.len().next_multiple_of(BLOCK), 0);
+}
 
 /// The first bytes (at most `max`) of `s` with non-ASCII bytes replaced by
 /// `_`, for the ustar fields of entries whose real name is in a PAX record.
@@ -443,6 +466,27 @@ mod tests {
         encode_header(&entry(&name, EntryKind::File { size: 0 }), None, &mut out).unwrap();
         assert_eq!(out.len(), 512);
         assert_eq!(out[156], b'0');
+    }
+
+    #[test]
+    fn host_xattrs_are_dropped() {
+        let mut e = entry("etc/hosts", EntryKind::File { size: 0 });
+        e.xattrs = vec![
+            (
+                "security.selinux".into(),
+                b"system_u:object_r:etc_t:s0".to_vec(),
+            ),
+            ("trusted.overlay.opaque".into(), b"y".to_vec()),
+            ("user.keep".into(), b"1".to_vec()),
+        ];
+        let mut out = Vec::new();
+        encode_header(&e, None, &mut out).unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("SCHILY.xattr.user.keep"), "{text}");
+        assert!(
+            !text.contains("selinux") && !text.contains("overlay"),
+            "{text}"
+        );
     }
 
     #[test]
