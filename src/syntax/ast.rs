@@ -96,6 +96,24 @@ pub struct Heredoc {
     pub span: Span,
 }
 
+/// One source of a COPY or ADD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopySource {
+    /// A path of the context (or of `--from`), unexpanded.
+    Path(Spanned<String>),
+    /// A heredoc: `<<NAME` as written, and its body.
+    Heredoc(Spanned<String>, Heredoc),
+}
+
+impl CopySource {
+    /// The source as written in the Dockerfile.
+    pub fn written(&self) -> &Spanned<String> {
+        match self {
+            CopySource::Path(p) | CopySource::Heredoc(p, _) => p,
+        }
+    }
+}
+
 /// The instruction's meaning.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -186,9 +204,8 @@ pub struct ArgDecl {
 /// Sources and destination of COPY or ADD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Paths {
-    /// Sources, unexpanded. A heredoc source is written `<<NAME` here and
-    /// has its body in [`Instruction::heredocs`].
-    pub sources: Vec<Spanned<String>>,
+    /// Sources, unexpanded, each a path or a heredoc with its body.
+    pub sources: Vec<CopySource>,
     /// The destination, unexpanded.
     pub dest: Spanned<String>,
 }

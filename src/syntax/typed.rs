@@ -2,7 +2,7 @@
 //! typed [`Kind`], with the checks of BuildKit's `instructions/parse.go`.
 
 use super::ast::{
-    ArgDecl, Command, Flag, Healthcheck, Heredoc, Instruction, KeyValue, Kind, Paths,
+    ArgDecl, Command, CopySource, Flag, Healthcheck, Heredoc, Instruction, KeyValue, Kind, Paths,
 };
 use super::dump::go_quote;
 use super::parser::{heredoc_marker, ParseError};
@@ -404,8 +404,24 @@ fn paths(raw: &Raw, what: &str) -> Result<Paths, ParseError> {
             format!("{what} cannot accept a heredoc as a destination"),
         ));
     }
+    let mut typed = Vec::new();
+    for s in sources {
+        typed.push(match heredoc_marker(&s.value) {
+            Ok(Some((name, _, _))) => {
+                let body = raw
+                    .heredocs
+                    .iter()
+                    .find(|h| h.name == name)
+                    .ok_or_else(|| {
+                        ParseError::new(s.span, format!("no heredoc body for <<{name}"))
+                    })?;
+                CopySource::Heredoc(s.clone(), body.clone())
+            }
+            _ => CopySource::Path(s.clone()),
+        });
+    }
     Ok(Paths {
-        sources: sources.to_vec(),
+        sources: typed,
         dest: dest.clone(),
     })
 }

@@ -31,7 +31,7 @@ pub(crate) fn plan(
     let flags = CopyFlags::parse(b, stage, instr, is_add)?;
     let exclude = PatternMatcher::new(&flags.excludes)
         .map_err(|e| BuildError::at(instr.span, "bad --exclude pattern").caused(e))?;
-    let words = sources::expand(b, stage, instr, paths, name)?;
+    let words = sources::expand(b, stage, paths, name)?;
     let dest_raw = b.expand_word(paths.dest.span, &paths.dest.value, &stage.vars)?;
     let workdir = stage
         .image

@@ -7,7 +7,7 @@ use super::super::{BuildError, Builder, Stage};
 use crate::context::ContextEntry;
 use crate::image::Image;
 use crate::span::Span;
-use crate::syntax::ast::{Instruction, Paths};
+use crate::syntax::ast::{CopySource, Paths};
 
 /// A source as written, expanded.
 pub(crate) enum SourceWord {
@@ -43,27 +43,23 @@ pub(crate) struct ImagePath {
 pub(crate) fn expand(
     b: &Builder<'_>,
     stage: &Stage,
-    instr: &Instruction,
     paths: &Paths,
     name: &str,
 ) -> Result<Vec<SourceWord>, BuildError> {
     let mut words = Vec::new();
-    for s in &paths.sources {
-        if let Some(tag) = s.value.strip_prefix("<<") {
-            let tag = tag.trim_start_matches('-').trim_matches(['"', '\'']);
-            let heredoc = instr
-                .heredocs
-                .iter()
-                .find(|h| h.name == tag)
-                .ok_or_else(|| BuildError::at(s.span, format!("no heredoc body for <<{tag}")))?;
-            let content = if heredoc.expand {
-                b.expand_heredoc(s.span, &heredoc.content, &stage.vars)?
-            } else {
-                heredoc.content.clone()
-            };
-            words.push(SourceWord::Heredoc(heredoc.name.clone(), content));
-            continue;
-        }
+    for source in &paths.sources {
+        let s = match source {
+            CopySource::Heredoc(s, heredoc) => {
+                let content = if heredoc.expand {
+                    b.expand_heredoc(s.span, &heredoc.content, &stage.vars)?
+                } else {
+                    heredoc.content.clone()
+                };
+                words.push(SourceWord::Heredoc(heredoc.name.clone(), content));
+                continue;
+            }
+            CopySource::Path(s) => s,
+        };
         let v = b.expand_word(s.span, &s.value, &stage.vars)?;
         if v.contains("://") || v.starts_with("git@") {
             return Err(BuildError::at(

@@ -62,7 +62,7 @@ fn heredocs_follow_their_line() {
     assert!(!copy.heredocs[0].expand);
     match &copy.kind {
         Kind::Copy(p) => {
-            assert_eq!(p.sources[0].value, "<<-\"X\"");
+            assert_eq!(p.sources[0].written().value, "<<-\"X\"");
             assert_eq!(p.dest.value, "/x");
         }
         k => panic!("{k:?}"),
