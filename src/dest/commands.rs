@@ -62,11 +62,6 @@ fn config_of(store: &Layout, desc: &Descriptor) -> Result<Option<ConfigFile>, De
     Ok(None)
 }
 
-fn short(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    &hex[..hex.len().min(12)]
-}
-
 /// Lists the named images: NAME:TAG, DIGEST (short), SIZE, CREATED, in aligned columns.
 pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
     let index = store.index()?;
@@ -88,7 +83,9 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
             .flatten()
             .and_then(|c| c.created)
             .unwrap_or_else(|| "-".into());
-        rows.push([name, short(&d.digest).to_string(), size, created]);
+        // 12 hex digits without the algorithm, as `docker images` shows IDs
+        let id = d.digest.hex()[..12].to_string();
+        rows.push([name, id, size, created]);
     }
     let widths: Vec<usize> = (0..4)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -196,8 +193,7 @@ pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), De
             .rootfs
             .diff_ids
             .get(i)
-            .map(String::as_str)
-            .unwrap_or("?");
+            .map_or_else(|| "?".to_string(), |d| d.to_string());
         w(
             out,
             format!(

@@ -10,7 +10,7 @@
 //! tagged them; [`Layout::prune`] takes that lock exclusively first, so it
 //! waits for such writers and never deletes their blobs.
 
-use crate::digest::{hex_of, sha256, HashingWriter};
+use crate::digest::{sha256, Digest, DigestError, HashingWriter};
 use crate::oci::{
     canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
     MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_INDEX,
@@ -47,18 +47,25 @@ pub enum DestError {
         #[source]
         source: serde_json::Error,
     },
-    /// A digest is not of the form `sha256:<64 lowercase hex>`.
-    #[error("invalid digest {0:?}: expected sha256:<64 hex digits>")]
-    BadDigest(String),
+    /// A digest read from somewhere (an archive, a registry's answer, a
+    /// file name) is not of the form `sha256:<64 lowercase hex>`.
+    #[error("{what}")]
+    BadDigest {
+        /// What was being read.
+        what: String,
+        /// What is wrong with the digest.
+        #[source]
+        source: DigestError,
+    },
     /// Content did not hash to the digest it was stored or announced under.
     #[error("{what}: content has digest {actual}, expected {expected}")]
     DigestMismatch {
         /// What was being checked.
         what: String,
         /// The digest the content should have.
-        expected: String,
+        expected: Digest,
         /// The digest it has.
-        actual: String,
+        actual: Digest,
     },
     /// A directory is not an OCI image layout.
     #[error("opening OCI layout {}: {reason}", path.display())]
@@ -223,14 +230,16 @@ impl Layout {
     }
 
     /// Where the blob `digest` lives (whether or not it exists).
-    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, DestError> {
-        let hex = hex_of(digest).ok_or_else(|| DestError::BadDigest(digest.to_string()))?;
-        Ok(self.root.join("blobs").join("sha256").join(hex))
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().name())
+            .join(digest.hex())
     }
 
     /// True when the blob `digest` is stored.
-    pub fn has_blob(&self, digest: &str) -> bool {
-        self.blob_path(digest).map(|p| p.is_file()).unwrap_or(false)
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
     }
 
     /// A writer for a new blob whose digest is not known yet or comes from
@@ -254,25 +263,25 @@ impl Layout {
     }
 
     /// Stores `bytes` as a blob (skipped when already present); returns its digest.
-    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, DestError> {
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<Digest, DestError> {
         let digest = sha256(bytes);
         if !self.has_blob(&digest) {
-            let path = self.blob_path(&digest)?;
+            let path = self.blob_path(&digest);
             self.write_atomic(&path, bytes, true)?;
         }
         Ok(digest)
     }
 
     /// Reads a (small) blob whole and checks it against its digest.
-    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, DestError> {
-        let path = self.blob_path(digest)?;
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
+        let path = self.blob_path(digest);
         let bytes =
             fs::read(&path).map_err(DestError::io(format!("reading blob {}", path.display())))?;
         let actual = sha256(&bytes);
-        if actual != digest {
+        if actual != *digest {
             return Err(DestError::DigestMismatch {
                 what: format!("reading blob {}", path.display()),
-                expected: digest.to_string(),
+                expected: digest.clone(),
                 actual,
             });
         }
@@ -280,25 +289,25 @@ impl Layout {
     }
 
     /// Opens a blob for streaming (not verified: the reader should hash).
-    pub fn open_blob(&self, digest: &str) -> Result<File, DestError> {
-        let path = self.blob_path(digest)?;
+    pub fn open_blob(&self, digest: &Digest) -> Result<File, DestError> {
+        let path = self.blob_path(digest);
         File::open(&path).map_err(DestError::io(format!("opening blob {}", path.display())))
     }
 
     /// Reads and parses a JSON blob (verified against its digest).
-    pub fn read_json<T: for<'de> Deserialize<'de>>(&self, digest: &str) -> Result<T, DestError> {
+    pub fn read_json<T: for<'de> Deserialize<'de>>(&self, digest: &Digest) -> Result<T, DestError> {
         let bytes = self.read_blob(digest)?;
         serde_json::from_slice(&bytes).map_err(DestError::json(format!("parsing blob {digest}")))
     }
 
     /// Copies one blob from `other`: a hard link when both are on the same
     /// filesystem, else a verified copy. Skipped when already present.
-    pub fn copy_blob_from(&self, other: &Layout, digest: &str) -> Result<(), DestError> {
+    pub fn copy_blob_from(&self, other: &Layout, digest: &Digest) -> Result<(), DestError> {
         if self.has_blob(digest) {
             return Ok(());
         }
-        let from = other.blob_path(digest)?;
-        let to = self.blob_path(digest)?;
+        let from = other.blob_path(digest);
+        let to = self.blob_path(digest);
         if !from.is_file() {
             return Err(DestError::Io {
                 what: format!("copying blob {digest} from {}", other.root.display()),
@@ -444,7 +453,11 @@ impl Layout {
         for entry in entries {
             let entry = entry.map_err(DestError::io(format!("listing {}", dir.display())))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if keep.contains(&format!("sha256:{name}")) {
+            // a file whose name is no digest is no blob anything reaches
+            let reached = format!("sha256:{name}")
+                .parse::<Digest>()
+                .is_ok_and(|d| keep.contains(&d));
+            if reached {
                 continue;
             }
             let path = entry.path();
@@ -484,7 +497,7 @@ impl Layout {
     }
 
     /// Adds to `keep` every blob digest `desc` reaches (missing blobs are skipped).
-    fn mark(&self, desc: &Descriptor, keep: &mut BTreeSet<String>) -> Result<(), DestError> {
+    fn mark(&self, desc: &Descriptor, keep: &mut BTreeSet<Digest>) -> Result<(), DestError> {
         if !keep.insert(desc.digest.clone()) || !self.has_blob(&desc.digest) {
             return Ok(());
         }
@@ -620,12 +633,12 @@ pub struct BlobWriter {
 impl BlobWriter {
     /// Checks that what was written hashes to `digest`, then renames it to
     /// `blobs/sha256/<hex>` (kept as is when that blob already exists).
-    pub fn commit(self, digest: &str) -> Result<(), DestError> {
+    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
         let (blob, written, _) = self.inner.finish();
-        if written != digest {
+        if written != *digest {
             return Err(DestError::DigestMismatch {
                 what: "committing a new blob".to_string(),
-                expected: digest.to_string(),
+                expected: digest.clone(),
                 actual: written,
             });
         }
@@ -633,7 +646,7 @@ impl BlobWriter {
     }
 
     /// Commits under whatever digest was written; returns it and the size.
-    pub fn commit_any(self) -> Result<(String, u64), DestError> {
+    pub fn commit_any(self) -> Result<(Digest, u64), DestError> {
         let (blob, digest, size) = self.inner.finish();
         blob.commit(&digest)?;
         Ok((digest, size))
@@ -650,8 +663,8 @@ impl TempBlob {
     /// Syncs the file and renames it to `blobs/sha256/<hex of digest>`
     /// (kept as is when that blob already exists). The caller vouches for
     /// `digest`: it hashed what it wrote.
-    pub fn commit(self, digest: &str) -> Result<(), DestError> {
-        let path = self.layout.blob_path(digest)?;
+    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
+        let path = self.layout.blob_path(digest);
         let what = format!("writing a blob into {}", self.layout.root.display());
         let tmp = self
             .file
@@ -739,7 +752,7 @@ pub fn image_blobs(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>
     fn walk(
         layout: &Layout,
         desc: &Descriptor,
-        seen: &mut BTreeSet<String>,
+        seen: &mut BTreeSet<Digest>,
         out: &mut Vec<Descriptor>,
     ) -> Result<(), DestError> {
         if !seen.insert(desc.digest.clone()) {
@@ -876,8 +889,8 @@ mod tests {
         for p in [
             dir.path().join("index.json"),
             dir.path().join("oci-layout"),
-            l.blob_path(&d).unwrap(),
-            l.blob_path(&streamed).unwrap(),
+            l.blob_path(&d),
+            l.blob_path(&streamed),
         ] {
             let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o666 & !umask, "{}", p.display());
@@ -910,15 +923,19 @@ mod tests {
     }
 
     #[test]
-    fn blob_path_rejects_bad_digests() {
+    fn an_index_naming_a_bad_digest_is_refused_when_read() {
+        // the check that keeps blob paths inside blobs/sha256 is the parse
         let dir = tempfile::tempdir().unwrap();
         let l = Layout::create(dir.path()).unwrap();
-        for bad in ["", "sha256:../../etc", "sha256:ABC", "md5:00"] {
-            assert!(
-                matches!(l.blob_path(bad), Err(DestError::BadDigest(_))),
-                "{bad}"
-            );
-        }
+        let entry = r#"{"mediaType":"application/octet-stream","digest":"sha256:../../etc/passwd","size":1}"#;
+        let index = format!(r#"{{"schemaVersion":2,"manifests":[{entry}]}}"#);
+        fs::write(dir.path().join("index.json"), index).unwrap();
+        let err = l.index().unwrap_err();
+        let text = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            text.contains("invalid digest \"sha256:../../etc/passwd\""),
+            "{text}"
+        );
     }
 
     #[test]

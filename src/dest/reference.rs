@@ -2,7 +2,7 @@
 //! `docker.io/library/hello:scratch`; `localhost:5000/a/b@sha256:..`.
 
 use super::layout::DestError;
-use crate::digest::hex_of;
+use crate::digest::Digest;
 
 /// The default registry for names without one.
 pub const DEFAULT_REGISTRY: &str = "docker.io";
@@ -17,7 +17,7 @@ pub struct Reference {
     /// The tag, if one was given.
     pub tag: Option<String>,
     /// The digest (`sha256:<hex>`), if one was given.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
 }
 
 impl Reference {
@@ -29,12 +29,10 @@ impl Reference {
             return Err(bad("it is empty"));
         }
         let (rest, digest) = match s.split_once('@') {
-            Some((rest, d)) => {
-                if hex_of(d).is_none() {
-                    return Err(bad("the digest is not sha256:<64 hex digits>"));
-                }
-                (rest, Some(d.to_string()))
-            }
+            Some((rest, d)) => match d.parse::<Digest>() {
+                Ok(d) => (rest, Some(d)),
+                Err(_) => return Err(bad("the digest is not sha256:<64 hex digits>")),
+            },
             None => (s, None),
         };
         let (name, tag) = match rest.rfind(':') {
@@ -133,14 +131,6 @@ impl Reference {
         self.with_suffix(format!("{}/{}", self.registry, self.repository))
     }
 
-    /// What the registry calls this image in `/v2/<repo>/manifests/<this>`.
-    pub fn manifest_ref(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
-    }
-
     fn with_suffix(&self, mut name: String) -> String {
         if let Some(tag) = self.tag_or_latest() {
             name.push(':');
@@ -148,7 +138,7 @@ impl Reference {
         }
         if let Some(d) = &self.digest {
             name.push('@');
-            name.push_str(d);
+            name.push_str(&d.to_string());
         }
         name
     }
@@ -199,7 +189,7 @@ mod tests {
         assert_eq!(r.registry, "127.0.0.1:5000");
         assert_eq!(r.repository, "a");
         assert_eq!(r.tag, None);
-        assert_eq!(r.manifest_ref(), d);
+        assert_eq!(r.digest, Some(d.clone()));
         assert_eq!(r.full(), format!("127.0.0.1:5000/a@{d}"));
     }
 

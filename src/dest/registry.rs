@@ -18,7 +18,7 @@ use super::layout::{
 };
 use super::reference::Reference;
 use super::PushOptions;
-use crate::digest::sha256;
+use crate::digest::{sha256, Digest};
 use crate::oci::{
     Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LAYER_GZIP, MEDIA_TYPE_DOCKER_LIST,
     MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER_GZIP, MEDIA_TYPE_LAYER_TAR,
@@ -115,7 +115,7 @@ impl Timeouts {
 }
 
 /// What a push did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PushReport {
     /// Blobs uploaded.
     pub uploaded: u64,
@@ -126,7 +126,7 @@ pub struct PushReport {
     /// Bytes uploaded.
     pub bytes: u64,
     /// The digest of the pushed manifest, as the registry confirmed it.
-    pub digest: String,
+    pub digest: Digest,
 }
 
 /// A connection to one repository of one registry, authenticated.
@@ -392,7 +392,7 @@ impl Client {
     }
 
     /// True when the registry has the blob.
-    fn has_blob(&self, digest: &str) -> Result<bool, DestError> {
+    fn has_blob(&self, digest: &Digest) -> Result<bool, DestError> {
         let url = self.url(&format!("blobs/{digest}"));
         let what = format!("checking for blob at {url}");
         let resp = self
@@ -422,18 +422,15 @@ impl Client {
         let mut put_url = resolve_location(&self.base, location);
         put_url.push(if put_url.contains('?') { '&' } else { '?' });
         put_url.push_str("digest=");
-        put_url.push_str(&desc.digest.replace(':', "%3A"));
+        put_url.push_str(desc.digest.algorithm().name());
+        put_url.push_str("%3A");
+        put_url.push_str(desc.digest.hex());
         Ok(put_url)
     }
 
-    /// Uploads one blob from `src`, streamed: POST a session, PUT the bytes.
-    fn upload_blob(
-        &self,
-        src: &Layout,
-        desc: &Descriptor,
-        report: &mut PushReport,
-    ) -> Result<(), DestError> {
-        report.posts += 1;
+    /// Uploads one blob from `src`, streamed: POST a session, PUT the
+    /// bytes. Returns how many bytes were sent.
+    fn upload_blob(&self, src: &Layout, desc: &Descriptor) -> Result<u64, DestError> {
         let put_url = self.start_upload(desc)?;
         let what = format!(
             "uploading blob {} to {}",
@@ -451,9 +448,7 @@ impl Client {
             return Err(unexpected(&what, resp));
         }
         check_digest(&what, &resp, &desc.digest)?;
-        report.uploaded += 1;
-        report.bytes += size;
-        Ok(())
+        Ok(size)
     }
 
     /// PUTs manifest bytes under `reference` (a tag or a digest).
@@ -461,8 +456,8 @@ impl Client {
         &self,
         bytes: &[u8],
         media_type: &str,
-        reference: &str,
-    ) -> Result<String, DestError> {
+        reference: &ManifestRef,
+    ) -> Result<Digest, DestError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("putting manifest at {url}");
         let resp = self
@@ -482,9 +477,9 @@ impl Client {
     /// index entry (`expected`) named it, its size must match too.
     fn get_manifest(
         &self,
-        reference: &str,
+        reference: &ManifestRef,
         expected: Option<&Descriptor>,
-    ) -> Result<(Vec<u8>, String, String), DestError> {
+    ) -> Result<(Vec<u8>, String, Digest), DestError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("getting manifest {url}");
         let accept = [
@@ -512,12 +507,14 @@ impl Client {
             .map_err(self.http(&what))?;
         let digest = sha256(&bytes);
         check_digest(&what, &resp, &digest)?;
-        if reference.starts_with("sha256:") && reference != digest {
-            return Err(DestError::DigestMismatch {
-                what,
-                expected: reference.to_string(),
-                actual: digest,
-            });
+        if let ManifestRef::Digest(wanted) = reference {
+            if *wanted != digest {
+                return Err(DestError::DigestMismatch {
+                    what,
+                    expected: wanted.clone(),
+                    actual: digest,
+                });
+            }
         }
         if let Some(d) = expected.filter(|d| d.size != bytes.len() as u64) {
             return Err(DestError::invalid(
@@ -568,14 +565,52 @@ impl Client {
 }
 
 /// Checks the registry's `Docker-Content-Digest`, when it sends one.
-fn check_digest(what: &str, resp: &Response<Body>, expected: &str) -> Result<(), DestError> {
-    match header(resp, "docker-content-digest") {
-        Some(d) if d != expected => Err(DestError::DigestMismatch {
-            what: format!("{what} (Docker-Content-Digest)"),
-            expected: expected.to_string(),
-            actual: d.to_string(),
-        }),
-        _ => Ok(()),
+fn check_digest(what: &str, resp: &Response<Body>, expected: &Digest) -> Result<(), DestError> {
+    let Some(header) = header(resp, "docker-content-digest") else {
+        return Ok(());
+    };
+    let what = format!("{what} (Docker-Content-Digest)");
+    let actual: Digest = header.parse().map_err(|source| DestError::BadDigest {
+        what: what.clone(),
+        source,
+    })?;
+    if actual != *expected {
+        return Err(DestError::DigestMismatch {
+            what,
+            expected: expected.clone(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// What a manifest is asked for by in `/v2/<repo>/manifests/<this>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ManifestRef {
+    /// A tag: whatever the registry has under it.
+    Tag(String),
+    /// A digest: the answer must hash to it.
+    Digest(Digest),
+}
+
+impl ManifestRef {
+    /// The digest when `reference` names one, else its tag (`latest` when
+    /// it names neither).
+    fn of(reference: &Reference) -> ManifestRef {
+        match (&reference.digest, &reference.tag) {
+            (Some(d), _) => ManifestRef::Digest(d.clone()),
+            (None, Some(t)) => ManifestRef::Tag(t.clone()),
+            (None, None) => ManifestRef::Tag("latest".to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for ManifestRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ManifestRef::Tag(t) => f.write_str(t),
+            ManifestRef::Digest(d) => d.fmt(f),
+        }
     }
 }
 
@@ -626,7 +661,7 @@ const CONFIG_TYPES: &[&str] = &[
 
 /// Refuses a manifest whose config or layers minibuild cannot use: an
 /// unknown media type would be unpacked as a plain tar.
-fn check_manifest(manifest: &Manifest, digest: &str) -> Result<(), DestError> {
+fn check_manifest(manifest: &Manifest, digest: &Digest) -> Result<(), DestError> {
     let unsupported = |kind: &str, d: &Descriptor| {
         format!(
             "{kind} {} has unsupported media type {:?}",
@@ -663,7 +698,7 @@ fn fetch_blob(client: &Client, into: &Layout, desc: &Descriptor) -> Result<(), D
     if !into.has_blob(&desc.digest) {
         return client.get_blob(into, desc);
     }
-    let path = into.blob_path(&desc.digest)?;
+    let path = into.blob_path(&desc.digest);
     let what = format!("checking blob {}", path.display());
     let size = std::fs::metadata(&path)
         .map_err(DestError::io(what.clone()))?
@@ -687,23 +722,32 @@ pub fn push(
     opts: &PushOptions,
 ) -> Result<PushReport, DestError> {
     let client = Client::connect(reference, opts, "pull,push")?;
-    let mut report = PushReport::default();
+    let (mut uploaded, mut skipped, mut posts, mut sent) = (0, 0, 0, 0);
     for blob in image_blobs(src, manifest)? {
         if blob.digest == manifest.digest {
             continue;
         }
         if is_manifest(&blob.media_type) || is_index(&blob.media_type) {
             let bytes = src.read_blob(&blob.digest)?;
-            client.put_manifest(&bytes, &blob.media_type, &blob.digest)?;
+            let by_digest = ManifestRef::Digest(blob.digest.clone());
+            client.put_manifest(&bytes, &blob.media_type, &by_digest)?;
         } else if client.has_blob(&blob.digest)? {
-            report.skipped += 1;
+            skipped += 1;
         } else {
-            client.upload_blob(src, &blob, &mut report)?;
+            posts += 1;
+            sent += client.upload_blob(src, &blob)?;
+            uploaded += 1;
         }
     }
     let bytes = src.read_blob(&manifest.digest)?;
-    report.digest = client.put_manifest(&bytes, &manifest.media_type, reference.manifest_ref())?;
-    Ok(report)
+    let digest = client.put_manifest(&bytes, &manifest.media_type, &ManifestRef::of(reference))?;
+    Ok(PushReport {
+        uploaded,
+        skipped,
+        posts,
+        bytes: sent,
+        digest,
+    })
 }
 
 /// Pulls `reference` into `into` (the host-platform image when it names an
@@ -716,7 +760,7 @@ pub fn pull(
     opts: &PushOptions,
 ) -> Result<Descriptor, DestError> {
     let client = Client::connect(reference, opts, "pull")?;
-    let mut wanted = reference.manifest_ref().to_string();
+    let mut wanted = ManifestRef::of(reference);
     let mut entry: Option<Descriptor> = None;
     let platform = opts.platform();
     for _ in 0..4 {
@@ -733,7 +777,7 @@ pub fn pull(
                     ),
                 )
             })?;
-            wanted = picked.digest.clone();
+            wanted = ManifestRef::Digest(picked.digest.clone());
             entry = Some(picked);
             continue;
         }
@@ -811,23 +855,24 @@ mod tests {
             layers: vec![layer(MEDIA_TYPE_LAYER_GZIP), layer(layer_type)],
             annotations: None,
         };
+        let m = sha256(b"m");
         check_manifest(
             &manifest(MEDIA_TYPE_CONFIG, MEDIA_TYPE_DOCKER_LAYER_GZIP),
-            "m",
+            &m,
         )
         .unwrap();
-        let err = check_manifest(&manifest(MEDIA_TYPE_CONFIG, "text/plain"), "m")
+        let err = check_manifest(&manifest(MEDIA_TYPE_CONFIG, "text/plain"), &m)
             .unwrap_err()
             .to_string();
         assert!(
-            err.starts_with("checking manifest m: layer sha256:"),
+            err.starts_with(&format!("checking manifest {m}: layer sha256:")),
             "{err}"
         );
         assert!(
             err.ends_with("unsupported media type \"text/plain\""),
             "{err}"
         );
-        let err = check_manifest(&manifest("application/x-evil", MEDIA_TYPE_LAYER_TAR), "m")
+        let err = check_manifest(&manifest("application/x-evil", MEDIA_TYPE_LAYER_TAR), &m)
             .unwrap_err()
             .to_string();
         assert!(err.contains("config sha256:"), "{err}");

@@ -291,7 +291,7 @@ pub(crate) fn workdir(
     });
     Ok(format!(
         "config WorkingDir = {wd}; layer {} ({})",
-        super::short(&desc.digest),
+        desc.digest.short(),
         crate::dest::commands::human_size(desc.size)
     ))
 }

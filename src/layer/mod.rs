@@ -16,6 +16,7 @@ mod writer;
 
 pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits};
 
+use crate::digest::Digest;
 use crate::oci;
 use std::path::PathBuf;
 
@@ -92,9 +93,9 @@ impl Default for Compression {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerDesc {
     /// `sha256:` of the blob as stored (compressed).
-    pub digest: String,
+    pub digest: Digest,
     /// `sha256:` of the uncompressed tar.
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// Size of the blob in bytes.
     pub size: u64,
     /// The blob's media type.
@@ -437,7 +438,7 @@ mod known_digests {
         assert_eq!(blob.len(), 512 * 5);
         assert_eq!(desc.digest, desc.diff_id);
         assert_eq!(desc.entries, 2);
-        assert_eq!(desc.diff_id, PINNED);
+        assert_eq!(desc.diff_id.to_string(), PINNED);
     }
 
     #[test]
@@ -451,9 +452,9 @@ mod known_digests {
                 ..LayerOptions::default()
             };
             let (desc, blob) = write_layer(&sources(), || Ok(Vec::new()), &opts).unwrap();
-            assert_eq!(desc.diff_id, PINNED);
+            assert_eq!(desc.diff_id.to_string(), PINNED);
             assert_eq!(desc.digest, crate::digest::sha256(&blob));
-            assert_ne!(desc.digest, PINNED);
+            assert_ne!(desc.digest.to_string(), PINNED);
         }
     }
 

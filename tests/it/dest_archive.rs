@@ -113,7 +113,7 @@ fn oci_archive_round_trips_and_loads() {
                 .arg(format!("oci-archive:{}", file.display())),
         );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
+        assert_eq!(v["Digest"], m.digest.to_string(), "{text}");
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
         // skopeo also reads it as a docker archive, thanks to manifest.json.
         let text = stdout_ok(
@@ -167,7 +167,7 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
     // The layer is stored uncompressed: its digest is the diff_id.
     let bytes = read_member(&file, &layer);
     assert_eq!(
-        minibuild::digest::sha256(&bytes),
+        minibuild::digest::sha256(&bytes).to_string(),
         config["rootfs"]["diff_ids"][0].as_str().unwrap()
     );
     assert_eq!(
@@ -220,8 +220,8 @@ fn docker_archive_refuses_a_layer_that_does_not_match_its_diff_id() {
         serde_json::from_slice(&other.read_blob(&bad.digest).unwrap()).unwrap();
     let mut mixed = good_m.clone();
     mixed["config"] = bad_m["config"].clone();
-    src.copy_blob_from(&other, bad_m["config"]["digest"].as_str().unwrap())
-        .unwrap();
+    let bad_config = bad_m["config"]["digest"].as_str().unwrap().parse().unwrap();
+    src.copy_blob_from(&other, &bad_config).unwrap();
     let bytes = minibuild::oci::canonical_json(&mixed).unwrap();
     let d = src.put_blob(&bytes).unwrap();
     let desc =

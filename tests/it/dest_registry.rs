@@ -33,7 +33,7 @@ fn push_inspect_push_again_and_pull() {
                 .arg(format!("docker://{name}")),
         );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
+        assert_eq!(v["Digest"], m.digest.to_string(), "{text}");
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
     }
 
@@ -46,7 +46,7 @@ fn push_inspect_push_again_and_pull() {
     let dest =
         Destination::parse(&format!("docker://127.0.0.1:{}/demo/hello:v2", reg.port)).unwrap();
     let said = export(&src, &m, &[], &dest, &opts).unwrap();
-    assert!(said.contains(&m.digest), "{said}");
+    assert!(said.contains(&m.digest.to_string()), "{said}");
 
     // Pull it back into a fresh layout.
     let into_dir = tempfile::tempdir().unwrap();
