@@ -27,5 +27,6 @@ pub mod ignore;
 pub mod image;
 pub mod layer;
 pub mod oci;
+pub mod reference;
 pub mod span;
 pub mod syntax;

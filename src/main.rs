@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
-use minibuild::dest::{self, Destination, Layout, PushOptions};
+use minibuild::dest::{self, Layout, Location, PushOptions};
 use minibuild::executor::{self, BuildError, BuildOptions};
 use minibuild::layer::Compression;
 use minibuild::oci::Platform;
@@ -198,7 +198,7 @@ fn export_stored(
     let manifest = layout
         .resolve(name)
         .map_err(|e| Failure::build(e.to_string()))?;
-    let dest = Destination::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
+    let dest = Location::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
     let done = dest::export(&layout, &manifest, &[name.to_string()], &dest, &opts)
         .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
     let _ = writeln!(out, "{name} → {done}");
@@ -246,7 +246,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(e.to_string()))?;
     let mut dests = Vec::new();
     for o in &args.outputs {
-        dests.push(Destination::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
+        dests.push(Location::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
     }
     for t in &args.tags {
         dest::Reference::parse(t).map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?;
@@ -290,8 +290,8 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     let mut _scratch_dir = None;
     let build_dir = if to_store {
         store_dir.to_path_buf()
-    } else if let Some(Destination::Oci { dir, .. }) =
-        dests.iter().find(|d| matches!(d, Destination::Oci { .. }))
+    } else if let Some(Location::Oci { dir, .. }) =
+        dests.iter().find(|d| matches!(d, Location::Oci { .. }))
     {
         dir.clone()
     } else {

@@ -4,14 +4,14 @@
 //! Archives are written to a temporary file beside the target and renamed,
 //! and blobs are streamed from the source layout, never held in memory.
 
-use super::layout::{
-    image_blobs, is_index, select_platform, ConfigFile, DestError, Index, Layout, Manifest,
-};
-use super::reference::Reference;
+use super::error::DestError;
+use super::graph::{image_blobs, is_index, select_platform, ConfigFile, Index, Manifest};
+use super::layout::Layout;
 use crate::digest::{Digest, HashingWriter};
 use crate::oci::{
     canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
 };
+use crate::reference::Reference;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;

@@ -1,9 +1,9 @@
 //! The store subcommands: `images`, `inspect`, `rm`, `prune`. Each prints to
 //! the writer it is given.
 
-use super::layout::{
-    children, is_index, is_manifest, ref_name, ConfigFile, DestError, Index, Layout, Manifest,
-};
+use super::error::DestError;
+use super::graph::{children, image_blobs, is_index, is_manifest, ConfigFile, Index, Manifest};
+use super::layout::{ref_name, Layout};
 use crate::oci::Descriptor;
 use std::io::Write;
 
@@ -42,10 +42,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// The total size of an image: every blob it reaches, each once.
 fn image_size(store: &Layout, desc: &Descriptor) -> Result<u64, DestError> {
-    Ok(super::layout::image_blobs(store, desc)?
-        .iter()
-        .map(|d| d.size)
-        .sum())
+    Ok(image_blobs(store, desc)?.iter().map(|d| d.size).sum())
 }
 
 /// The config of an image (the first image of an index).

@@ -8,7 +8,9 @@
 //! config's `rootfs.diff_ids`. Each blob is read once, in one pass: the
 //! compressed bytes are hashed on their way into the decompressor.
 
-use super::layout::{is_index, is_manifest, ConfigFile, DestError, Index, Layout, Manifest};
+use super::error::DestError;
+use super::graph::{is_index, is_manifest, ConfigFile, Index, Manifest};
+use super::layout::Layout;
 use crate::digest::{Digest, HashingReader, HashingWriter};
 use crate::oci::Descriptor;
 use std::collections::{BTreeMap, BTreeSet};

@@ -10,164 +10,18 @@
 //! tagged them; [`Layout::prune`] takes that lock exclusively first, so it
 //! waits for such writers and never deletes their blobs.
 
-use crate::digest::{sha256, Digest, DigestError, HashingWriter};
-use crate::oci::{
-    canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
-    MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_INDEX,
-};
-use serde::{Deserialize, Serialize};
+use super::error::DestError;
+use super::graph::{self, children, image_blobs, BlobSource, Index};
+use crate::digest::{sha256, Digest, HashingWriter};
+use crate::oci::{canonical_json, Descriptor, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME};
+use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::reference::Reference;
-
-/// Everything that can go wrong while storing, exporting or fetching images.
-/// Each message says what was being done and on which path, digest or URL.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DestError {
-    /// A filesystem operation failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done, with the path.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// JSON could not be read or written.
-    #[error("{what}: {source}")]
-    Json {
-        /// What was being done.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A digest read from somewhere (an archive, a registry's answer, a
-    /// file name) is not of the form `sha256:<64 lowercase hex>`.
-    #[error("{what}")]
-    BadDigest {
-        /// What was being read.
-        what: String,
-        /// What is wrong with the digest.
-        #[source]
-        source: DigestError,
-    },
-    /// Content did not hash to the digest it was stored or announced under.
-    #[error("{what}: content has digest {actual}, expected {expected}")]
-    DigestMismatch {
-        /// What was being checked.
-        what: String,
-        /// The digest the content should have.
-        expected: Digest,
-        /// The digest it has.
-        actual: Digest,
-    },
-    /// A directory is not an OCI image layout.
-    #[error("opening OCI layout {}: {reason}", path.display())]
-    NotALayout {
-        /// The directory.
-        path: PathBuf,
-        /// Why it is not one.
-        reason: String,
-    },
-    /// No image of that name is in the layout.
-    #[error("no image named {name:?} in {}", layout.display())]
-    NotFound {
-        /// The name looked for.
-        name: String,
-        /// The layout searched.
-        layout: PathBuf,
-    },
-    /// Input (a reference, destination, manifest...) is malformed or unsupported.
-    #[error("{what}: {reason}")]
-    Invalid {
-        /// What was being parsed or checked.
-        what: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An HTTP request could not be made or answered.
-    #[error("{what}: {source}")]
-    Http {
-        /// The request, with its URL.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: Box<ureq::Error>,
-    },
-    /// A registry answered with an unexpected status.
-    #[error("{what}: registry answered {status}: {body}")]
-    Registry {
-        /// The request, with its URL.
-        what: String,
-        /// The HTTP status.
-        status: u16,
-        /// The start of the answer's body.
-        body: String,
-    },
-}
-
-impl DestError {
-    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> DestError {
-        let what = what.into();
-        move |source| DestError::Io { what, source }
-    }
-
-    pub(crate) fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> DestError {
-        let what = what.into();
-        move |source| DestError::Json { what, source }
-    }
-
-    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> DestError {
-        DestError::Invalid {
-            what: what.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// `index.json`, or a nested image index blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Index {
-    /// Always 2.
-    #[serde(rename = "schemaVersion")]
-    pub schema_version: u32,
-    /// `application/vnd.oci.image.index.v1+json` when written by us.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The images (or nested indexes) listed.
-    pub manifests: Vec<Descriptor>,
-    /// Annotations on the index itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
-
-impl Index {
-    /// An empty index.
-    pub fn empty() -> Index {
-        Index {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_INDEX.to_string()),
-            manifests: Vec::new(),
-            annotations: None,
-        }
-    }
-}
-
-/// Manifests and configs are read with the image module's types (which
-/// keep unknown fields); manifests are always copied as bytes, never
-/// re-serialized.
-pub use crate::image::{ImageConfig as ConfigFile, Manifest};
-
-/// True for an OCI image index or a Docker manifest list.
-pub fn is_index(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST
-}
+use crate::reference::Reference;
 
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".minibuild.lock";
@@ -295,9 +149,8 @@ impl Layout {
     }
 
     /// Reads and parses a JSON blob (verified against its digest).
-    pub fn read_json<T: for<'de> Deserialize<'de>>(&self, digest: &Digest) -> Result<T, DestError> {
-        let bytes = self.read_blob(digest)?;
-        serde_json::from_slice(&bytes).map_err(DestError::json(format!("parsing blob {digest}")))
+    pub fn read_json<T: DeserializeOwned>(&self, digest: &Digest) -> Result<T, DestError> {
+        graph::read_json(self, digest)
     }
 
     /// Copies one blob from `other`: a hard link when both are on the same
@@ -596,6 +449,12 @@ impl Layout {
     }
 }
 
+impl BlobSource for Layout {
+    fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
+        Layout::read_blob(self, digest)
+    }
+}
+
 /// How [`Layout::flock`] takes its lock.
 #[derive(Debug, Clone, Copy)]
 enum LockMode {
@@ -721,97 +580,6 @@ fn entry_matches(desc: &Descriptor, name: &str, key: &str) -> bool {
     match ref_name(desc) {
         Some(n) => n == name || normalize_name(n) == key,
         None => false,
-    }
-}
-
-/// The blobs `desc` references directly (for a manifest: config and layers;
-/// for an index: its entries). Other media types reference nothing.
-pub fn children(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>, DestError> {
-    if is_index(&desc.media_type) {
-        let index: Index = layout.read_json(&desc.digest)?;
-        return Ok(index.manifests);
-    }
-    if is_manifest(&desc.media_type) {
-        let manifest: Manifest = layout.read_json(&desc.digest)?;
-        let mut out = vec![manifest.config];
-        out.extend(manifest.layers);
-        return Ok(out);
-    }
-    Ok(Vec::new())
-}
-
-/// True for an OCI image manifest or a Docker schema 2 manifest.
-pub fn is_manifest(media_type: &str) -> bool {
-    media_type == crate::oci::MEDIA_TYPE_MANIFEST
-        || media_type == crate::oci::MEDIA_TYPE_DOCKER_MANIFEST
-}
-
-/// Every blob an image reaches, each once, referenced blobs before the blob
-/// that references them (`desc` itself last).
-pub fn image_blobs(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>, DestError> {
-    fn walk(
-        layout: &Layout,
-        desc: &Descriptor,
-        seen: &mut BTreeSet<Digest>,
-        out: &mut Vec<Descriptor>,
-    ) -> Result<(), DestError> {
-        if !seen.insert(desc.digest.clone()) {
-            return Ok(());
-        }
-        for child in children(layout, desc)? {
-            walk(layout, &child, seen, out)?;
-        }
-        let mut plain = desc.clone();
-        plain.annotations = None;
-        plain.platform = None;
-        out.push(plain);
-        Ok(())
-    }
-    let mut out = Vec::new();
-    walk(layout, desc, &mut BTreeSet::new(), &mut out)?;
-    Ok(out)
-}
-
-/// Picks the image for `platform` from `desc`: a manifest is returned as
-/// is; an index is searched (recursively) for a matching entry.
-pub fn select_platform(
-    layout: &Layout,
-    desc: &Descriptor,
-    platform: &Platform,
-) -> Result<Descriptor, DestError> {
-    if !is_index(&desc.media_type) {
-        return Ok(desc.clone());
-    }
-    let index: Index = layout.read_json(&desc.digest)?;
-    let found = pick_platform(&index.manifests, platform).ok_or_else(|| {
-        DestError::invalid(
-            format!("choosing an image from index {}", desc.digest),
-            format!("no entry for {}/{}", platform.os, platform.architecture),
-        )
-    })?;
-    select_platform(layout, &found, platform)
-}
-
-/// The entry of `entries` made for `platform` (variant compared only when
-/// both say), or the only entry when there is one without a platform.
-pub fn pick_platform(entries: &[Descriptor], platform: &Platform) -> Option<Descriptor> {
-    let matches = |p: &Platform| {
-        p.os == platform.os
-            && p.architecture == platform.architecture
-            && match (&p.variant, &platform.variant) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
-    };
-    if let Some(d) = entries
-        .iter()
-        .find(|d| d.platform.as_ref().is_some_and(matches))
-    {
-        return Some(d.clone());
-    }
-    match entries {
-        [only] if only.platform.is_none() => Some(only.clone()),
-        _ => None,
     }
 }
 
@@ -969,35 +737,5 @@ mod tests {
             err.contains("no name given and the index lists 2 images"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn pick_platform_matches_os_arch_variant() {
-        let mk = |arch: &str, variant: Option<&str>| {
-            let mut d =
-                Descriptor::new(crate::oci::MEDIA_TYPE_MANIFEST, sha256(arch.as_bytes()), 1);
-            d.platform = Some(Platform {
-                architecture: arch.into(),
-                os: "linux".into(),
-                variant: variant.map(Into::into),
-            });
-            d
-        };
-        let entries = vec![mk("amd64", None), mk("arm64", Some("v8"))];
-        let arm = Platform {
-            architecture: "arm64".into(),
-            os: "linux".into(),
-            variant: Some("v8".into()),
-        };
-        assert_eq!(
-            pick_platform(&entries, &arm).unwrap().digest,
-            sha256(b"arm64")
-        );
-        let s390 = Platform {
-            architecture: "s390x".into(),
-            os: "linux".into(),
-            variant: None,
-        };
-        assert!(pick_platform(&entries, &s390).is_none());
     }
 }

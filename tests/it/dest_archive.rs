@@ -3,7 +3,7 @@
 
 use crate::common::handmade::*;
 use crate::common::{have, stdout_ok, validate};
-use minibuild::dest::{export, fetch_image, Destination, Layout, PushOptions};
+use minibuild::dest::{export, fetch_image, Layout, Location, PushOptions};
 use std::path::Path;
 use std::process::Command;
 
@@ -53,7 +53,7 @@ fn oci_archive_round_trips_and_loads() {
     let m = tiny_image(&src, "archive");
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("img.tar");
-    let dest = Destination::parse(&format!("oci-archive:{}", file.display())).unwrap();
+    let dest = Location::parse(&format!("oci-archive:{}", file.display())).unwrap();
     let said = export(
         &src,
         &m,
@@ -144,7 +144,7 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("img.tar");
     let dest =
-        Destination::parse(&format!("docker-archive:{}:hello:scratch", file.display())).unwrap();
+        Location::parse(&format!("docker-archive:{}:hello:scratch", file.display())).unwrap();
     export(
         &src,
         &m,
@@ -228,7 +228,7 @@ fn docker_archive_refuses_a_layer_that_does_not_match_its_diff_id() {
         minibuild::oci::Descriptor::new(minibuild::oci::MEDIA_TYPE_MANIFEST, d, bytes.len() as u64);
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("bad.tar");
-    let dest = Destination::DockerArchive {
+    let dest = Location::DockerArchive {
         file: file.clone(),
         reference: None,
     };

@@ -2,7 +2,7 @@
 
 use crate::common::handmade::*;
 use crate::common::validate;
-use minibuild::dest::{commands, export, fetch_image, DestError, Destination, Layout, PushOptions};
+use minibuild::dest::{commands, export, fetch_image, DestError, Layout, Location, PushOptions};
 use minibuild::oci::ANNOTATION_REF_NAME;
 use std::collections::BTreeSet;
 
@@ -139,7 +139,7 @@ fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
     let a = tiny_image(&src, "a");
     let b = tiny_image(&src, "b");
     let out = out_dir.path().join("out");
-    let dest = Destination::parse(&format!("oci:{}", out.display())).unwrap();
+    let dest = Location::parse(&format!("oci:{}", out.display())).unwrap();
     let said = export(
         &src,
         &a,
@@ -149,7 +149,7 @@ fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
     )
     .unwrap();
     assert_eq!(said, format!("oci:{}:hello:scratch", out.display()));
-    let dest_b = Destination::parse(&format!("oci:{}:other", out.display())).unwrap();
+    let dest_b = Location::parse(&format!("oci:{}:other", out.display())).unwrap();
     export(
         &src,
         &b,
@@ -292,7 +292,7 @@ fn failed_export_leaves_the_destination_as_it_was() {
     let a = tiny_image(&src, "a");
     let b = tiny_image(&src, "b");
     let out_dir = tempfile::tempdir().unwrap();
-    let dest = Destination::Oci {
+    let dest = Location::Oci {
         dir: out_dir.path().to_path_buf(),
         reference: Some("keep".into()),
     };
@@ -303,7 +303,7 @@ fn failed_export_leaves_the_destination_as_it_was() {
     let m: serde_json::Value = serde_json::from_slice(&src.read_blob(&b.digest).unwrap()).unwrap();
     let layer = m["layers"][0]["digest"].as_str().unwrap().parse().unwrap();
     std::fs::remove_file(src.blob_path(&layer)).unwrap();
-    let dest_b = Destination::Oci {
+    let dest_b = Location::Oci {
         dir: out_dir.path().to_path_buf(),
         reference: Some("keep".into()),
     };
@@ -331,7 +331,7 @@ fn nested_index_is_copied_pruned_and_resolved() {
     let foreign = tiny_image(&src, "foreign");
     let index = tiny_index(&src, &[host.clone(), foreign.clone()]);
     let out_dir = tempfile::tempdir().unwrap();
-    let dest = Destination::Oci {
+    let dest = Location::Oci {
         dir: out_dir.path().to_path_buf(),
         reference: None,
     };

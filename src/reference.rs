@@ -1,13 +1,26 @@
 //! Image references as Docker normalizes them: `hello:scratch` is
 //! `docker.io/library/hello:scratch`; `localhost:5000/a/b@sha256:..`.
+//! They name images wherever they live: `-t` tags, base images, registries.
 
-use super::layout::DestError;
 use crate::digest::Digest;
+use std::fmt;
+use std::str::FromStr;
 
 /// The default registry for names without one.
 pub const DEFAULT_REGISTRY: &str = "docker.io";
 
-/// A parsed, normalized image reference.
+/// A string that is not an image reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parsing image reference {input:?}: {reason}")]
+pub struct ReferenceError {
+    /// The string given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// A parsed, normalized image reference. Its [`Display`](fmt::Display) is
+/// the fully qualified name ([`Reference::full`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
     /// `docker.io`, `localhost:5000`, `quay.io`...
@@ -22,9 +35,11 @@ pub struct Reference {
 
 impl Reference {
     /// Parses and normalizes `s` (`[REGISTRY/]REPO[:TAG][@DIGEST]`).
-    pub fn parse(s: &str) -> Result<Reference, DestError> {
-        let bad =
-            |reason: &str| DestError::invalid(format!("parsing image reference {s:?}"), reason);
+    pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
+        let bad = |reason| ReferenceError {
+            input: s.to_string(),
+            reason,
+        };
         if s.is_empty() {
             return Err(bad("it is empty"));
         }
@@ -144,6 +159,22 @@ impl Reference {
     }
 }
 
+impl FromStr for Reference {
+    type Err = ReferenceError;
+
+    /// [`Reference::parse`].
+    fn from_str(s: &str) -> Result<Reference, ReferenceError> {
+        Reference::parse(s)
+    }
+}
+
+impl fmt::Display for Reference {
+    /// The fully qualified name: `docker.io/library/hello:scratch`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,8 +207,11 @@ mod tests {
             ),
         ];
         for (input, full, familiar) in cases {
-            let r = Reference::parse(input).unwrap();
+            let r: Reference = input.parse().unwrap();
             assert_eq!(r.full(), full, "{input}");
+            assert_eq!(r.to_string(), full, "{input}");
+            // the full name names the same image (with its tag spelled out)
+            assert_eq!(full.parse::<Reference>().unwrap().full(), full, "{input}");
             assert_eq!(r.familiar(), familiar, "{input}");
         }
     }
