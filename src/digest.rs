@@ -1,21 +1,137 @@
-//! SHA-256 digests and the writer that hashes and counts what passes through it.
+//! Content digests (`sha256:<hex>`) and the writer that hashes and counts
+//! what passes through it.
 
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
+use std::fmt;
 use std::io::{self, Write};
+use std::str::FromStr;
 
-/// `sha256:<hex>` of `bytes`.
-pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+/// The hash function a [`Digest`] names. Only SHA-256 is supported: it is
+/// what OCI images use, and what `blobs/sha256/` in a layout holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Algorithm {
+    /// `sha256`.
+    Sha256,
 }
 
-/// The hex part of a `sha256:<hex>` digest, checked for form.
-pub fn hex_of(digest: &str) -> Option<&str> {
-    let hex = digest.strip_prefix("sha256:")?;
-    (hex.len() == 64
-        && hex
+impl Algorithm {
+    /// The name in a digest string and in a layout's `blobs/<name>/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Sha256 => "sha256",
+        }
+    }
+
+    /// How many lowercase hex digits its digests have.
+    fn hex_len(self) -> usize {
+        match self {
+            Algorithm::Sha256 => 64,
+        }
+    }
+}
+
+/// A content digest: an algorithm and the hash in lowercase hex, checked
+/// for form when parsed, so a path built from it (`blobs/sha256/<hex>`)
+/// never escapes its directory. Serialized as its string form.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Digest {
+    algorithm: Algorithm,
+    hex: String,
+}
+
+/// A string that is not a digest minibuild can use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid digest {digest:?}: {reason}")]
+pub struct DigestError {
+    /// The string given.
+    pub digest: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+impl Digest {
+    /// The SHA-256 digest of `bytes`.
+    pub fn sha256(bytes: &[u8]) -> Digest {
+        Digest::from_sha256(Sha256::digest(bytes).as_slice())
+    }
+
+    fn from_sha256(hash: &[u8]) -> Digest {
+        Digest {
+            algorithm: Algorithm::Sha256,
+            hex: hex::encode(hash),
+        }
+    }
+
+    /// The hash function.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// The hash in lowercase hex (a blob's file name in a layout).
+    pub fn hex(&self) -> &str {
+        &self.hex
+    }
+
+    /// The short form shown to people: `sha256:0123456789ab` (12 hex digits).
+    pub fn short(&self) -> String {
+        format!("{}:{}", self.algorithm.name(), &self.hex[..12])
+    }
+}
+
+/// `sha256:<hex>` of `bytes`.
+pub fn sha256(bytes: &[u8]) -> Digest {
+    Digest::sha256(bytes)
+}
+
+impl FromStr for Digest {
+    type Err = DigestError;
+
+    /// Parses `sha256:<64 lowercase hex digits>`; anything else is refused.
+    fn from_str(s: &str) -> Result<Digest, DigestError> {
+        let bad = |reason| DigestError {
+            digest: s.to_string(),
+            reason,
+        };
+        let (name, hex) = s
+            .split_once(':')
+            .ok_or_else(|| bad("expected sha256:<64 lowercase hex digits>"))?;
+        let algorithm = match name {
+            "sha256" => Algorithm::Sha256,
+            _ => return Err(bad("only sha256 digests are supported")),
+        };
+        let lower_hex = hex
             .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
-    .then_some(hex)
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if hex.len() != algorithm.hex_len() || !lower_hex {
+            return Err(bad("expected sha256:<64 lowercase hex digits>"));
+        }
+        Ok(Digest {
+            algorithm,
+            hex: hex.to_string(),
+        })
+    }
+}
+
+impl fmt::Display for Digest {
+    /// `sha256:<hex>`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.algorithm.name(), self.hex)
+    }
+}
+
+impl Serialize for Digest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Digest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Digest, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 /// A writer that hashes (SHA-256) and counts every byte on its way to `inner`.
@@ -48,9 +164,9 @@ impl<W: Write> HashingWriter<W> {
         &mut self.inner
     }
 
-    /// Ends hashing: the inner writer, `sha256:<hex>` and the byte count.
-    pub fn finish(self) -> (W, String, u64) {
-        let digest = format!("sha256:{}", hex::encode(self.hasher.finalize()));
+    /// Ends hashing: the inner writer, the digest and the byte count.
+    pub fn finish(self) -> (W, Digest, u64) {
+        let digest = Digest::from_sha256(self.hasher.finalize().as_slice());
         (self.inner, digest, self.count)
     }
 }
@@ -68,6 +184,35 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// A reader that hashes (SHA-256) every byte read through it.
+pub struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: io::Read> HashingReader<R> {
+    /// Wraps `inner`.
+    pub fn new(inner: R) -> Self {
+        HashingReader {
+            inner,
+            hasher: Sha256::new(),
+        }
+    }
+
+    /// Ends hashing: the digest of what was read.
+    pub fn finish(self) -> Digest {
+        Digest::from_sha256(self.hasher.finalize().as_slice())
+    }
+}
+
+impl<R: io::Read> io::Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,7 +220,7 @@ mod tests {
     #[test]
     fn known_digests() {
         assert_eq!(
-            sha256(b""),
+            sha256(b"").to_string(),
             "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
         let mut w = HashingWriter::new(Vec::new());
@@ -84,15 +229,52 @@ mod tests {
         assert_eq!(inner, b"abc");
         assert_eq!(n, 3);
         assert_eq!(
-            digest,
+            digest.to_string(),
             "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+        let mut r = HashingReader::new(&b"abc"[..]);
+        io::copy(&mut r, &mut io::sink()).unwrap();
+        assert_eq!(r.finish(), digest);
     }
 
     #[test]
-    fn hex_of_checks_form() {
-        assert!(hex_of("sha256:abc").is_none());
-        assert!(hex_of(&sha256(b"x")).is_some());
-        assert!(hex_of("sha512:00").is_none());
+    fn parse_display_short_and_serde_round_trip() {
+        let s = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let d: Digest = s.parse().unwrap();
+        assert_eq!(d.to_string(), s);
+        assert_eq!(d.algorithm(), Algorithm::Sha256);
+        assert_eq!(d.hex(), &s[7..]);
+        assert_eq!(d.short(), "sha256:ba7816bf8f01");
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(json, format!("\"{s}\""));
+        assert_eq!(serde_json::from_str::<Digest>(&json).unwrap(), d);
+    }
+
+    #[test]
+    fn parse_refuses_anything_else() {
+        let upper = format!("sha256:{}", "A".repeat(64));
+        let long = format!("sha256:{}", "0".repeat(65));
+        let sha512 = format!("sha512:{}", "0".repeat(128));
+        let cases = [
+            ("", "expected sha256:<64 lowercase hex digits>"),
+            ("sha256", "expected sha256:<64 lowercase hex digits>"),
+            ("sha256:abc", "expected sha256:<64 lowercase hex digits>"),
+            ("sha256:../../etc/passwd", "expected sha256:"),
+            (upper.as_str(), "expected sha256:"),
+            (long.as_str(), "expected sha256:"),
+            (sha512.as_str(), "only sha256 digests are supported"),
+            ("md5:00", "only sha256 digests are supported"),
+        ];
+        for (input, reason) in cases {
+            let err = input.parse::<Digest>().unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!("invalid digest {input:?}: ")),
+                "{text}"
+            );
+            assert!(text.contains(reason), "{input}: {text}");
+        }
+        let err = serde_json::from_str::<Digest>("\"sha256:00\"").unwrap_err();
+        assert!(err.to_string().contains("invalid digest"), "{err}");
     }
 }

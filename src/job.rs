@@ -3,7 +3,7 @@
 //! scratch layout), the holds that keep `prune` off them until they are
 //! named, and the naming or exporting of the result.
 
-use crate::dest::{self, Destination, Layout};
+use crate::dest::{self, Layout, Location};
 use crate::executor::{self, BuildOptions, Built};
 use crate::Error;
 use std::io::Write;
@@ -19,7 +19,7 @@ pub struct Job {
     /// Names for the image (`-t`), as given (each a valid reference).
     pub tags: Vec<String>,
     /// Where the image goes (`-o`); none: the store.
-    pub outputs: Vec<Destination>,
+    pub outputs: Vec<Location>,
     /// The local store (an OCI layout): the default output, and where base
     /// images from registries are kept.
     pub store: PathBuf,
@@ -44,10 +44,10 @@ impl Job {
         let mut _scratch = None;
         let build_dir = if to_store {
             self.store.clone()
-        } else if let Some(Destination::Oci { dir, .. }) = self
+        } else if let Some(Location::Oci { dir, .. }) = self
             .outputs
             .iter()
-            .find(|d| matches!(d, Destination::Oci { .. }))
+            .find(|d| matches!(d, Location::Oci { .. }))
         {
             dir.clone()
         } else {

@@ -46,10 +46,11 @@ pub mod image;
 pub mod job;
 pub mod layer;
 pub mod oci;
+pub mod reference;
 pub mod span;
 pub mod syntax;
 
-pub use dest::{Destination, Layout, PushOptions};
+pub use dest::{Layout, Location, PushOptions};
 pub use error::Error;
 pub use executor::{build, BuildOptions, Built};
 pub use image::Image;

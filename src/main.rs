@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
-use minibuild::dest::{self, Destination, Layout, PushOptions};
+use minibuild::dest::{self, Layout, Location, PushOptions};
 use minibuild::executor::BuildOptions;
 use minibuild::job::Job;
 use minibuild::layer::Compression;
@@ -48,14 +48,14 @@ enum Command {
     Save {
         /// NAME[:TAG] in the store.
         name: String,
-        /// Destination, e.g. oci-archive:hello.tar.
+        /// Location, e.g. oci-archive:hello.tar.
         destination: String,
     },
     /// Push a stored image to a registry (docker://HOST/REPO:TAG) or any destination.
     Push {
         /// NAME[:TAG] in the store.
         name: String,
-        /// Destination, e.g. docker://127.0.0.1:5000/hello:latest.
+        /// Location, e.g. docker://127.0.0.1:5000/hello:latest.
         /// Default: docker://NAME (the registry the name says, as docker push does).
         destination: Option<String>,
         /// Verify TLS (default: true, false for localhost); `--tls-verify` alone means true.
@@ -220,7 +220,7 @@ fn export_stored(
 ) -> Result<(), Failure> {
     let layout = open_store(store)?;
     let manifest = layout.resolve(name)?;
-    let dest = Destination::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
+    let dest = Location::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
     let done = dest::export(&layout, &manifest, &[name.to_string()], &dest, &opts)
         .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
     let _ = writeln!(out, "{name} → {done}");
@@ -268,7 +268,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         .map_err(|e| Failure::usage(e.to_string()))?;
     let mut dests = Vec::new();
     for o in &args.outputs {
-        dests.push(Destination::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
+        dests.push(Location::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
     }
     for t in &args.tags {
         dest::Reference::parse(t).map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?;

@@ -1,6 +1,7 @@
 //! OCI image-spec values shared by every part: media types, descriptors,
 //! and canonical JSON.
 
+use crate::digest::Digest;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -35,8 +36,8 @@ pub struct Descriptor {
     /// The media type of the referenced content.
     #[serde(rename = "mediaType")]
     pub media_type: String,
-    /// `sha256:<hex>`.
-    pub digest: String,
+    /// `sha256:<hex>`, serialized as that string.
+    pub digest: Digest,
     /// Size in bytes.
     pub size: u64,
     /// Annotations, if any.
@@ -49,7 +50,7 @@ pub struct Descriptor {
 
 impl Descriptor {
     /// A descriptor without annotations or platform.
-    pub fn new(media_type: &str, digest: String, size: u64) -> Self {
+    pub fn new(media_type: &str, digest: Digest, size: u64) -> Self {
         Descriptor {
             media_type: media_type.to_string(),
             digest,
@@ -175,11 +176,11 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys() {
-        let d = Descriptor::new(MEDIA_TYPE_CONFIG, "sha256:00".into(), 2);
+        let d = Descriptor::new(MEDIA_TYPE_CONFIG, crate::digest::sha256(b""), 2);
         let s = String::from_utf8(canonical_json(&d).unwrap()).unwrap();
         assert_eq!(
             s,
-            r#"{"digest":"sha256:00","mediaType":"application/vnd.oci.image.config.v1+json","size":2}"#
+            r#"{"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","mediaType":"application/vnd.oci.image.config.v1+json","size":2}"#
         );
     }
 }

@@ -4,14 +4,14 @@
 //! Archives are written to a temporary file beside the target and renamed,
 //! and blobs are streamed from the source layout, never held in memory.
 
-use super::layout::{
-    image_blobs, is_index, select_platform, ConfigFile, DestError, Index, Layout, Manifest,
-};
-use super::reference::Reference;
-use crate::digest::{hex_of, HashingWriter};
+use super::error::DestError;
+use super::graph::{image_blobs, is_index, select_platform, ConfigFile, Index, Manifest};
+use super::layout::Layout;
+use crate::digest::{Digest, HashingWriter};
 use crate::oci::{
     canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
 };
+use crate::reference::Reference;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -50,13 +50,9 @@ pub fn write_oci_archive(
         Some(image) if !is_index(&image.media_type) => {
             let m: Manifest = src.read_json(&image.digest)?;
             let entry = DockerManifestEntry {
-                config: blob_name(&m.config.digest)?,
+                config: blob_name(&m.config.digest),
                 repo_tags: repo_tags(names),
-                layers: m
-                    .layers
-                    .iter()
-                    .map(|l| blob_name(&l.digest))
-                    .collect::<Result<_, _>>()?,
+                layers: m.layers.iter().map(|l| blob_name(&l.digest)).collect(),
             };
             Some(canonical_json(&[entry]).map_err(DestError::json("serializing manifest.json"))?)
         }
@@ -72,7 +68,7 @@ pub fn write_oci_archive(
         append_dir(tar, "blobs/sha256/")?;
         for blob in image_blobs(src, manifest)? {
             let f = src.open_blob(&blob.digest)?;
-            let name = blob_name(&blob.digest)?;
+            let name = blob_name(&blob.digest);
             append_file(tar, &name, f, &format!("adding blob {}", blob.digest))?;
         }
         Ok(())
@@ -106,7 +102,7 @@ pub fn write_docker_archive(
             ),
         ));
     }
-    let config_name = format!("{}.json", hex_part(&m.config.digest)?);
+    let config_name = format!("{}.json", m.config.digest.hex());
     let parent = parent_dir(file);
     let scratch = tempfile::Builder::new()
         .prefix(".tmp-")
@@ -147,7 +143,7 @@ pub fn write_docker_archive(
                     });
                 }
             }
-            let name = format!("{}.tar", hex_part(&diff_id)?);
+            let name = format!("{}.tar", diff_id.hex());
             if written.insert(name.clone()) {
                 tmp.rewind().map_err(DestError::io(what.clone()))?;
                 append_file(tar, &name, tmp, &format!("adding layer {name}"))?;
@@ -238,12 +234,8 @@ fn repo_tags(names: &[String]) -> Vec<String> {
         .collect()
 }
 
-fn hex_part(digest: &str) -> Result<&str, DestError> {
-    hex_of(digest).ok_or_else(|| DestError::BadDigest(digest.to_string()))
-}
-
-fn blob_name(digest: &str) -> Result<String, DestError> {
-    Ok(format!("blobs/sha256/{}", hex_part(digest)?))
+fn blob_name(digest: &Digest) -> String {
+    format!("blobs/{}/{}", digest.algorithm().name(), digest.hex())
 }
 
 fn parent_dir(file: &Path) -> std::path::PathBuf {

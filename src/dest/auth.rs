@@ -2,7 +2,7 @@
 //! `credsStore` and `credHelpers` credential helpers, identity tokens), and
 //! the `WWW-Authenticate` challenge.
 
-use super::layout::DestError;
+use super::error::DestError;
 use base64::Engine as _;
 use std::collections::BTreeMap;
 use std::fmt;

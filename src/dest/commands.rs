@@ -1,9 +1,9 @@
 //! The store subcommands: `images`, `inspect`, `rm`, `prune`. Each prints to
 //! the writer it is given.
 
-use super::layout::{
-    children, is_index, is_manifest, ref_name, ConfigFile, DestError, Index, Layout, Manifest,
-};
+use super::error::DestError;
+use super::graph::{children, image_blobs, is_index, is_manifest, ConfigFile, Index, Manifest};
+use super::layout::{ref_name, Layout};
 use crate::oci::Descriptor;
 use std::io::Write;
 
@@ -42,10 +42,7 @@ pub fn human_size(bytes: u64) -> String {
 
 /// The total size of an image: every blob it reaches, each once.
 fn image_size(store: &Layout, desc: &Descriptor) -> Result<u64, DestError> {
-    Ok(super::layout::image_blobs(store, desc)?
-        .iter()
-        .map(|d| d.size)
-        .sum())
+    Ok(image_blobs(store, desc)?.iter().map(|d| d.size).sum())
 }
 
 /// The config of an image (the first image of an index).
@@ -60,11 +57,6 @@ fn config_of(store: &Layout, desc: &Descriptor) -> Result<Option<ConfigFile>, De
         }
     }
     Ok(None)
-}
-
-fn short(digest: &str) -> &str {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    &hex[..hex.len().min(12)]
 }
 
 /// Lists the named images: NAME:TAG, DIGEST (short), SIZE, CREATED, in aligned columns.
@@ -88,7 +80,9 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
             .flatten()
             .and_then(|c| c.created)
             .unwrap_or_else(|| "-".into());
-        rows.push([name, short(&d.digest).to_string(), size, created]);
+        // 12 hex digits without the algorithm, as `docker images` shows IDs
+        let id = d.digest.hex()[..12].to_string();
+        rows.push([name, id, size, created]);
     }
     let widths: Vec<usize> = (0..4)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
@@ -196,8 +190,7 @@ pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), De
             .rootfs
             .diff_ids
             .get(i)
-            .map(String::as_str)
-            .unwrap_or("?");
+            .map_or_else(|| "?".to_string(), |d| d.to_string());
         w(
             out,
             format!(

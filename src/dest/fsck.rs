@@ -8,10 +8,11 @@
 //! config's `rootfs.diff_ids`. Each blob is read once, in one pass: the
 //! compressed bytes are hashed on their way into the decompressor.
 
-use super::layout::{is_index, is_manifest, ConfigFile, DestError, Index, Layout, Manifest};
-use crate::digest::{hex_of, HashingWriter};
+use super::error::DestError;
+use super::graph::{is_index, is_manifest, ConfigFile, Index, Manifest};
+use super::layout::Layout;
+use crate::digest::{Digest, HashingReader, HashingWriter};
 use crate::oci::Descriptor;
-use sha2::{Digest as _, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::fs::{self, File};
@@ -69,9 +70,6 @@ impl fmt::Display for BlobRole {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BlobProblem {
-    /// The descriptor's digest is not `sha256:<64 hex digits>`.
-    #[error("the digest is not sha256:<64 hex digits>")]
-    BadDigest,
     /// `blobs/sha256/<hex>` does not exist.
     #[error("the blob is missing")]
     Missing,
@@ -96,7 +94,7 @@ pub enum BlobProblem {
     #[error("the content has digest {actual}")]
     Digest {
         /// What the content hashes to.
-        actual: String,
+        actual: Digest,
     },
     /// An index, manifest or config that is not valid JSON of its kind.
     #[error("parsing the blob")]
@@ -119,9 +117,9 @@ pub enum BlobProblem {
     #[error("the uncompressed layer has digest {actual}, the config's diff_id is {expected}")]
     DiffId {
         /// The config's `rootfs.diff_ids` entry.
-        expected: String,
+        expected: Digest,
         /// What the uncompressed tar hashes to.
-        actual: String,
+        actual: Digest,
     },
 }
 
@@ -129,7 +127,7 @@ pub enum BlobProblem {
 #[derive(Debug)]
 pub struct BlobCheck {
     /// Its digest (as the descriptor that reaches it first says).
-    pub digest: String,
+    pub digest: Digest,
     /// What it is.
     pub role: BlobRole,
     /// `None` when it is sound.
@@ -144,7 +142,8 @@ pub struct FsckReport {
     /// problem), referencing blobs before the blobs they reference.
     pub blobs: Vec<BlobCheck>,
     /// Blobs in `blobs/sha256` nothing reaches (not an error: `prune`
-    /// removes them), as digests.
+    /// removes them), as digests (a file whose name is no digest is named
+    /// `sha256:<its name>`).
     pub unreferenced: Vec<String>,
 }
 
@@ -190,7 +189,7 @@ impl fmt::Display for FsckReport {
 /// on with, or a layer's diff_id.
 enum Content {
     Bytes(Vec<u8>),
-    DiffId(String),
+    DiffId(Digest),
     Unchecked,
 }
 
@@ -210,7 +209,12 @@ impl Layout {
         for entry in &index.manifests {
             walk.entry(entry);
         }
-        let reached: BTreeSet<&str> = walk.report.blobs.iter().map(|b| &b.digest[..]).collect();
+        let reached: BTreeSet<String> = walk
+            .report
+            .blobs
+            .iter()
+            .map(|b| b.digest.to_string())
+            .collect();
         let dir = self.root().join("blobs").join("sha256");
         let listing =
             fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
@@ -218,7 +222,7 @@ impl Layout {
         for entry in listing {
             let entry = entry.map_err(DestError::io(format!("listing {}", dir.display())))?;
             let digest = format!("sha256:{}", entry.file_name().to_string_lossy());
-            if !reached.contains(&digest[..]) {
+            if !reached.contains(&digest) {
                 unreferenced.push(digest);
             }
         }
@@ -250,10 +254,10 @@ struct Walk<'a> {
     report: FsckReport,
     /// Layers already checked: digest → the diff_id they uncompress to
     /// (`None` when that could not be found out).
-    diff_ids: BTreeMap<String, Option<String>>,
+    diff_ids: BTreeMap<Digest, Option<Digest>>,
     /// Configs already checked: digest → their `rootfs.diff_ids` (`None`
     /// when the config is not sound).
-    configs: BTreeMap<String, Option<Vec<String>>>,
+    configs: BTreeMap<Digest, Option<Vec<Digest>>>,
 }
 
 impl Walk<'_> {
@@ -304,7 +308,7 @@ impl Walk<'_> {
 
     /// The `rootfs.diff_ids` of a config, only when it is sound: a corrupt
     /// config names itself, not the layers.
-    fn config(&mut self, desc: &Descriptor) -> Option<Vec<String>> {
+    fn config(&mut self, desc: &Descriptor) -> Option<Vec<Digest>> {
         if let Some(known) = self.configs.get(&desc.digest) {
             return known.clone();
         }
@@ -321,7 +325,7 @@ impl Walk<'_> {
         diff_ids
     }
 
-    fn layer(&mut self, desc: &Descriptor, n: usize, expected: Option<&String>) {
+    fn layer(&mut self, desc: &Descriptor, n: usize, expected: Option<&Digest>) {
         let actual = match self.diff_ids.get(&desc.digest) {
             Some(known) => known.clone(),
             None => {
@@ -360,13 +364,13 @@ impl Walk<'_> {
         }
     }
 
-    fn seen(&self, digest: &str) -> bool {
-        self.report.blobs.iter().any(|b| b.digest == digest)
+    fn seen(&self, digest: &Digest) -> bool {
+        self.report.blobs.iter().any(|b| b.digest == *digest)
     }
 
     /// Records the first problem of the blob `digest`.
-    fn set_problem(&mut self, digest: &str, problem: BlobProblem) {
-        if let Some(b) = self.report.blobs.iter_mut().find(|b| b.digest == digest) {
+    fn set_problem(&mut self, digest: &Digest, problem: BlobProblem) {
+        if let Some(b) = self.report.blobs.iter_mut().find(|b| b.digest == *digest) {
             b.problem.get_or_insert(problem);
         }
     }
@@ -407,12 +411,7 @@ fn decoder<'r>(
 
 /// Checks a blob's file, size, digest and (for a layer) uncompresses it.
 fn check_blob(layout: &Layout, desc: &Descriptor, role: &BlobRole) -> Result<Content, BlobProblem> {
-    if hex_of(&desc.digest).is_none() {
-        return Err(BlobProblem::BadDigest);
-    }
-    let path = layout
-        .blob_path(&desc.digest)
-        .map_err(|_| BlobProblem::BadDigest)?;
+    let path = layout.blob_path(&desc.digest);
     let meta = match fs::symlink_metadata(&path) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobProblem::Missing),
@@ -466,39 +465,11 @@ fn check_blob(layout: &Layout, desc: &Descriptor, role: &BlobRole) -> Result<Con
     Ok(content)
 }
 
-fn check_digest(desc: &Descriptor, actual: String) -> Result<(), BlobProblem> {
+fn check_digest(desc: &Descriptor, actual: Digest) -> Result<(), BlobProblem> {
     if actual == desc.digest {
         Ok(())
     } else {
         Err(BlobProblem::Digest { actual })
-    }
-}
-
-/// A reader that hashes (SHA-256) every byte read through it.
-struct HashingReader<R> {
-    inner: R,
-    hasher: Sha256,
-}
-
-impl<R: Read> HashingReader<R> {
-    fn new(inner: R) -> Self {
-        HashingReader {
-            inner,
-            hasher: Sha256::new(),
-        }
-    }
-
-    /// `sha256:<hex>` of what was read.
-    fn finish(self) -> String {
-        format!("sha256:{}", hex::encode(self.hasher.finalize()))
-    }
-}
-
-impl<R: Read> Read for HashingReader<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        Ok(n)
     }
 }
 
@@ -544,7 +515,7 @@ mod tests {
     /// (given the right ones). Returns the index, manifest, config and layers.
     fn image_with(
         layout: &Layout,
-        diff_ids: impl FnOnce(Vec<String>) -> Vec<String>,
+        diff_ids: impl FnOnce(Vec<Digest>) -> Vec<Digest>,
     ) -> (Descriptor, Descriptor, Descriptor, Vec<Descriptor>) {
         let tars = [
             tar_of("a", b"first"),
@@ -596,7 +567,7 @@ mod tests {
     }
 
     /// The blobs with a problem: (digest, role, problem text).
-    fn problems(report: &FsckReport) -> Vec<(String, BlobRole, String)> {
+    fn problems(report: &FsckReport) -> Vec<(Digest, BlobRole, String)> {
         report
             .problems()
             .map(|b| {
@@ -620,7 +591,7 @@ mod tests {
         let stray = l.put_blob(b"nobody's").unwrap();
         let report = l.fsck().unwrap();
         assert!(report.is_clean(), "{report}");
-        let roles: Vec<(String, BlobRole)> = report
+        let roles: Vec<(Digest, BlobRole)> = report
             .blobs
             .iter()
             .map(|b| (b.digest.clone(), b.role.clone()))
@@ -634,7 +605,7 @@ mod tests {
             want.push((layer.digest.clone(), BlobRole::Layer(n)));
         }
         assert_eq!(roles, want);
-        assert_eq!(report.unreferenced, [stray]);
+        assert_eq!(report.unreferenced, [stray.to_string()]);
         assert!(report.to_string().contains("layer 1 sha256:"), "{report}");
     }
 
@@ -655,7 +626,7 @@ mod tests {
                     (layers[n].clone(), BlobRole::Layer(n))
                 }
             };
-            let path = l.blob_path(&desc.digest).unwrap();
+            let path = l.blob_path(&desc.digest);
             flip_byte(&path, desc.size as usize / 2);
             let actual = sha256(&fs::read(&path).unwrap());
             let report = l.fsck().unwrap();
@@ -679,12 +650,15 @@ mod tests {
         let path = dir.path().join("index.json");
         let text = fs::read_to_string(&path).unwrap();
         // in the digest of its entry: that blob is now missing
-        let at = text.find(&index.digest).unwrap() + index.digest.len() - 1;
+        let digest = index.digest.to_string();
+        let at = text.find(&digest).unwrap() + digest.len() - 1;
         flip_byte(&path, at);
-        let wrong = format!("{}{}", &index.digest[..index.digest.len() - 1], {
-            let last = index.digest.as_bytes()[index.digest.len() - 1];
+        let wrong: Digest = format!("{}{}", &digest[..digest.len() - 1], {
+            let last = digest.as_bytes()[digest.len() - 1];
             (last ^ 0x01) as char
-        });
+        })
+        .parse()
+        .expect("this digest's last digit flips to another hex digit");
         let report = l.fsck().unwrap();
         assert_eq!(
             problems(&report),
@@ -730,15 +704,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let l = Layout::create(dir.path()).unwrap();
         let (_, _, config, layers) = image(&l);
-        fs::remove_file(l.blob_path(&config.digest).unwrap()).unwrap();
+        fs::remove_file(l.blob_path(&config.digest)).unwrap();
         // a symlink to an exact copy: only what it is gives it away
         let elsewhere = tempfile::tempdir().unwrap();
         let copy = elsewhere.path().join("copy");
-        let linked = l.blob_path(&layers[0].digest).unwrap();
+        let linked = l.blob_path(&layers[0].digest);
         fs::copy(&linked, &copy).unwrap();
         fs::remove_file(&linked).unwrap();
         std::os::unix::fs::symlink(&copy, &linked).unwrap();
-        let grown = l.blob_path(&layers[2].digest).unwrap();
+        let grown = l.blob_path(&layers[2].digest);
         fs::OpenOptions::new()
             .append(true)
             .open(&grown)

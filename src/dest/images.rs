@@ -1,7 +1,8 @@
 //! Images in a layout: writing an [`Image`]'s config and manifest blobs,
 //! and reading one back from its manifest.
 
-use super::{DestError, Layout};
+use super::error::DestError;
+use super::layout::Layout;
 use crate::image::{Image, ImageConfig, Manifest};
 use crate::oci::{self, Descriptor};
 

@@ -10,157 +10,18 @@
 //! tagged them; [`Layout::prune`] takes that lock exclusively first, so it
 //! waits for such writers and never deletes their blobs.
 
-use crate::digest::{hex_of, sha256, HashingWriter};
-use crate::oci::{
-    canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
-    MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_INDEX,
-};
-use serde::{Deserialize, Serialize};
+use super::error::DestError;
+use super::graph::{self, children, image_blobs, BlobSource, Index};
+use crate::digest::{sha256, Digest, HashingWriter};
+use crate::oci::{canonical_json, Descriptor, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME};
+use serde::de::DeserializeOwned;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use super::reference::Reference;
-
-/// Everything that can go wrong while storing, exporting or fetching images.
-/// Each message says what was being done and on which path, digest or URL.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DestError {
-    /// A filesystem operation failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done, with the path.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// JSON could not be read or written.
-    #[error("{what}: {source}")]
-    Json {
-        /// What was being done.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// A digest is not of the form `sha256:<64 lowercase hex>`.
-    #[error("invalid digest {0:?}: expected sha256:<64 hex digits>")]
-    BadDigest(String),
-    /// Content did not hash to the digest it was stored or announced under.
-    #[error("{what}: content has digest {actual}, expected {expected}")]
-    DigestMismatch {
-        /// What was being checked.
-        what: String,
-        /// The digest the content should have.
-        expected: String,
-        /// The digest it has.
-        actual: String,
-    },
-    /// A directory is not an OCI image layout.
-    #[error("opening OCI layout {}: {reason}", path.display())]
-    NotALayout {
-        /// The directory.
-        path: PathBuf,
-        /// Why it is not one.
-        reason: String,
-    },
-    /// No image of that name is in the layout.
-    #[error("no image named {name:?} in {}", layout.display())]
-    NotFound {
-        /// The name looked for.
-        name: String,
-        /// The layout searched.
-        layout: PathBuf,
-    },
-    /// Input (a reference, destination, manifest...) is malformed or unsupported.
-    #[error("{what}: {reason}")]
-    Invalid {
-        /// What was being parsed or checked.
-        what: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// An HTTP request could not be made or answered.
-    #[error("{what}: {source}")]
-    Http {
-        /// The request, with its URL.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: Box<ureq::Error>,
-    },
-    /// A registry answered with an unexpected status.
-    #[error("{what}: registry answered {status}: {body}")]
-    Registry {
-        /// The request, with its URL.
-        what: String,
-        /// The HTTP status.
-        status: u16,
-        /// The start of the answer's body.
-        body: String,
-    },
-}
-
-impl DestError {
-    pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(io::Error) -> DestError {
-        let what = what.into();
-        move |source| DestError::Io { what, source }
-    }
-
-    pub(crate) fn json(what: impl Into<String>) -> impl FnOnce(serde_json::Error) -> DestError {
-        let what = what.into();
-        move |source| DestError::Json { what, source }
-    }
-
-    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> DestError {
-        DestError::Invalid {
-            what: what.into(),
-            reason: reason.into(),
-        }
-    }
-}
-
-/// `index.json`, or a nested image index blob.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Index {
-    /// Always 2.
-    #[serde(rename = "schemaVersion")]
-    pub schema_version: u32,
-    /// `application/vnd.oci.image.index.v1+json` when written by us.
-    #[serde(rename = "mediaType", default, skip_serializing_if = "Option::is_none")]
-    pub media_type: Option<String>,
-    /// The images (or nested indexes) listed.
-    pub manifests: Vec<Descriptor>,
-    /// Annotations on the index itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub annotations: Option<BTreeMap<String, String>>,
-}
-
-impl Index {
-    /// An empty index.
-    pub fn empty() -> Index {
-        Index {
-            schema_version: 2,
-            media_type: Some(MEDIA_TYPE_INDEX.to_string()),
-            manifests: Vec::new(),
-            annotations: None,
-        }
-    }
-}
-
-/// Manifests and configs are read with the image module's types (which
-/// keep unknown fields); manifests are always copied as bytes, never
-/// re-serialized.
-pub use crate::image::{ImageConfig as ConfigFile, Manifest};
-
-/// True for an OCI image index or a Docker manifest list.
-pub fn is_index(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST
-}
+use crate::reference::Reference;
 
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".minibuild.lock";
@@ -223,14 +84,16 @@ impl Layout {
     }
 
     /// Where the blob `digest` lives (whether or not it exists).
-    pub fn blob_path(&self, digest: &str) -> Result<PathBuf, DestError> {
-        let hex = hex_of(digest).ok_or_else(|| DestError::BadDigest(digest.to_string()))?;
-        Ok(self.root.join("blobs").join("sha256").join(hex))
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().name())
+            .join(digest.hex())
     }
 
     /// True when the blob `digest` is stored.
-    pub fn has_blob(&self, digest: &str) -> bool {
-        self.blob_path(digest).map(|p| p.is_file()).unwrap_or(false)
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
     }
 
     /// A writer for a new blob whose digest is not known yet or comes from
@@ -254,25 +117,25 @@ impl Layout {
     }
 
     /// Stores `bytes` as a blob (skipped when already present); returns its digest.
-    pub fn put_blob(&self, bytes: &[u8]) -> Result<String, DestError> {
+    pub fn put_blob(&self, bytes: &[u8]) -> Result<Digest, DestError> {
         let digest = sha256(bytes);
         if !self.has_blob(&digest) {
-            let path = self.blob_path(&digest)?;
+            let path = self.blob_path(&digest);
             self.write_atomic(&path, bytes, true)?;
         }
         Ok(digest)
     }
 
     /// Reads a (small) blob whole and checks it against its digest.
-    pub fn read_blob(&self, digest: &str) -> Result<Vec<u8>, DestError> {
-        let path = self.blob_path(digest)?;
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
+        let path = self.blob_path(digest);
         let bytes =
             fs::read(&path).map_err(DestError::io(format!("reading blob {}", path.display())))?;
         let actual = sha256(&bytes);
-        if actual != digest {
+        if actual != *digest {
             return Err(DestError::DigestMismatch {
                 what: format!("reading blob {}", path.display()),
-                expected: digest.to_string(),
+                expected: digest.clone(),
                 actual,
             });
         }
@@ -280,25 +143,24 @@ impl Layout {
     }
 
     /// Opens a blob for streaming (not verified: the reader should hash).
-    pub fn open_blob(&self, digest: &str) -> Result<File, DestError> {
-        let path = self.blob_path(digest)?;
+    pub fn open_blob(&self, digest: &Digest) -> Result<File, DestError> {
+        let path = self.blob_path(digest);
         File::open(&path).map_err(DestError::io(format!("opening blob {}", path.display())))
     }
 
     /// Reads and parses a JSON blob (verified against its digest).
-    pub fn read_json<T: for<'de> Deserialize<'de>>(&self, digest: &str) -> Result<T, DestError> {
-        let bytes = self.read_blob(digest)?;
-        serde_json::from_slice(&bytes).map_err(DestError::json(format!("parsing blob {digest}")))
+    pub fn read_json<T: DeserializeOwned>(&self, digest: &Digest) -> Result<T, DestError> {
+        graph::read_json(self, digest)
     }
 
     /// Copies one blob from `other`: a hard link when both are on the same
     /// filesystem, else a verified copy. Skipped when already present.
-    pub fn copy_blob_from(&self, other: &Layout, digest: &str) -> Result<(), DestError> {
+    pub fn copy_blob_from(&self, other: &Layout, digest: &Digest) -> Result<(), DestError> {
         if self.has_blob(digest) {
             return Ok(());
         }
-        let from = other.blob_path(digest)?;
-        let to = self.blob_path(digest)?;
+        let from = other.blob_path(digest);
+        let to = self.blob_path(digest);
         if !from.is_file() {
             return Err(DestError::Io {
                 what: format!("copying blob {digest} from {}", other.root.display()),
@@ -444,7 +306,11 @@ impl Layout {
         for entry in entries {
             let entry = entry.map_err(DestError::io(format!("listing {}", dir.display())))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if keep.contains(&format!("sha256:{name}")) {
+            // a file whose name is no digest is no blob anything reaches
+            let reached = format!("sha256:{name}")
+                .parse::<Digest>()
+                .is_ok_and(|d| keep.contains(&d));
+            if reached {
                 continue;
             }
             let path = entry.path();
@@ -484,7 +350,7 @@ impl Layout {
     }
 
     /// Adds to `keep` every blob digest `desc` reaches (missing blobs are skipped).
-    fn mark(&self, desc: &Descriptor, keep: &mut BTreeSet<String>) -> Result<(), DestError> {
+    fn mark(&self, desc: &Descriptor, keep: &mut BTreeSet<Digest>) -> Result<(), DestError> {
         if !keep.insert(desc.digest.clone()) || !self.has_blob(&desc.digest) {
             return Ok(());
         }
@@ -583,6 +449,12 @@ impl Layout {
     }
 }
 
+impl BlobSource for Layout {
+    fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
+        Layout::read_blob(self, digest)
+    }
+}
+
 /// How [`Layout::flock`] takes its lock.
 #[derive(Debug, Clone, Copy)]
 enum LockMode {
@@ -620,12 +492,12 @@ pub struct BlobWriter {
 impl BlobWriter {
     /// Checks that what was written hashes to `digest`, then renames it to
     /// `blobs/sha256/<hex>` (kept as is when that blob already exists).
-    pub fn commit(self, digest: &str) -> Result<(), DestError> {
+    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
         let (blob, written, _) = self.inner.finish();
-        if written != digest {
+        if written != *digest {
             return Err(DestError::DigestMismatch {
                 what: "committing a new blob".to_string(),
-                expected: digest.to_string(),
+                expected: digest.clone(),
                 actual: written,
             });
         }
@@ -633,7 +505,7 @@ impl BlobWriter {
     }
 
     /// Commits under whatever digest was written; returns it and the size.
-    pub fn commit_any(self) -> Result<(String, u64), DestError> {
+    pub fn commit_any(self) -> Result<(Digest, u64), DestError> {
         let (blob, digest, size) = self.inner.finish();
         blob.commit(&digest)?;
         Ok((digest, size))
@@ -650,8 +522,8 @@ impl TempBlob {
     /// Syncs the file and renames it to `blobs/sha256/<hex of digest>`
     /// (kept as is when that blob already exists). The caller vouches for
     /// `digest`: it hashed what it wrote.
-    pub fn commit(self, digest: &str) -> Result<(), DestError> {
-        let path = self.layout.blob_path(digest)?;
+    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
+        let path = self.layout.blob_path(digest);
         let what = format!("writing a blob into {}", self.layout.root.display());
         let tmp = self
             .file
@@ -708,97 +580,6 @@ fn entry_matches(desc: &Descriptor, name: &str, key: &str) -> bool {
     match ref_name(desc) {
         Some(n) => n == name || normalize_name(n) == key,
         None => false,
-    }
-}
-
-/// The blobs `desc` references directly (for a manifest: config and layers;
-/// for an index: its entries). Other media types reference nothing.
-pub fn children(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>, DestError> {
-    if is_index(&desc.media_type) {
-        let index: Index = layout.read_json(&desc.digest)?;
-        return Ok(index.manifests);
-    }
-    if is_manifest(&desc.media_type) {
-        let manifest: Manifest = layout.read_json(&desc.digest)?;
-        let mut out = vec![manifest.config];
-        out.extend(manifest.layers);
-        return Ok(out);
-    }
-    Ok(Vec::new())
-}
-
-/// True for an OCI image manifest or a Docker schema 2 manifest.
-pub fn is_manifest(media_type: &str) -> bool {
-    media_type == crate::oci::MEDIA_TYPE_MANIFEST
-        || media_type == crate::oci::MEDIA_TYPE_DOCKER_MANIFEST
-}
-
-/// Every blob an image reaches, each once, referenced blobs before the blob
-/// that references them (`desc` itself last).
-pub fn image_blobs(layout: &Layout, desc: &Descriptor) -> Result<Vec<Descriptor>, DestError> {
-    fn walk(
-        layout: &Layout,
-        desc: &Descriptor,
-        seen: &mut BTreeSet<String>,
-        out: &mut Vec<Descriptor>,
-    ) -> Result<(), DestError> {
-        if !seen.insert(desc.digest.clone()) {
-            return Ok(());
-        }
-        for child in children(layout, desc)? {
-            walk(layout, &child, seen, out)?;
-        }
-        let mut plain = desc.clone();
-        plain.annotations = None;
-        plain.platform = None;
-        out.push(plain);
-        Ok(())
-    }
-    let mut out = Vec::new();
-    walk(layout, desc, &mut BTreeSet::new(), &mut out)?;
-    Ok(out)
-}
-
-/// Picks the image for `platform` from `desc`: a manifest is returned as
-/// is; an index is searched (recursively) for a matching entry.
-pub fn select_platform(
-    layout: &Layout,
-    desc: &Descriptor,
-    platform: &Platform,
-) -> Result<Descriptor, DestError> {
-    if !is_index(&desc.media_type) {
-        return Ok(desc.clone());
-    }
-    let index: Index = layout.read_json(&desc.digest)?;
-    let found = pick_platform(&index.manifests, platform).ok_or_else(|| {
-        DestError::invalid(
-            format!("choosing an image from index {}", desc.digest),
-            format!("no entry for {}/{}", platform.os, platform.architecture),
-        )
-    })?;
-    select_platform(layout, &found, platform)
-}
-
-/// The entry of `entries` made for `platform` (variant compared only when
-/// both say), or the only entry when there is one without a platform.
-pub fn pick_platform(entries: &[Descriptor], platform: &Platform) -> Option<Descriptor> {
-    let matches = |p: &Platform| {
-        p.os == platform.os
-            && p.architecture == platform.architecture
-            && match (&p.variant, &platform.variant) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
-    };
-    if let Some(d) = entries
-        .iter()
-        .find(|d| d.platform.as_ref().is_some_and(matches))
-    {
-        return Some(d.clone());
-    }
-    match entries {
-        [only] if only.platform.is_none() => Some(only.clone()),
-        _ => None,
     }
 }
 
@@ -876,8 +657,8 @@ mod tests {
         for p in [
             dir.path().join("index.json"),
             dir.path().join("oci-layout"),
-            l.blob_path(&d).unwrap(),
-            l.blob_path(&streamed).unwrap(),
+            l.blob_path(&d),
+            l.blob_path(&streamed),
         ] {
             let mode = fs::metadata(&p).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o666 & !umask, "{}", p.display());
@@ -910,15 +691,19 @@ mod tests {
     }
 
     #[test]
-    fn blob_path_rejects_bad_digests() {
+    fn an_index_naming_a_bad_digest_is_refused_when_read() {
+        // the check that keeps blob paths inside blobs/sha256 is the parse
         let dir = tempfile::tempdir().unwrap();
         let l = Layout::create(dir.path()).unwrap();
-        for bad in ["", "sha256:../../etc", "sha256:ABC", "md5:00"] {
-            assert!(
-                matches!(l.blob_path(bad), Err(DestError::BadDigest(_))),
-                "{bad}"
-            );
-        }
+        let entry = r#"{"mediaType":"application/octet-stream","digest":"sha256:../../etc/passwd","size":1}"#;
+        let index = format!(r#"{{"schemaVersion":2,"manifests":[{entry}]}}"#);
+        fs::write(dir.path().join("index.json"), index).unwrap();
+        let err = l.index().unwrap_err();
+        let text = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+        assert!(
+            text.contains("invalid digest \"sha256:../../etc/passwd\""),
+            "{text}"
+        );
     }
 
     #[test]
@@ -952,35 +737,5 @@ mod tests {
             err.contains("no name given and the index lists 2 images"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn pick_platform_matches_os_arch_variant() {
-        let mk = |arch: &str, variant: Option<&str>| {
-            let mut d =
-                Descriptor::new(crate::oci::MEDIA_TYPE_MANIFEST, sha256(arch.as_bytes()), 1);
-            d.platform = Some(Platform {
-                architecture: arch.into(),
-                os: "linux".into(),
-                variant: variant.map(Into::into),
-            });
-            d
-        };
-        let entries = vec![mk("amd64", None), mk("arm64", Some("v8"))];
-        let arm = Platform {
-            architecture: "arm64".into(),
-            os: "linux".into(),
-            variant: Some("v8".into()),
-        };
-        assert_eq!(
-            pick_platform(&entries, &arm).unwrap().digest,
-            sha256(b"arm64")
-        );
-        let s390 = Platform {
-            architecture: "s390x".into(),
-            os: "linux".into(),
-            variant: None,
-        };
-        assert!(pick_platform(&entries, &s390).is_none());
     }
 }

@@ -2,30 +2,36 @@
 //! archives, and registries.
 //!
 //! An image is a manifest descriptor whose blobs sit in a source
-//! [`Layout`]; [`export`] writes it to a [`Destination`], [`fetch_image`]
+//! [`Layout`]; [`export`] writes it to a [`Location`], [`fetch_image`]
 //! brings one in.
 
 pub mod archive;
 pub mod auth;
 pub mod commands;
+pub mod error;
 pub mod fsck;
+pub mod graph;
 mod images;
 pub mod layout;
-pub mod reference;
+pub mod options;
 pub mod registry;
 pub mod store;
 
-pub use layout::{BlobWriter, ConfigFile, DestError, HoldGuard, Index, Layout, Manifest};
-pub use reference::Reference;
+pub use crate::reference::Reference;
+pub use error::DestError;
+pub use graph::{BlobSource, ConfigFile, Index, Manifest};
+pub use layout::{BlobWriter, HoldGuard, Layout};
+pub use options::{PushOptions, RegistryOptions};
 pub use store::default_store_path;
 
-use crate::oci::{Descriptor, Platform};
+use crate::oci::Descriptor;
 use std::path::{Path, PathBuf};
 
-/// Where to export an image, in skopeo's transport syntax.
+/// Where an image is, or is to go, in skopeo's transport syntax: the
+/// destinations of `-o` and `push`, and the sources of `FROM` and pulls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum Destination {
+pub enum Location {
     /// `oci:DIR[:REF]`: an OCI layout directory, written or updated.
     Oci {
         /// The layout directory.
@@ -54,10 +60,10 @@ pub enum Destination {
     },
 }
 
-impl Destination {
+impl Location {
     /// Parses `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
     /// `docker-archive:FILE[:REF]` or `docker://REFERENCE`.
-    pub fn parse(s: &str) -> Result<Destination, DestError> {
+    pub fn parse(s: &str) -> Result<Location, DestError> {
         let what = format!("parsing destination {s:?}");
         let path_ref = |rest: &str| -> Result<(PathBuf, Option<String>), DestError> {
             let (path, reference) = match rest.split_once(':') {
@@ -70,48 +76,26 @@ impl Destination {
             Ok((PathBuf::from(path), reference))
         };
         if let Some(rest) = s.strip_prefix("docker://") {
-            return Ok(Destination::Registry {
+            return Ok(Location::Registry {
                 reference: Reference::parse(rest)?,
             });
         }
         if let Some(rest) = s.strip_prefix("oci-archive:") {
             let (file, reference) = path_ref(rest)?;
-            return Ok(Destination::OciArchive { file, reference });
+            return Ok(Location::OciArchive { file, reference });
         }
         if let Some(rest) = s.strip_prefix("docker-archive:") {
             let (file, reference) = path_ref(rest)?;
-            return Ok(Destination::DockerArchive { file, reference });
+            return Ok(Location::DockerArchive { file, reference });
         }
         if let Some(rest) = s.strip_prefix("oci:") {
             let (dir, reference) = path_ref(rest)?;
-            return Ok(Destination::Oci { dir, reference });
+            return Ok(Location::Oci { dir, reference });
         }
         Err(DestError::invalid(
             what,
             "expected oci:DIR[:REF], oci-archive:FILE[:REF], docker-archive:FILE[:REF] or docker://HOST/REPO:TAG",
         ))
-    }
-}
-
-/// How to talk to registries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PushOptions {
-    /// `Some(false)`: plain HTTP; `Some(true)`: HTTPS even for localhost;
-    /// `None`: plain HTTP for localhost/127.0.0.1 only.
-    pub tls_verify: Option<bool>,
-    /// An auth file to search before the usual ones.
-    pub auth_file: Option<PathBuf>,
-    /// The platform picked from an index (pulls, archives that hold one
-    /// image); `None`: the host's.
-    pub platform: Option<Platform>,
-    /// How long to wait for a registry.
-    pub timeouts: registry::Timeouts,
-}
-
-impl PushOptions {
-    /// The platform to pick from an index.
-    pub fn platform(&self) -> Platform {
-        self.platform.clone().unwrap_or_else(Platform::host)
     }
 }
 
@@ -122,8 +106,8 @@ pub fn export(
     src: &Layout,
     manifest: &Descriptor,
     names: &[String],
-    dest: &Destination,
-    opts: &PushOptions,
+    dest: &Location,
+    opts: &RegistryOptions,
 ) -> Result<String, DestError> {
     let chosen = |reference: &Option<String>| -> Vec<String> {
         match reference {
@@ -140,7 +124,7 @@ pub fn export(
         s
     };
     match dest {
-        Destination::Oci { dir, reference } => {
+        Location::Oci { dir, reference } => {
             let names = chosen(reference);
             let out = Layout::create(dir)?;
             let _hold = out.hold()?;
@@ -153,17 +137,17 @@ pub fn export(
             }
             Ok(describe("oci", dir, &names))
         }
-        Destination::OciArchive { file, reference } => {
+        Location::OciArchive { file, reference } => {
             let names = chosen(reference);
             archive::write_oci_archive(src, manifest, &names, file, &opts.platform())?;
             Ok(describe("oci-archive", file, &names))
         }
-        Destination::DockerArchive { file, reference } => {
+        Location::DockerArchive { file, reference } => {
             let names = chosen(reference);
             archive::write_docker_archive(src, manifest, &names, file, &opts.platform())?;
             Ok(describe("docker-archive", file, &names))
         }
-        Destination::Registry { reference } => {
+        Location::Registry { reference } => {
             let report = registry::push(src, manifest, reference, opts)?;
             Ok(format!(
                 "docker://{}@{} ({} blobs uploaded, {} already there)",
@@ -189,7 +173,7 @@ pub fn fetch_image(
     spec: &str,
     store: &Layout,
     into: &Layout,
-    opts: &PushOptions,
+    opts: &RegistryOptions,
 ) -> Result<Descriptor, DestError> {
     fetch_image_with(spec, store, into, opts, PullPolicy::Resolve)
 }
@@ -217,21 +201,21 @@ pub fn fetch_image_with(
     spec: &str,
     store: &Layout,
     into: &Layout,
-    opts: &PushOptions,
+    opts: &RegistryOptions,
     policy: PullPolicy,
 ) -> Result<Descriptor, DestError> {
     let from_layout = |layout: &Layout, name: &str| -> Result<Descriptor, DestError> {
         let top = layout.resolve(name)?;
-        let image = layout::select_platform(layout, &top, &opts.platform())?;
+        let image = graph::select_platform(layout, &top, &opts.platform())?;
         into.copy_image_from(layout, &image)?;
         Ok(plain(image))
     };
-    match Destination::parse(spec) {
-        Ok(Destination::Oci { dir, reference }) => {
+    match Location::parse(spec) {
+        Ok(Location::Oci { dir, reference }) => {
             let layout = Layout::open(&dir)?;
             from_layout(&layout, reference.as_deref().unwrap_or(""))
         }
-        Ok(Destination::OciArchive { file, reference }) => {
+        Ok(Location::OciArchive { file, reference }) => {
             let scratch = tempfile::Builder::new()
                 .prefix(".tmp-")
                 .tempdir_in(into.root())
@@ -242,14 +226,14 @@ pub fn fetch_image_with(
             let layout = archive::read_oci_archive(&file, scratch.path())?;
             from_layout(&layout, reference.as_deref().unwrap_or(""))
         }
-        Ok(Destination::Registry { reference }) => {
+        Ok(Location::Registry { reference }) => {
             let cached = reference.familiar();
             if policy == PullPolicy::Cached && store.resolve(&cached).is_ok() {
                 return from_layout(store, &cached);
             }
             pull_into_store(&reference, store, into, opts)
         }
-        Ok(Destination::DockerArchive { .. }) => Err(DestError::invalid(
+        Ok(Location::DockerArchive { .. }) => Err(DestError::invalid(
             format!("fetching {spec}"),
             "reading docker-archive is not supported; use oci-archive or a registry",
         )),
@@ -269,11 +253,11 @@ fn pull_into_store(
     reference: &Reference,
     store: &Layout,
     into: &Layout,
-    opts: &PushOptions,
+    opts: &RegistryOptions,
 ) -> Result<Descriptor, DestError> {
     let _hold = store.hold()?;
     let desc = registry::pull(reference, store, opts).map_err(|e| {
-        if reference.registry == reference::DEFAULT_REGISTRY && matches!(e, DestError::Http { .. }) {
+        if reference.registry == crate::reference::DEFAULT_REGISTRY && matches!(e, DestError::Http { .. }) {
             DestError::invalid(
                 format!("pulling {} from Docker Hub", reference.full()),
                 format!(
@@ -333,7 +317,7 @@ mod tests {
         store.tag(&m, "local:1").unwrap();
         let into_dir = tempfile::tempdir().unwrap();
         let into = Layout::create(into_dir.path()).unwrap();
-        let opts = PushOptions::default();
+        let opts = RegistryOptions::default();
         let fetch = |spec: &str, policy| fetch_image_with(spec, &store, &into, &opts, policy);
 
         let got = fetch("docker://127.0.0.1:1/cached:1", PullPolicy::Cached).unwrap();
@@ -362,28 +346,28 @@ mod tests {
     #[test]
     fn parses_destinations() {
         assert_eq!(
-            Destination::parse("oci:out:hello:scratch").unwrap(),
-            Destination::Oci {
+            Location::parse("oci:out:hello:scratch").unwrap(),
+            Location::Oci {
                 dir: "out".into(),
                 reference: Some("hello:scratch".into())
             }
         );
         assert_eq!(
-            Destination::parse("oci-archive:/tmp/a.tar").unwrap(),
-            Destination::OciArchive {
+            Location::parse("oci-archive:/tmp/a.tar").unwrap(),
+            Location::OciArchive {
                 file: "/tmp/a.tar".into(),
                 reference: None
             }
         );
         assert_eq!(
-            Destination::parse("docker-archive:a.tar:x:1").unwrap(),
-            Destination::DockerArchive {
+            Location::parse("docker-archive:a.tar:x:1").unwrap(),
+            Location::DockerArchive {
                 file: "a.tar".into(),
                 reference: Some("x:1".into())
             }
         );
-        match Destination::parse("docker://127.0.0.1:5000/a/b:t").unwrap() {
-            Destination::Registry { reference } => {
+        match Location::parse("docker://127.0.0.1:5000/a/b:t").unwrap() {
+            Location::Registry { reference } => {
                 assert_eq!(reference.registry, "127.0.0.1:5000");
                 assert_eq!(reference.repository, "a/b");
                 assert_eq!(reference.tag.as_deref(), Some("t"));
@@ -396,7 +380,7 @@ mod tests {
             ("docker://", "parsing image reference"),
         ];
         for (input, msg) in cases {
-            let err = Destination::parse(input).unwrap_err().to_string();
+            let err = Location::parse(input).unwrap_err().to_string();
             assert!(err.contains(msg), "{input}: {err}");
         }
     }

@@ -1,6 +1,6 @@
 //! Where the local image store lives.
 
-use super::layout::DestError;
+use super::error::DestError;
 use std::path::PathBuf;
 
 /// The local store path: `$MINIBUILD_STORE`, else `$XDG_DATA_HOME/minibuild`,

@@ -3,8 +3,9 @@
 //! registry) and the images `COPY --from` reads.
 
 use super::rootfs::RootFs;
-use super::{meta, short, BuildError, Builder};
+use super::{meta, BuildError, Builder};
 use crate::dest::{self, PushOptions};
+use crate::digest::Digest;
 use crate::image::Image;
 use crate::oci::Platform;
 use crate::span::Span;
@@ -84,7 +85,7 @@ impl<'a> Builder<'a> {
             .map_err(|e| BuildError::at(span, format!("loading base image {spec}")).caused(e))?;
         self.say(&format!(
             "      → base {} ({} layers)",
-            short(&desc.digest),
+            desc.digest.short(),
             image.layers.len()
         ));
         Ok(image)
@@ -136,7 +137,7 @@ impl<'a> Builder<'a> {
 
     /// The merged filesystem of `img`, read from its layers once per build.
     pub(crate) fn image_fs(&mut self, img: &Image) -> Result<Rc<RootFs>, BuildError> {
-        let key: Vec<String> = img.layers.iter().map(|l| l.digest.clone()).collect();
+        let key: Vec<Digest> = img.layers.iter().map(|l| l.digest.clone()).collect();
         if let Some(fs) = self.image_fs.get(&key) {
             return Ok(fs.clone());
         }

@@ -132,7 +132,7 @@ pub struct Builder<'a> {
     step: usize,
     steps: usize,
     /// The merged filesystems of images COPY --from reads, by their layers.
-    image_fs: BTreeMap<Vec<String>, Rc<RootFs>>,
+    image_fs: BTreeMap<Vec<crate::digest::Digest>, Rc<RootFs>>,
     /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: std::cell::Cell<usize>,
     pub(crate) tmp: tempfile::TempDir,
@@ -444,7 +444,7 @@ impl<'a> Builder<'a> {
                 });
                 Ok(format!(
                     "layer {} ({}, {} {})",
-                    short(&desc.digest),
+                    desc.digest.short(),
                     crate::dest::commands::human_size(desc.size),
                     desc.entries,
                     if desc.entries == 1 {
@@ -487,12 +487,6 @@ impl<'a> Builder<'a> {
     pub(crate) fn epoch(&self) -> Option<i64> {
         self.opts.source_date_epoch
     }
-}
-
-/// `sha256:0123456789ab` (12 hex digits).
-pub fn short(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    format!("sha256:{}", &hex[..hex.len().min(12)])
 }
 
 /// RUN and ONBUILD: out of minibuild's subset.

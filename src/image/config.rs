@@ -3,6 +3,7 @@
 //! Field names follow the image-spec (and Docker, whose names it took).
 //! Fields minibuild does not know are kept as they came from a base image.
 
+use crate::digest::Digest;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -47,7 +48,7 @@ pub struct RootFs {
     pub kind: String,
     /// `sha256:` of each uncompressed layer, bottom first. Serialized as
     /// `[]` when empty, as the schema wants.
-    pub diff_ids: Vec<String>,
+    pub diff_ids: Vec<Digest>,
 }
 
 impl Default for RootFs {

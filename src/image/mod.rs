@@ -5,6 +5,7 @@ pub mod config;
 
 pub use config::{ContainerConfig, Healthcheck, History, ImageConfig, RootFs};
 
+use crate::digest::Digest;
 use crate::oci::{self, Descriptor, Platform};
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ pub struct Layer {
     /// The compressed blob's descriptor (media type, digest, size).
     pub descriptor: Descriptor,
     /// `sha256:` of the uncompressed tar.
-    pub diff_id: String,
+    pub diff_id: Digest,
 }
 
 /// What one Dockerfile step adds to an image: maybe a layer, always a
@@ -116,7 +117,7 @@ impl Image {
     }
 
     /// The manifest for a config blob of `config_digest` and `config_size`.
-    pub fn manifest(&self, config_digest: String, config_size: u64) -> Manifest {
+    pub fn manifest(&self, config_digest: Digest, config_size: u64) -> Manifest {
         Manifest {
             schema_version: 2,
             media_type: Some(oci::MEDIA_TYPE_MANIFEST.to_string()),
@@ -186,13 +187,20 @@ mod tests {
         });
         img.append(Addendum {
             layer: Some(Layer {
-                descriptor: Descriptor::new(oci::MEDIA_TYPE_LAYER_GZIP, "sha256:aa".into(), 3),
-                diff_id: "sha256:bb".into(),
+                descriptor: Descriptor::new(
+                    oci::MEDIA_TYPE_LAYER_GZIP,
+                    crate::digest::sha256(b"aa"),
+                    3,
+                ),
+                diff_id: crate::digest::sha256(b"bb"),
             }),
             history: History::default(),
         });
         assert_eq!(img.layers.len(), 1);
-        assert_eq!(img.config.rootfs.diff_ids, vec!["sha256:bb".to_string()]);
+        assert_eq!(
+            img.config.rootfs.diff_ids,
+            vec![crate::digest::sha256(b"bb")]
+        );
         assert!(img.config.history[0].empty_layer);
         assert!(!img.config.history[1].empty_layer);
         assert_eq!(img.config.config.working_dir.as_deref(), Some("/"));

@@ -10,7 +10,7 @@
 //! encoder, archive decompression and the compressor run beside it.
 
 use super::{Compression, LayerError};
-use crate::digest::HashingWriter;
+use crate::digest::{Digest, HashingWriter};
 use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
@@ -23,9 +23,9 @@ const DEPTH: usize = 4;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Hashes {
     /// sha256 of the uncompressed tar.
-    pub(crate) diff_id: String,
+    pub(crate) diff_id: Digest,
     /// sha256 of the blob.
-    pub(crate) digest: String,
+    pub(crate) digest: Digest,
     /// Size of the blob.
     pub(crate) size: u64,
 }
@@ -137,7 +137,7 @@ fn produce_compressed<T, F>(
     chunks: ChunkSender,
     compression: Compression,
     produce: F,
-) -> Result<(T, String), LayerError>
+) -> Result<(T, Digest), LayerError>
 where
     F: FnOnce(&mut dyn Write) -> Result<T, LayerError>,
 {

@@ -20,6 +20,7 @@ pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES
 pub use read::uncompressed;
 pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 
+use crate::digest::Digest;
 use crate::oci;
 use std::path::PathBuf;
 
@@ -96,9 +97,9 @@ impl Default for Compression {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerDesc {
     /// `sha256:` of the blob as stored (compressed).
-    pub digest: String,
+    pub digest: Digest,
     /// `sha256:` of the uncompressed tar.
-    pub diff_id: String,
+    pub diff_id: Digest,
     /// Size of the blob in bytes.
     pub size: u64,
     /// The blob's media type.
@@ -454,7 +455,7 @@ mod known_digests {
         assert_eq!(blob.len(), 512 * 5);
         assert_eq!(desc.digest, desc.diff_id);
         assert_eq!(desc.entries, 2);
-        assert_eq!(desc.diff_id, PINNED);
+        assert_eq!(desc.diff_id.to_string(), PINNED);
     }
 
     #[test]
@@ -468,9 +469,9 @@ mod known_digests {
                 ..LayerOptions::default()
             };
             let (desc, blob) = write_layer(&sources(), || Ok(Vec::new()), &opts).unwrap();
-            assert_eq!(desc.diff_id, PINNED);
+            assert_eq!(desc.diff_id.to_string(), PINNED);
             assert_eq!(desc.digest, crate::digest::sha256(&blob));
-            assert_ne!(desc.digest, PINNED);
+            assert_ne!(desc.digest.to_string(), PINNED);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use crate::common::handmade::*;
 use crate::common::{have, stdout_ok, validate};
-use minibuild::dest::{export, fetch_image, Destination, Layout, PushOptions};
+use minibuild::dest::{export, fetch_image, Layout, Location, PushOptions};
 use std::path::Path;
 use std::process::Command;
 
@@ -53,7 +53,7 @@ fn oci_archive_round_trips_and_loads() {
     let m = tiny_image(&src, "archive");
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("img.tar");
-    let dest = Destination::parse(&format!("oci-archive:{}", file.display())).unwrap();
+    let dest = Location::parse(&format!("oci-archive:{}", file.display())).unwrap();
     let said = export(
         &src,
         &m,
@@ -113,7 +113,7 @@ fn oci_archive_round_trips_and_loads() {
                 .arg(format!("oci-archive:{}", file.display())),
         );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
+        assert_eq!(v["Digest"], m.digest.to_string(), "{text}");
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
         // skopeo also reads it as a docker archive, thanks to manifest.json.
         let text = stdout_ok(
@@ -144,7 +144,7 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("img.tar");
     let dest =
-        Destination::parse(&format!("docker-archive:{}:hello:scratch", file.display())).unwrap();
+        Location::parse(&format!("docker-archive:{}:hello:scratch", file.display())).unwrap();
     export(
         &src,
         &m,
@@ -167,7 +167,7 @@ fn docker_archive_has_uncompressed_layers_and_loads() {
     // The layer is stored uncompressed: its digest is the diff_id.
     let bytes = read_member(&file, &layer);
     assert_eq!(
-        minibuild::digest::sha256(&bytes),
+        minibuild::digest::sha256(&bytes).to_string(),
         config["rootfs"]["diff_ids"][0].as_str().unwrap()
     );
     assert_eq!(
@@ -220,15 +220,15 @@ fn docker_archive_refuses_a_layer_that_does_not_match_its_diff_id() {
         serde_json::from_slice(&other.read_blob(&bad.digest).unwrap()).unwrap();
     let mut mixed = good_m.clone();
     mixed["config"] = bad_m["config"].clone();
-    src.copy_blob_from(&other, bad_m["config"]["digest"].as_str().unwrap())
-        .unwrap();
+    let bad_config = bad_m["config"]["digest"].as_str().unwrap().parse().unwrap();
+    src.copy_blob_from(&other, &bad_config).unwrap();
     let bytes = minibuild::oci::canonical_json(&mixed).unwrap();
     let d = src.put_blob(&bytes).unwrap();
     let desc =
         minibuild::oci::Descriptor::new(minibuild::oci::MEDIA_TYPE_MANIFEST, d, bytes.len() as u64);
     let out = tempfile::tempdir().unwrap();
     let file = out.path().join("bad.tar");
-    let dest = Destination::DockerArchive {
+    let dest = Location::DockerArchive {
         file: file.clone(),
         reference: None,
     };

@@ -2,7 +2,7 @@
 
 use crate::common::handmade::*;
 use crate::common::validate;
-use minibuild::dest::{commands, export, fetch_image, DestError, Destination, Layout, PushOptions};
+use minibuild::dest::{commands, export, fetch_image, DestError, Layout, Location, PushOptions};
 use minibuild::oci::ANNOTATION_REF_NAME;
 use std::collections::BTreeSet;
 
@@ -69,15 +69,18 @@ fn tag_replace_and_prune() {
     assert_eq!(lines.len(), 2, "{text}");
     assert!(lines[0].starts_with("NAME"), "{text}");
     assert!(lines[1].starts_with("hello:scratch"), "{text}");
-    assert!(lines[1].contains(&b.digest[7..19]), "{text}");
+    assert!(lines[1].contains(&b.digest.hex()[..12]), "{text}");
     assert!(lines[1].contains("2026-01-01T00:00:00Z"), "{text}");
     // Columns line up.
-    assert_eq!(lines[0].find("DIGEST"), lines[1].find(&b.digest[7..19]));
+    assert_eq!(
+        lines[0].find("DIGEST"),
+        lines[1].find(&b.digest.hex()[..12])
+    );
 
     let mut out = Vec::new();
     commands::inspect(&layout, "hello:scratch", &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
-    assert!(text.contains(&b.digest), "{text}");
+    assert!(text.contains(&b.digest.to_string()), "{text}");
     assert!(text.contains("diff_id sha256:"), "{text}");
     assert!(text.contains("COPY hello.txt / # b"), "{text}");
 
@@ -95,13 +98,13 @@ fn corrupted_blob_is_caught() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
     let m = tiny_image(&layout, "x");
-    let path = layout.blob_path(&m.digest).unwrap();
+    let path = layout.blob_path(&m.digest);
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[10] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
     let err = layout.read_blob(&m.digest).unwrap_err();
     assert!(matches!(err, DestError::DigestMismatch { .. }), "{err}");
-    assert!(err.to_string().contains(&m.digest), "{err}");
+    assert!(err.to_string().contains(&m.digest.to_string()), "{err}");
 }
 
 /// `validate`, which the layout-writing tests end with, runs fsck: a layer
@@ -114,8 +117,12 @@ fn validate_fails_on_a_layout_fsck_rejects() {
     let m = tiny_image(&layout, "x");
     let manifest: serde_json::Value =
         serde_json::from_slice(&layout.read_blob(&m.digest).unwrap()).unwrap();
-    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
-    let path = layout.blob_path(layer).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let path = layout.blob_path(&layer);
     let mut bytes = std::fs::read(&path).unwrap();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
@@ -132,7 +139,7 @@ fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
     let a = tiny_image(&src, "a");
     let b = tiny_image(&src, "b");
     let out = out_dir.path().join("out");
-    let dest = Destination::parse(&format!("oci:{}", out.display())).unwrap();
+    let dest = Location::parse(&format!("oci:{}", out.display())).unwrap();
     let said = export(
         &src,
         &a,
@@ -142,7 +149,7 @@ fn export_to_oci_dir_shares_blobs_and_keeps_other_tags() {
     )
     .unwrap();
     assert_eq!(said, format!("oci:{}:hello:scratch", out.display()));
-    let dest_b = Destination::parse(&format!("oci:{}:other", out.display())).unwrap();
+    let dest_b = Location::parse(&format!("oci:{}:other", out.display())).unwrap();
     export(
         &src,
         &b,
@@ -285,7 +292,7 @@ fn failed_export_leaves_the_destination_as_it_was() {
     let a = tiny_image(&src, "a");
     let b = tiny_image(&src, "b");
     let out_dir = tempfile::tempdir().unwrap();
-    let dest = Destination::Oci {
+    let dest = Location::Oci {
         dir: out_dir.path().to_path_buf(),
         reference: Some("keep".into()),
     };
@@ -294,14 +301,14 @@ fn failed_export_leaves_the_destination_as_it_was() {
 
     // b's layer goes missing from the source: the export fails midway.
     let m: serde_json::Value = serde_json::from_slice(&src.read_blob(&b.digest).unwrap()).unwrap();
-    let layer = m["layers"][0]["digest"].as_str().unwrap();
-    std::fs::remove_file(src.blob_path(layer).unwrap()).unwrap();
-    let dest_b = Destination::Oci {
+    let layer = m["layers"][0]["digest"].as_str().unwrap().parse().unwrap();
+    std::fs::remove_file(src.blob_path(&layer)).unwrap();
+    let dest_b = Location::Oci {
         dir: out_dir.path().to_path_buf(),
         reference: Some("keep".into()),
     };
     let err = export(&src, &b, &[], &dest_b, &PushOptions::default()).unwrap_err();
-    assert!(err.to_string().contains(layer), "{err}");
+    assert!(err.to_string().contains(&layer.to_string()), "{err}");
 
     assert_eq!(
         std::fs::read(out_dir.path().join("index.json")).unwrap(),
@@ -324,7 +331,7 @@ fn nested_index_is_copied_pruned_and_resolved() {
     let foreign = tiny_image(&src, "foreign");
     let index = tiny_index(&src, &[host.clone(), foreign.clone()]);
     let out_dir = tempfile::tempdir().unwrap();
-    let dest = Destination::Oci {
+    let dest = Location::Oci {
         dir: out_dir.path().to_path_buf(),
         reference: None,
     };

@@ -4,7 +4,7 @@
 
 use crate::common::handmade::*;
 use crate::common::{have, stdout_ok, validate, Registry};
-use minibuild::dest::{export, fetch_image, registry, Destination, Layout, PushOptions, Reference};
+use minibuild::dest::{export, fetch_image, registry, Layout, Location, PushOptions, Reference};
 use std::process::Command;
 
 #[test]
@@ -33,7 +33,7 @@ fn push_inspect_push_again_and_pull() {
                 .arg(format!("docker://{name}")),
         );
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["Digest"], m.digest.as_str(), "{text}");
+        assert_eq!(v["Digest"], m.digest.to_string(), "{text}");
         assert_eq!(v["Layers"].as_array().unwrap().len(), 1, "{text}");
     }
 
@@ -43,10 +43,9 @@ fn push_inspect_push_again_and_pull() {
     assert_eq!(again.skipped, 2);
 
     // Through export, under another tag.
-    let dest =
-        Destination::parse(&format!("docker://127.0.0.1:{}/demo/hello:v2", reg.port)).unwrap();
+    let dest = Location::parse(&format!("docker://127.0.0.1:{}/demo/hello:v2", reg.port)).unwrap();
     let said = export(&src, &m, &[], &dest, &opts).unwrap();
-    assert!(said.contains(&m.digest), "{said}");
+    assert!(said.contains(&m.digest.to_string()), "{said}");
 
     // Pull it back into a fresh layout.
     let into_dir = tempfile::tempdir().unwrap();

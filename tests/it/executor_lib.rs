@@ -18,7 +18,11 @@ fn the_platform_asked_for_reaches_the_base_image() {
     base.tag(&index, "multi").unwrap();
     let foreign_layer = {
         let m: serde_json::Value = base.read_json(&foreign.digest).unwrap();
-        m["layers"][0]["digest"].as_str().unwrap().to_string()
+        m["layers"][0]["digest"]
+            .as_str()
+            .unwrap()
+            .parse::<minibuild::digest::Digest>()
+            .unwrap()
     };
 
     let ctx = dir.path().join("ctx");

@@ -150,7 +150,7 @@ pub fn serve_image(
     src: &Layout,
     repo: &str,
     tag: &str,
-    manifest: &str,
+    manifest: &minibuild::digest::Digest,
     req: &Request,
     stream: &mut TcpStream,
 ) -> Option<()> {
@@ -160,14 +160,18 @@ pub fn serve_image(
     }
     let rest = req.path.strip_prefix(&format!("/v2/{repo}/"))?;
     if let Some(r) = rest.strip_prefix("manifests/") {
-        let digest = if r == tag { manifest } else { r };
-        let bytes = src.read_blob(digest).ok()?;
+        let digest = if r == tag {
+            manifest.clone()
+        } else {
+            r.parse().ok()?
+        };
+        let bytes = src.read_blob(&digest).ok()?;
         let mt = minibuild::oci::MEDIA_TYPE_MANIFEST.to_string();
         reply(stream, req, 200, &[("Content-Type", mt)], &bytes);
         return Some(());
     }
-    let digest = rest.strip_prefix("blobs/")?;
-    let bytes = std::fs::read(src.blob_path(digest).ok()?).ok()?;
+    let digest = rest.strip_prefix("blobs/")?.parse().ok()?;
+    let bytes = std::fs::read(src.blob_path(&digest)).ok()?;
     reply(stream, req, 200, &[], &bytes);
     Some(())
 }

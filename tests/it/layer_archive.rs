@@ -199,7 +199,7 @@ fn layer(sources: &[Source], o: &LayerOptions) -> Result<(Vec<u8>, String), Laye
     let tar = decompress_layer(&blob, o.compression);
     assert_eq!(desc.diff_id, minibuild::digest::sha256(&tar));
     assert_eq!(desc.entries as usize, records(&tar).len());
-    Ok((tar, desc.digest))
+    Ok((tar, desc.digest.to_string()))
 }
 
 fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

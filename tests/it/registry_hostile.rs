@@ -71,7 +71,7 @@ fn refuse_without_login(req: &Request, stream: &mut TcpStream) -> bool {
 fn an_upload_location_on_another_host_gets_no_credentials() {
     // B: the storage host the registry sends uploads to.
     let storage = Fake::start(|req, stream| {
-        let d = minibuild::digest::sha256(&req.body);
+        let d = minibuild::digest::sha256(&req.body).to_string();
         reply(stream, req, 201, &[("Docker-Content-Digest", d)], b"");
     });
     let storage_host = storage.host();
@@ -87,7 +87,7 @@ fn an_upload_location_on_another_host_gets_no_credentials() {
                 reply(stream, req, 202, &[("Location", location)], b"");
             }
             "PUT" if req.path.contains("/manifests/") => {
-                let d = minibuild::digest::sha256(&req.body);
+                let d = minibuild::digest::sha256(&req.body).to_string();
                 reply(stream, req, 201, &[("Docker-Content-Digest", d)], b"");
             }
             _ => reply(stream, req, 404, &[], b"{}"),
@@ -126,8 +126,8 @@ fn a_redirect_to_another_host_gets_no_credentials() {
     let m = tiny_image(&src, "redirected");
     let src2 = src.clone();
     let storage = Fake::start(move |req, stream| {
-        let digest = req.path.trim_start_matches("/blob/");
-        let bytes = std::fs::read(src2.blob_path(digest).unwrap()).unwrap();
+        let digest = req.path.trim_start_matches("/blob/").parse().unwrap();
+        let bytes = std::fs::read(src2.blob_path(&digest)).unwrap();
         reply(stream, req, 200, &[], &bytes);
     });
     let storage_host = storage.host();
@@ -259,7 +259,7 @@ fn an_endless_layer_is_cut_at_its_declared_size() {
         }
         // The layer, then zeros forever (well: 1 GiB at most).
         let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
-        let _ = stream.write_all(&std::fs::read(src2.blob_path(&layer).unwrap()).unwrap());
+        let _ = stream.write_all(&std::fs::read(src2.blob_path(&layer.parse().unwrap())).unwrap());
         let chunk = vec![0u8; 64 << 10];
         for _ in 0..(1 << 14) {
             if stream.write_all(&chunk).is_err() {
@@ -363,7 +363,7 @@ fn a_docker_content_digest_that_differs_from_the_manifest_is_refused() {
         |_| {},
         |_| {
             let lie = minibuild::digest::sha256(b"another manifest");
-            vec![("Docker-Content-Digest", lie)]
+            vec![("Docker-Content-Digest", lie.to_string())]
         },
     );
     assert!(

@@ -132,7 +132,10 @@ fn build_push_pull_run_and_build_from_the_registry() {
             .args(["inspect", "--raw", "--tls-verify=false"])
             .arg(format!("docker://{hello1}")),
     );
-    assert_eq!(minibuild::digest::sha256(raw.as_bytes()), digest);
+    assert_eq!(
+        minibuild::digest::sha256(raw.as_bytes()).to_string(),
+        digest
+    );
 
     // podman pulls it from the registry and runs it.
     let out = stdout_ok(

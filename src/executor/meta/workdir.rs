@@ -74,7 +74,7 @@ pub(crate) fn workdir(
     });
     Ok(format!(
         "config WorkingDir = {wd}; layer {} ({})",
-        super::super::short(&desc.digest),
+        desc.digest.short(),
         crate::dest::commands::human_size(desc.size)
     ))
 }

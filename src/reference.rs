@@ -1,13 +1,26 @@
 //! Image references as Docker normalizes them: `hello:scratch` is
 //! `docker.io/library/hello:scratch`; `localhost:5000/a/b@sha256:..`.
+//! They name images wherever they live: `-t` tags, base images, registries.
 
-use super::layout::DestError;
-use crate::digest::hex_of;
+use crate::digest::Digest;
+use std::fmt;
+use std::str::FromStr;
 
 /// The default registry for names without one.
 pub const DEFAULT_REGISTRY: &str = "docker.io";
 
-/// A parsed, normalized image reference.
+/// A string that is not an image reference.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("parsing image reference {input:?}: {reason}")]
+pub struct ReferenceError {
+    /// The string given.
+    pub input: String,
+    /// What is wrong with it.
+    pub reason: &'static str,
+}
+
+/// A parsed, normalized image reference. Its [`Display`](fmt::Display) is
+/// the fully qualified name ([`Reference::full`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference {
     /// `docker.io`, `localhost:5000`, `quay.io`...
@@ -17,24 +30,24 @@ pub struct Reference {
     /// The tag, if one was given.
     pub tag: Option<String>,
     /// The digest (`sha256:<hex>`), if one was given.
-    pub digest: Option<String>,
+    pub digest: Option<Digest>,
 }
 
 impl Reference {
     /// Parses and normalizes `s` (`[REGISTRY/]REPO[:TAG][@DIGEST]`).
-    pub fn parse(s: &str) -> Result<Reference, DestError> {
-        let bad =
-            |reason: &str| DestError::invalid(format!("parsing image reference {s:?}"), reason);
+    pub fn parse(s: &str) -> Result<Reference, ReferenceError> {
+        let bad = |reason| ReferenceError {
+            input: s.to_string(),
+            reason,
+        };
         if s.is_empty() {
             return Err(bad("it is empty"));
         }
         let (rest, digest) = match s.split_once('@') {
-            Some((rest, d)) => {
-                if hex_of(d).is_none() {
-                    return Err(bad("the digest is not sha256:<64 hex digits>"));
-                }
-                (rest, Some(d.to_string()))
-            }
+            Some((rest, d)) => match d.parse::<Digest>() {
+                Ok(d) => (rest, Some(d)),
+                Err(_) => return Err(bad("the digest is not sha256:<64 hex digits>")),
+            },
             None => (s, None),
         };
         let (name, tag) = match rest.rfind(':') {
@@ -133,14 +146,6 @@ impl Reference {
         self.with_suffix(format!("{}/{}", self.registry, self.repository))
     }
 
-    /// What the registry calls this image in `/v2/<repo>/manifests/<this>`.
-    pub fn manifest_ref(&self) -> &str {
-        self.digest
-            .as_deref()
-            .or(self.tag.as_deref())
-            .unwrap_or("latest")
-    }
-
     fn with_suffix(&self, mut name: String) -> String {
         if let Some(tag) = self.tag_or_latest() {
             name.push(':');
@@ -148,9 +153,25 @@ impl Reference {
         }
         if let Some(d) = &self.digest {
             name.push('@');
-            name.push_str(d);
+            name.push_str(&d.to_string());
         }
         name
+    }
+}
+
+impl FromStr for Reference {
+    type Err = ReferenceError;
+
+    /// [`Reference::parse`].
+    fn from_str(s: &str) -> Result<Reference, ReferenceError> {
+        Reference::parse(s)
+    }
+}
+
+impl fmt::Display for Reference {
+    /// The fully qualified name: `docker.io/library/hello:scratch`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full())
     }
 }
 
@@ -186,8 +207,11 @@ mod tests {
             ),
         ];
         for (input, full, familiar) in cases {
-            let r = Reference::parse(input).unwrap();
+            let r: Reference = input.parse().unwrap();
             assert_eq!(r.full(), full, "{input}");
+            assert_eq!(r.to_string(), full, "{input}");
+            // the full name names the same image (with its tag spelled out)
+            assert_eq!(full.parse::<Reference>().unwrap().full(), full, "{input}");
             assert_eq!(r.familiar(), familiar, "{input}");
         }
     }
@@ -199,7 +223,7 @@ mod tests {
         assert_eq!(r.registry, "127.0.0.1:5000");
         assert_eq!(r.repository, "a");
         assert_eq!(r.tag, None);
-        assert_eq!(r.manifest_ref(), d);
+        assert_eq!(r.digest, Some(d.clone()));
         assert_eq!(r.full(), format!("127.0.0.1:5000/a@{d}"));
     }
 

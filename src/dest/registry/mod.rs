@@ -1,0 +1,148 @@
+//! Push to and pull from a registry over the OCI distribution API.
+//!
+//! Push: HEAD each blob (skip what the registry has), else POST an upload
+//! and PUT the blob monolithically, streamed from its file; then PUT the
+//! manifest. Pull: GET the manifest (an index is resolved to the host
+//! platform), then each blob, verified against its size and digest while
+//! it streams.
+//!
+//! What a registry sends is not trusted: every request has timeouts,
+//! credentials go only to the registry's own origin (never to an upload
+//! `Location` or a redirect elsewhere), a blob is read up to its declared
+//! size and no further, and a manifest is checked (media types, digests)
+//! before anything is tagged.
+
+mod checks;
+mod client;
+
+pub use super::options::{Timeouts, TIMEOUT_ENV};
+pub use client::base_url;
+
+use super::error::DestError;
+use super::graph::{image_blobs, is_index, is_manifest, pick_platform, Index, Manifest};
+use super::layout::Layout;
+use super::options::RegistryOptions;
+use crate::digest::Digest;
+use crate::oci::Descriptor;
+use crate::reference::Reference;
+use checks::check_manifest;
+use client::{Client, ManifestRef};
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// Blobs uploaded.
+    pub uploaded: u64,
+    /// Blobs the registry already had.
+    pub skipped: u64,
+    /// Upload sessions started (`POST .../blobs/uploads/`).
+    pub posts: u64,
+    /// Bytes uploaded.
+    pub bytes: u64,
+    /// The digest of the pushed manifest, as the registry confirmed it.
+    pub digest: Digest,
+}
+
+/// Fetches `desc` into `into` unless it is there; one already there must
+/// have the declared size.
+fn fetch_blob(client: &Client, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+    if !into.has_blob(&desc.digest) {
+        return client.get_blob(into, desc);
+    }
+    let path = into.blob_path(&desc.digest);
+    let what = format!("checking blob {}", path.display());
+    let size = std::fs::metadata(&path)
+        .map_err(DestError::io(what.clone()))?
+        .len();
+    if size != desc.size {
+        return Err(DestError::invalid(
+            what,
+            format!("{size} bytes, the manifest declares {}", desc.size),
+        ));
+    }
+    Ok(())
+}
+
+/// Pushes the image `manifest` from `src` to `reference`: blobs the
+/// registry lacks, nested manifests by digest, then the manifest under the
+/// reference's tag (or digest).
+pub fn push(
+    src: &Layout,
+    manifest: &Descriptor,
+    reference: &Reference,
+    opts: &RegistryOptions,
+) -> Result<PushReport, DestError> {
+    let client = Client::connect(reference, opts, "pull,push")?;
+    let (mut uploaded, mut skipped, mut posts, mut sent) = (0, 0, 0, 0);
+    for blob in image_blobs(src, manifest)? {
+        if blob.digest == manifest.digest {
+            continue;
+        }
+        if is_manifest(&blob.media_type) || is_index(&blob.media_type) {
+            let bytes = src.read_blob(&blob.digest)?;
+            let by_digest = ManifestRef::Digest(blob.digest.clone());
+            client.put_manifest(&bytes, &blob.media_type, &by_digest)?;
+        } else if client.has_blob(&blob.digest)? {
+            skipped += 1;
+        } else {
+            posts += 1;
+            sent += client.upload_blob(src, &blob)?;
+            uploaded += 1;
+        }
+    }
+    let bytes = src.read_blob(&manifest.digest)?;
+    let digest = client.put_manifest(&bytes, &manifest.media_type, &ManifestRef::of(reference))?;
+    Ok(PushReport {
+        uploaded,
+        skipped,
+        posts,
+        bytes: sent,
+        digest,
+    })
+}
+
+/// Pulls `reference` into `into` (the host-platform image when it names an
+/// index) and returns the manifest's descriptor. Blobs already in `into`
+/// are not fetched again. Nothing is tagged here; the manifest blob is
+/// stored only once its config and layers checked out.
+pub fn pull(
+    reference: &Reference,
+    into: &Layout,
+    opts: &RegistryOptions,
+) -> Result<Descriptor, DestError> {
+    let client = Client::connect(reference, opts, "pull")?;
+    let mut wanted = ManifestRef::of(reference);
+    let mut entry: Option<Descriptor> = None;
+    let platform = opts.platform();
+    for _ in 0..4 {
+        let (bytes, media_type, digest) = client.get_manifest(&wanted, entry.as_ref())?;
+        if is_index(&media_type) {
+            let index: Index = serde_json::from_slice(&bytes)
+                .map_err(DestError::json(format!("parsing index {digest}")))?;
+            let picked = pick_platform(&index.manifests, &platform).ok_or_else(|| {
+                DestError::invalid(
+                    format!("pulling {}", reference.full()),
+                    format!(
+                        "index {digest} has no image for {}/{}",
+                        platform.os, platform.architecture
+                    ),
+                )
+            })?;
+            wanted = ManifestRef::Digest(picked.digest.clone());
+            entry = Some(picked);
+            continue;
+        }
+        let manifest: Manifest = serde_json::from_slice(&bytes)
+            .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+        check_manifest(&manifest, &digest)?;
+        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+            fetch_blob(&client, into, blob)?;
+        }
+        into.put_blob(&bytes)?;
+        return Ok(Descriptor::new(&media_type, digest, bytes.len() as u64));
+    }
+    Err(DestError::invalid(
+        format!("pulling {}", reference.full()),
+        "indexes nested too deeply",
+    ))
+}
