@@ -11,8 +11,62 @@
 //! attributes with no minibuild flag (testLabels' `label:bar`,
 //! testDefaultShellAndPath's two platforms: only the linux one is taken).
 
-use crate::common::corpus::{Case, Check::*, Entry::*};
+use crate::common::corpus::{owned_tar, Case, Check::*, Entry::*};
 use serde_json::json;
+
+/// busybox's /etc/passwd and /etc/group, the names its tests use.
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\ndaemon:x:1:1:daemon:/usr/sbin:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\nuser:x:1000:1000::/home/user:/bin/sh\n";
+const GROUP: &str = "root:x:0:\ndaemon:x:1:\nnobody:x:65534:\nuser:x:1000:\n";
+
+/// testCopyChownExistingDir's two bases, made there with `RUN chown`.
+fn chown_existing_dir(target: &'static str, chown: bool) -> Case {
+    let source = owned_tar(&[
+        ("file", false, 100, 200, 0o644),
+        ("dir", true, 100, 200, 0o755),
+        ("dir/subdir", true, 101, 201, 0o755),
+        ("dir/subdir/nestedfile", false, 102, 202, 0o644),
+    ]);
+    let base = owned_tar(&[
+        ("existingdir", true, 500, 600, 0o755),
+        ("existingdir/existingsubdir", true, 501, 601, 0o755),
+        ("existingdir/existingfile", false, 501, 601, 0o644),
+    ]);
+    let (c, new) = if chown {
+        ((300, 400), (300, 400))
+    } else {
+        ((100, 200), (101, 201))
+    };
+    let d = if chown { (300, 400) } else { (0, 0) };
+    let n = if chown { (300, 400) } else { (102, 202) };
+    Case::new(
+        target,
+        "FROM scratch AS source\nADD source.tar /\nFROM scratch AS test_base\nADD base.tar /\nFROM test_base AS copy_from\nCOPY --from=source /file .\nCOPY --from=source /dir /dir\nCOPY --from=source /dir/. /existingdir\nFROM test_base AS copy_from_chowned\nCOPY --from=source --chown=300:400 /file .\nCOPY --from=source --chown=300:400 /dir /dir\nCOPY --from=source --chown=300:400 /dir/. /existingdir\n",
+    )
+    .files(vec![
+        Bytes("source.tar", source, 0o644),
+        Bytes("base.tar", base, 0o644),
+    ])
+    .args(&["--target", target])
+    .expect(vec![
+        Owner("file", c.0, c.1),
+        Owner("dir", d.0, d.1),
+        Owner("dir/subdir", new.0, new.1),
+        Owner("dir/subdir/nestedfile", n.0, n.1),
+        Owner("existingdir", 500, 600),
+        Owner("existingdir/existingsubdir", 501, 601),
+        Owner("existingdir/existingfile", 501, 601),
+        Owner("existingdir/subdir", new.0, new.1),
+        Owner("existingdir/subdir/nestedfile", n.0, n.1),
+    ])
+}
+
+/// testTargetStageNameArg, its `RUN echo` read from COPY heredocs.
+fn target_stage_name(extra: &'static str) -> &'static str {
+    match extra {
+        "" => "FROM scratch AS base\nWORKDIR /out\nCOPY <<EOF /out/first\nvalue:$TARGETSTAGE\nEOF\nARG TARGETSTAGE\nCOPY <<EOF /out/second\nvalue:$TARGETSTAGE\nEOF\nFROM scratch AS foo\nCOPY --from=base /out/ /\nFROM scratch\nCOPY --from=base /out/ /\n",
+        _ => "FROM scratch AS base\nWORKDIR /out\nCOPY <<EOF /out/first\nvalue:$TARGETSTAGE\nEOF\nARG TARGETSTAGE\nCOPY <<EOF /out/second\nvalue:$TARGETSTAGE\nEOF\nFROM scratch AS foo\nCOPY --from=base /out/ /\nFROM scratch\nCOPY --from=base /out/ /\nFROM scratch AS final\nCOPY --from=base /out/ /\n",
+    }
+}
 
 const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -342,6 +396,81 @@ fn cases() -> Vec<Case> {
             Mode("d2", 0o766),
             Mode("d3", 0o135),
         ]),
+        // dockerfile_copy_test.go testCopyChown (busybox's passwd and group copied in)
+        Case::new(
+            "testCopyChown",
+            "FROM scratch AS base\nCOPY passwd group /etc/\nENV owner 1000\nCOPY --chown=daemon foo /\nCOPY --chown=1000:nobody bar /baz\nARG group\nCOPY --chown=${owner}:${group} foo /foobis\n",
+        )
+        .files(vec![
+            File("passwd", PASSWD, 0o644),
+            File("group", GROUP, 0o644),
+            File("foo", "foo-contents", 0o600),
+            Dir("bar", 0o700),
+            File("bar/sub", "", 0o600),
+        ])
+        .args(&["--build-arg", "group=nobody"])
+        .expect(vec![
+            Owner("foo", 1, 1),
+            Owner("baz/sub", 1000, 65534),
+            Owner("foobis", 1000, 65534),
+        ]),
+        // dockerfile_copy_test.go testCopyChownExistingDir (its RUN chown are tar owners)
+        chown_existing_dir("copy_from", false),
+        chown_existing_dir("copy_from_chowned", true),
+        // dockerfile_core_test.go testUser (the exported config's User)
+        Case::new("testUser", "FROM scratch\nUSER nobody\n")
+            .expect(vec![Config("/config/User", json!("nobody"))]),
+        // dockerfile_workdir_test.go testWorkdirUser (busybox's `adduser -D user`)
+        Case::new(
+            "testWorkdirUser",
+            "FROM scratch\nCOPY passwd group /etc/\nUSER user\nWORKDIR /mydir\n",
+        )
+        .files(vec![File("passwd", PASSWD, 0o644), File("group", GROUP, 0o644)])
+        .expect(vec![Owner("mydir", 1000, 1000)]),
+        // dockerfile_workdir_test.go testWorkdirExists (`chown user:user /mydir` as a tar owner)
+        Case::new("testWorkdirExists", "FROM scratch\nADD mydir.tar /\nWORKDIR /mydir\n")
+            .files(vec![Bytes(
+                "mydir.tar",
+                owned_tar(&[("mydir", true, 1000, 1000, 0o755)]),
+                0o644,
+            )])
+            .expect(vec![Owner("mydir", 1000, 1000)]),
+        // dockerfile_dockerignore_test.go testDockerignoreOverride (Dockerfile.dockerignore)
+        Case::new("testDockerignoreOverride", "FROM scratch\nCOPY . .\n")
+            .files(vec![
+                File("Dockerfile.dockerignore", "\nbar\n", 0o600),
+                File("Dockerfile2.dockerignore", "\nfoo\n", 0o600),
+                File("foo", "contents0", 0o600),
+                File("bar", "contents0", 0o600),
+            ])
+            .expect(vec![Content("foo", "contents0"), Absent("bar")]),
+        // dockerfile_dockerignore_test.go testDockerignoreOverride (filename Dockerfile2)
+        Case::new("testDockerignoreOverride Dockerfile2", "FROM scratch\nCOPY . .\n")
+            .named("Dockerfile2")
+            .files(vec![
+                File("Dockerfile.dockerignore", "\nbar\n", 0o600),
+                File("Dockerfile2.dockerignore", "\nfoo\n", 0o600),
+                File("foo", "contents0", 0o600),
+                File("bar", "contents0", 0o600),
+            ])
+            .expect(vec![Absent("foo"), Content("bar", "contents0")]),
+        // dockerfile_multistage_test.go testMultiStageCaseInsensitive
+        Case::new(
+            "testMultiStageCaseInsensitive",
+            "FROM scratch AS STAge0\nCOPY foo bar\nFROM scratch AS staGE1\nCOPY --from=staGE0 bar baz\nFROM scratch\nCOPY --from=stage1 baz bax\n",
+        )
+        .files(vec![File("foo", "foo-contents", 0o600)])
+        .args(&["--target", "Stage1"])
+        .expect(vec![Content("baz", "foo-contents"), Absent("bax")]),
+        // dockerfile_args_test.go testMultiArgs (`RUN echo -n "$a1:$a3:$a4"` read as ENV)
+        Case::new(
+            "testMultiArgs",
+            "ARG a1=\"foo bar\" a2=box\nARG a3=\"$a2-foo\"\nFROM scratch AS build\nARG a3 a4=\"123 456\" a1\nENV out=\"$a1:$a3:$a4\"\n",
+        )
+        .expect(vec![Config("/config/Env", json!([PATH, "out=foo bar:box-foo:123 456"]))]),
+        // dockerfile_args_test.go testEnvEmptyFormatting
+        Case::new("testEnvEmptyFormatting", "FROM scratch AS build\nENV myenv foo%sbar\n")
+            .expect(vec![Config("/config/Env", json!([PATH, "myenv=foo%sbar"]))]),
         // exclude_patterns_test.go testExcludedFilesOnCopy (the plain-directory half;
         // the Dockerfile is its own local, outside the context)
         Case::new(
@@ -482,4 +611,104 @@ fn a_mistyped_target_is_suggested() {
         "target stage \"bulid\" could not be found (did you mean build?)",
     )])
     .assert();
+}
+
+/// dockerfile_copy_test.go testCopyChmod (busybox; its `stat -c %04a` become checks)
+///
+/// Known difference: `Placer::new_dir` makes every parent it adds 0755 (only the owner follows `--chown`); the test asserts BuildKit applies `--chmod` to the directories the copy creates (`/parent` 0777, `/parent/sub` 0770). BuildKit v0.8 (docker 20.10) still made them 0755: this follows the newer BuildKit the test is from.
+#[test]
+#[ignore = "known difference: a directory COPY creates for a --chmod copy is 0755 (src/executor/copy/place.rs new_dir)"]
+fn copy_chmod_applies_to_the_directories_it_creates() {
+    Case::new(
+        "testCopyChmod",
+        "FROM scratch AS base\nCOPY --chmod=0644 foo /\nCOPY --chmod=777 bar /baz\nCOPY --chmod=0 foo /foobis\nCOPY --chmod=777 foo /parent/foo\nCOPY --chmod=770 foo /parent/sub/foo\nARG mode\nCOPY --chmod=${mode} foo /footer\n",
+    )
+    .files(vec![File("foo", "foo-contents", 0o600), File("bar", "bar-contents", 0o700)])
+    .args(&["--build-arg", "mode=755"])
+    .expect(vec![
+        Mode("foo", 0o644),
+        Mode("baz", 0o777),
+        Mode("foobis", 0),
+        Mode("parent", 0o777),
+        Mode("parent/sub", 0o770),
+        Mode("footer", 0o755),
+    ])
+    .assert();
+}
+
+/// dockerfile_multistage_test.go testOutOfOrderStage (src /, then /d2)
+///
+/// Known difference: minibuild says `stage "build" is defined later: only earlier stages can be copied from`; BuildKit (dockerfile2llb/convert.go) says `cannot copy from stage "build", it needs to be defined before current stage "target"`.
+#[test]
+#[ignore = "known difference: other wording (src/syntax/stages.rs)"]
+fn copy_from_a_later_stage_message() {
+    Case::new(
+        "testOutOfOrderStage /",
+        "FROM scratch AS target\nCOPY --from=build / /out\nFROM scratch AS build\nCOPY /Dockerfile /d2\nFROM target\n",
+    )
+    .expect(vec![
+        Fails("cannot copy from stage"),
+        Fails("needs to be defined before current stage"),
+    ])
+    .assert();
+}
+
+/// dockerfile_multistage_test.go testOutOfOrderStage (src /d2)
+///
+/// Known difference: as for `/`.
+#[test]
+#[ignore = "known difference: other wording (src/syntax/stages.rs)"]
+fn copy_from_a_later_stage_message_d2() {
+    Case::new(
+        "testOutOfOrderStage /d2",
+        "FROM scratch AS target\nCOPY --from=build /d2 /out\nFROM scratch AS build\nCOPY /Dockerfile /d2\nFROM target\n",
+    )
+    .expect(vec![
+        Fails("cannot copy from stage"),
+        Fails("needs to be defined before current stage"),
+    ])
+    .assert();
+}
+
+/// dockerfile_args_test.go testTargetStageNameArg: --target foo
+///
+/// Known difference: BuildKit declares the automatic build arguments (dockerfile2llb/platform.go defaultArgs: BUILDPLATFORM, BUILDOS, BUILDARCH, TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT, TARGETSTAGE = the target or `default`), usable after a bare `ARG NAME`; minibuild has none, so `ARG TARGETSTAGE` is empty.
+#[test]
+#[ignore = "known difference: no automatic TARGETSTAGE (or other platform) build argument (src/executor, src/expand.rs)"]
+fn targetstage_is_the_target() {
+    Case::new("testTargetStageNameArg foo", target_stage_name(""))
+        .args(&["--target", "foo"])
+        .expect(vec![
+            Content("first", "value:\n"),
+            Content("second", "value:foo\n"),
+        ])
+        .assert();
+}
+
+/// dockerfile_args_test.go testTargetStageNameArg: the default target
+///
+/// Known difference: as for `--target foo`.
+#[test]
+#[ignore = "known difference: no automatic TARGETSTAGE (or other platform) build argument (src/executor, src/expand.rs)"]
+fn targetstage_is_default_without_a_target() {
+    Case::new("testTargetStageNameArg default", target_stage_name(""))
+        .expect(vec![
+            Content("first", "value:\n"),
+            Content("second", "value:default\n"),
+        ])
+        .assert();
+}
+
+/// dockerfile_args_test.go testTargetStageNameArg: a last stage named final
+///
+/// Known difference: as for `--target foo`.
+#[test]
+#[ignore = "known difference: no automatic TARGETSTAGE (or other platform) build argument (src/executor, src/expand.rs)"]
+fn targetstage_is_not_the_last_stages_name() {
+    Case::new("testTargetStageNameArg final", target_stage_name("final"))
+        .expect(vec![
+            Content("first", "value:\n"),
+            Content("second", "value:final\n"),
+        ])
+        .assert();
 }

@@ -42,7 +42,8 @@ pub enum Check {
     Owner(&'static str, u64, u64),
     /// The image config's value at a JSON pointer (`/config/Env`).
     Config(&'static str, Value),
-    /// The build fails, and its message contains this.
+    /// The build fails, and its message contains this (every `Fails`
+    /// of a case; its other checks are not looked at).
     Fails(&'static str),
 }
 
@@ -56,6 +57,8 @@ pub struct Case {
     /// Write the Dockerfile outside the context (as BuildKit's tests that
     /// pass it as its own local do).
     pub dockerfile_outside: bool,
+    /// The Dockerfile's name in the context.
+    pub dockerfile_name: &'static str,
     pub args: Vec<&'static str>,
     pub expect: Vec<Check>,
 }
@@ -68,6 +71,7 @@ impl Case {
             files: Vec::new(),
             dockerfile,
             dockerfile_outside: false,
+            dockerfile_name: "Dockerfile",
             args: Vec::new(),
             expect: Vec::new(),
         }
@@ -82,6 +86,10 @@ impl Case {
     }
     pub fn outside(mut self) -> Case {
         self.dockerfile_outside = true;
+        self
+    }
+    pub fn named(mut self, name: &'static str) -> Case {
+        self.dockerfile_name = name;
         self
     }
     pub fn expect(mut self, expect: Vec<Check>) -> Case {
@@ -102,7 +110,7 @@ impl Case {
             std::fs::write(&p, self.dockerfile).unwrap();
             p
         } else {
-            w.dockerfile(self.dockerfile)
+            w.file(self.dockerfile_name, self.dockerfile)
         };
         let dest = format!("oci:{}:case", w.path("out").display());
         let df_s = df.to_string_lossy().into_owned();
@@ -112,12 +120,23 @@ impl Case {
         args.push(&ctx_s);
         let o = w.run(&args);
         let err = stderr(&o);
-        if let Some(Check::Fails(msg)) = self.expect.first() {
-            return match (o.status.success(), err.contains(msg)) {
-                (true, _) => vec![format!("built, the reference fails with {msg:?}")],
-                (false, true) => Vec::new(),
-                (false, false) => vec![format!("failed without {msg:?}:\n{err}")],
-            };
+        let fails: Vec<&str> = self
+            .expect
+            .iter()
+            .filter_map(|c| match c {
+                Check::Fails(m) => Some(*m),
+                _ => None,
+            })
+            .collect();
+        if !fails.is_empty() {
+            if o.status.success() {
+                return vec![format!("built, the reference fails with {fails:?}")];
+            }
+            return fails
+                .iter()
+                .filter(|m| !err.contains(*m))
+                .map(|m| format!("failed without {m:?}:\n{err}"))
+                .collect();
         }
         if !o.status.success() {
             return vec![format!("failed, the reference builds:\n{err}")];
@@ -155,6 +174,27 @@ pub fn assert_all(cases: Vec<Case>) {
         cases.len(),
         failed.join("\n")
     );
+}
+
+/// A tar of entries with owners, for contexts whose reference made them
+/// with `RUN chown`: (path, directory?, uid, gid, mode), parents first.
+pub fn owned_tar(entries: &[(&str, bool, u64, u64, u32)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, dir, uid, gid, mode) in entries {
+        let mut h = tar::Header::new_ustar();
+        h.set_entry_type(if *dir {
+            tar::EntryType::Directory
+        } else {
+            tar::EntryType::Regular
+        });
+        h.set_uid(*uid);
+        h.set_gid(*gid);
+        h.set_mode(*mode);
+        h.set_mtime(0);
+        h.set_size(0);
+        b.append_data(&mut h, path, &[][..]).unwrap();
+    }
+    b.into_inner().unwrap()
 }
 
 fn write_entry(ctx: &Path, e: &Entry) {
@@ -266,6 +306,6 @@ fn check(
             let got = config.pointer(ptr).cloned().unwrap_or(Value::Null);
             (got != *want).then(|| format!("config {ptr}: want {want}, got {got}"))
         }
-        Check::Fails(msg) => Some(format!("Check::Fails({msg:?}) must come first")),
+        Check::Fails(_) => None,
     }
 }
