@@ -17,6 +17,7 @@ use serde_json::json;
 const NAME: &str = "FROM scratch AS myname\nCOPY Dockerfile.name /\n\nFROM scratch\nCOPY --from=myname /Dockerfile.name /Dockerfile.name\n";
 const INDEX: &str = "FROM scratch\nCOPY Dockerfile.index /\n\nFROM scratch\nCOPY --from=0 /Dockerfile.index /Dockerfile.index\n";
 const MIXED: &str = "FROM scratch AS myname\nCOPY Dockerfile.name /\n\nFROM scratch AS myname2\nCOPY Dockerfile.index /\n\nFROM scratch\nCOPY Dockerfile.mixed /\n\nFROM scratch\nCOPY --from=myname /Dockerfile.name /Dockerfile.name\nCOPY --from=1 /Dockerfile.index /Dockerfile.index\nCOPY --from=2 /Dockerfile.mixed /Dockerfile.mixed\n";
+const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const CHOWN_TXT: &str = "File for testing COPY with chown in a Dockerfile\n";
 
 /// A copy-chown/copy-chmod/add-chmod/add-chown Dockerfile on scratch:
@@ -95,6 +96,29 @@ fn cases() -> Vec<Case> {
                 Symlink("subdir/circular-link", "circular-link"),
                 Symlink("subdir/dangling-link", "no-such-file"),
             ]),
+        // "bud with .dockerignore #4" (dockerignore4, Dockerfile.test.dockerignore):
+        // the ignore file of the Dockerfile filters test1.txt out, so its COPY fails
+        Case::new("dockerignore4 Dockerfile.test", "FROM scratch\nCOPY . /upload/\nCOPY src /upload/src2/\nCOPY test1.txt /upload/test1.txt\n")
+            .named("Dockerfile.test")
+            .files(vec![
+                File("Dockerfile.test.dockerignore", "# comment\n*\n!test*\n!src\n**/*.in\nsrc/etc\n*.md\n!README*.md\nREADME-secret.md\ntest1.txt\n", 0o644),
+                File("BUILD.md", "b\n", 0o644),
+                File("README.md", "r\n", 0o644),
+                File("README-secret.md", "s\n", 0o644),
+                File("src/Makefile", "m\n", 0o644),
+                File("src/cmd/main.in", "i\n", 0o644),
+                File("src/etc/foo.conf", "c\n", 0o644),
+                File("test1.txt", "1\n", 0o644),
+                File("test2.txt", "2\n", 0o644),
+            ])
+            .expect(vec![Fails("test1.txt"), Fails("Dockerfile.test:4")]),
+        // "bud ENV preserves special characters after commit" (env/Dockerfile.special-chars)
+        Case::new("env Dockerfile.special-chars", "FROM scratch\nENV LIB=\"$(PREFIX)/lib\"\n")
+            .expect(vec![Config("/config/Env", json!([PATH, "LIB=$(PREFIX)/lib"]))]),
+        // "bud COPY with Env Var in Containerfile" (copy-envvar; `ls /file-0.0.1.txt`)
+        Case::new("copy-envvar", "FROM scratch \nENV VERSION=0.0.1\nCOPY file-${VERSION}.txt /\n")
+            .files(vec![File("file-0.0.1.txt", "v\n", 0o644)])
+            .expect(vec![Content("file-0.0.1.txt", "v\n")]),
         // "bud-copy-workdir"
         Case::new("bud-copy-workdir", "FROM scratch\nWORKDIR /subdir\nCOPY file1.txt /\nCOPY file2.txt /subdir\n")
             .files(vec![File("file1.txt", "file1\n", 0o644), File("file2.txt", "file2\n", 0o644)])
@@ -317,5 +341,56 @@ fn copy_from_a_stage_of_a_link_keeps_the_links_name() {
 fn no_layer_is_created_on_scratch() {
     Case::new("no layer should be created on scratch", "FROM scratch\n")
         .expect(vec![Config("/rootfs/diff_ids", json!([]))])
+        .assert();
+}
+
+/// dockerignore6's context and ignore file (`subdir` excluded, then
+/// `!*/sub1*`).
+fn dockerignore6(name: &'static str, dockerfile: &'static str) -> Case {
+    Case::new(name, dockerfile).named(name).files(vec![
+        File(
+            if name == "Dockerfile" {
+                "Dockerfile.dockerignore"
+            } else {
+                "Dockerfile.succeed.dockerignore"
+            },
+            "# comment\n*\ntest*\n!test2*\nsubdir\n!*/sub1*",
+            0o644,
+        ),
+        File("subdir/sub1.txt", "sub1\n", 0o644),
+        File("subdir/sub2.txt", "sub2\n", 0o644),
+        File("test1.txt", "test1\n", 0o644),
+        File("test2.txt", "test2\n", 0o644),
+    ])
+}
+
+/// "bud with .dockerignore #6" (dockerignore6/Dockerfile.succeed): only
+/// test2.txt arrives (`ls` of test1.txt, sub1.txt, sub2.txt, subdir/ fail).
+///
+/// Known difference, unresolved: minibuild's `PatternMatcher::excluded`
+/// (MatchesOrParentMatches, with the exception re-including) and the
+/// context walk that keeps re-included paths' parents (src/ignore.rs,
+/// src/context.rs) send `subdir/sub1.txt`, so `/subdir/sub1.txt` is in
+/// the image. buildah asserts it is not, and BuildKit v0.8 (docker 20.10)
+/// agrees with buildah; whether today's fsutil sends it could not be
+/// checked here (no newer BuildKit on this machine).
+#[test]
+#[ignore = "known difference, unresolved: `!*/sub1*` re-includes subdir/sub1.txt under an excluded subdir (src/ignore.rs, src/context.rs); buildah and BuildKit v0.8 do not"]
+fn dockerignore6_exception_under_an_excluded_directory() {
+    dockerignore6("Dockerfile.succeed", "FROM scratch\n\nCOPY ./ ./\n")
+        .expect(vec![Paths(vec!["test2.txt"])])
+        .assert();
+}
+
+/// "bud with .dockerignore #6" (dockerignore6/Dockerfile): `COPY subdir
+/// ./` fails, subdir having been filtered out.
+///
+/// Known difference, unresolved: as for Dockerfile.succeed (BuildKit v0.8:
+/// `"/subdir" not found`).
+#[test]
+#[ignore = "known difference, unresolved: `!*/sub1*` re-includes subdir/sub1.txt under an excluded subdir (src/ignore.rs, src/context.rs); buildah and BuildKit v0.8 do not"]
+fn dockerignore6_copy_of_the_excluded_directory_fails() {
+    dockerignore6("Dockerfile", "FROM scratch\n\nCOPY ./ ./\nCOPY subdir ./")
+        .expect(vec![Fails("subdir")])
         .assert();
 }
