@@ -11,13 +11,12 @@
 //! ADD from a URL or git, heredocs on RUN, `COPY --parents`, and the
 //! volume and symlink cases whose bases are made by RUN.
 
-use crate::common::corpus::{Case, Check::*, Entry::*};
+use crate::common::corpus::{Case, Check::*, Entry::*, PATH};
 use serde_json::json;
 
 const NAME: &str = "FROM scratch AS myname\nCOPY Dockerfile.name /\n\nFROM scratch\nCOPY --from=myname /Dockerfile.name /Dockerfile.name\n";
 const INDEX: &str = "FROM scratch\nCOPY Dockerfile.index /\n\nFROM scratch\nCOPY --from=0 /Dockerfile.index /Dockerfile.index\n";
 const MIXED: &str = "FROM scratch AS myname\nCOPY Dockerfile.name /\n\nFROM scratch AS myname2\nCOPY Dockerfile.index /\n\nFROM scratch\nCOPY Dockerfile.mixed /\n\nFROM scratch\nCOPY --from=myname /Dockerfile.name /Dockerfile.name\nCOPY --from=1 /Dockerfile.index /Dockerfile.index\nCOPY --from=2 /Dockerfile.mixed /Dockerfile.mixed\n";
-const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 const CHOWN_TXT: &str = "File for testing COPY with chown in a Dockerfile\n";
 
 /// A copy-chown/copy-chmod/add-chmod/add-chown Dockerfile on scratch:

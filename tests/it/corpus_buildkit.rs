@@ -11,7 +11,7 @@
 //! attributes with no minibuild flag (testLabels' `label:bar`,
 //! testDefaultShellAndPath's two platforms: only the linux one is taken).
 
-use crate::common::corpus::{owned_tar, Case, Check::*, Entry::*};
+use crate::common::corpus::{owned_tar, Case, Check::*, Entry::*, PATH};
 use serde_json::json;
 
 /// busybox's /etc/passwd and /etc/group, the names its tests use.
@@ -67,8 +67,6 @@ fn target_stage_name(extra: &'static str) -> &'static str {
         _ => "FROM scratch AS base\nWORKDIR /out\nCOPY <<EOF /out/first\nvalue:$TARGETSTAGE\nEOF\nARG TARGETSTAGE\nCOPY <<EOF /out/second\nvalue:$TARGETSTAGE\nEOF\nFROM scratch AS foo\nCOPY --from=base /out/ /\nFROM scratch\nCOPY --from=base /out/ /\nFROM scratch AS final\nCOPY --from=base /out/ /\n",
     }
 }
-
-const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A tar holding one symlink `symlink -> ../tmp/symlink-target`, as
 /// testSymlinkDestination writes it.

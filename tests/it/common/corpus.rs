@@ -6,6 +6,9 @@
 use super::*;
 use serde_json::Value;
 
+/// The `PATH` BuildKit puts in a scratch image's config.
+pub const PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
 /// One thing a case puts in its context.
 pub enum Entry {
     /// A regular file: path, content, mode.
