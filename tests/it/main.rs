@@ -9,6 +9,8 @@ mod archive_symlinks;
 mod cli;
 mod context_fidelity;
 mod copy_fidelity;
+mod corpus_buildah;
+mod corpus_buildkit;
 mod debian;
 mod dest_archive;
 mod dest_layout;
