@@ -106,7 +106,7 @@ impl<'a> Builder<'a> {
             return Err(BuildError::at(
                 span,
                 format!(
-                    "COPY --from={from}: stage {from:?} is this stage or a later one; only earlier stages can be copied from"
+                    "cannot copy from stage {from:?}, it needs to be defined before the current stage"
                 ),
             ));
         }

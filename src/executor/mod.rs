@@ -229,6 +229,17 @@ impl<'a> Builder<'a> {
         for (k, v) in platform_args(&self.opts.platform) {
             self.global.set(&k, &v);
         }
+        // BuildKit's TARGETSTAGE (dockerfile2llb defaultArgs): the target,
+        // else the last stage's name, else "default"
+        let target_stage = match (&self.opts.target, self.stages.stages.last()) {
+            (Some(t), _) => t.to_ascii_lowercase(),
+            (None, Some(s)) => s
+                .name
+                .as_ref()
+                .map_or("default".into(), |n| n.value.clone()),
+            (None, None) => "default".to_string(),
+        };
+        self.global.set("TARGETSTAGE", &target_stage);
         for instr in self.stages.args.clone() {
             if let Kind::Arg(decls) = &instr.kind {
                 for d in decls {

@@ -89,7 +89,7 @@ impl Dockerfile {
         if out.stages.is_empty() {
             return Err(ParseError::new(
                 Span::new(0, 0),
-                "the Dockerfile has no FROM instruction",
+                "dockerfile contains no stages to build",
             ));
         }
         Ok(out)
@@ -128,15 +128,19 @@ impl<'a> Stages<'a> {
                 .iter()
                 .filter_map(|s| s.name.as_ref().map(|n| n.value.as_str()))
                 .collect();
-            format!(
-                "target stage {:?} could not be found (stages: {})",
-                t.to_ascii_lowercase(),
-                if names.is_empty() {
-                    "none named".to_string()
-                } else {
-                    names.join(", ")
-                }
-            )
+            let lower = t.to_ascii_lowercase();
+            // BuildKit (util/suggest): the closest name, if it is close
+            let close = names
+                .iter()
+                .map(|n| (edit_distance(n, &lower), *n))
+                .filter(|(d, n)| *d <= (n.len() / 2).max(1))
+                .min();
+            let hint = match close {
+                Some((_, n)) => format!("did you mean {n}?"),
+                None if names.is_empty() => "stages: none named".to_string(),
+                None => format!("stages: {}", names.join(", ")),
+            };
+            format!("target stage {lower:?} could not be found ({hint})")
         })
     }
 
@@ -176,15 +180,19 @@ impl<'a> Stages<'a> {
                 };
                 let by_index = value.parse::<usize>().ok().filter(|i| *i >= stage.index);
                 if let Some(i) = later(value).or(by_index) {
-                    let what = if i == stage.index {
-                        "is the stage it is in (a cycle)"
+                    let message = if i == stage.index {
+                        format!(
+                            "COPY --from={value}: stage {value:?} is the stage it is in (a cycle)"
+                        )
                     } else {
-                        "is defined later: only earlier stages can be copied from"
+                        // BuildKit's words (dockerfile2llb, dispatchCopy)
+                        let current = match &stage.name {
+                            Some(n) => n.value.clone(),
+                            None => format!("stage-{}", stage.index),
+                        };
+                        format!("cannot copy from stage {value:?}, it needs to be defined before current stage {current:?}")
                     };
-                    return Err((
-                        flag.span,
-                        format!("COPY --from={value}: stage {value:?} {what}"),
-                    ));
+                    return Err((flag.span, message));
                 }
             }
         }
@@ -233,6 +241,22 @@ impl<'a> Stages<'a> {
     }
 }
 
+/// The Levenshtein distance between `a` and `b` (in characters).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,6 +285,11 @@ mod tests {
         assert_eq!(s.target(None), Ok(1));
         assert_eq!(s.target(Some("One")), Ok(0));
         assert!(s.target(Some("nope")).unwrap_err().contains("stages: one"));
+        assert!(s
+            .target(Some("oen"))
+            .unwrap_err()
+            .contains("(did you mean one?)"));
+        assert_eq!(edit_distance("bulid", "build"), 2);
         assert_eq!(s.count_steps(1, &bases(&df)), 5);
         assert_eq!(s.count_steps(0, &bases(&df)), 2);
     }
@@ -274,7 +303,11 @@ mod tests {
             .message
             .contains("ENV before the first FROM"));
         let df = crate::syntax::parse("ARG A=1\n").unwrap();
-        assert!(df.stages().unwrap_err().message.contains("no FROM"));
+        assert!(df
+            .stages()
+            .unwrap_err()
+            .message
+            .contains("no stages to build"));
     }
 
     #[test]
@@ -291,7 +324,10 @@ mod tests {
         let df = crate::syntax::parse("FROM scratch\nCOPY --from=1 /a /\nFROM scratch\n").unwrap();
         let s = df.stages().unwrap();
         let (_, msg) = s.check_references(&bases(&df)).unwrap_err();
-        assert!(msg.contains("defined later"), "{msg}");
+        assert!(
+            msg.contains("it needs to be defined before current stage \"stage-0\""),
+            "{msg}"
+        );
         let df = crate::syntax::parse("FROM x AS x\n").unwrap();
         let s = df.stages().unwrap();
         let (_, msg) = s.check_references(&bases(&df)).unwrap_err();

@@ -234,61 +234,57 @@ fn buildah_bud_cases() {
 /// (instructions/bflag.go: "missing a value on flag: chown"), not
 /// buildah's list of the flags
 ///
-/// Known difference: `CopyFlags::parse` reads `flag.value.unwrap_or_default()` for every flag, so `--chown` with no `=` is an empty owner and `2367:3267` becomes a source; BuildKit (instructions/bflag.go, stringType) refuses it.
+/// Was a difference, now fixed: `CopyFlags::parse` reads `flag.value.unwrap_or_default()` for every flag, so `--chown` with no `=` is an empty owner and `2367:3267` becomes a source; BuildKit (instructions/bflag.go, stringType) refuses it.
 #[test]
-#[ignore = "known difference: a string flag with no `=` is taken as empty (src/executor/copy/flags.rs)"]
 fn copy_chown_without_a_value_is_refused() {
     tmp_case(
         "copy-chown Dockerfile.bad",
         "FROM scratch\n\nCOPY --chown 2367:3267 copychown.txt /tmp \nCMD /bin/sh\n",
         "copychown.txt",
     )
-    .expect(vec![Fails("missing a value on flag: chown")])
+    .expect(vec![Fails("missing a value on flag: --chown")])
     .assert();
 }
 
 /// "bud with chmod copy with bad chmod flag in Dockerfile with --layers"
 ///
-/// Known difference: as for `--chown`; minibuild says `invalid chmod parameter: ''`.
+/// Was a difference, now fixed: as for `--chown`; minibuild says `invalid chmod parameter: ''`.
 #[test]
-#[ignore = "known difference: a string flag with no `=` is taken as empty (src/executor/copy/flags.rs)"]
 fn copy_chmod_without_a_value_is_refused() {
     tmp_case(
         "copy-chmod Dockerfile.bad",
         "FROM scratch\n\nCOPY --chmod 777 copychmod.txt /tmp \nCMD /bin/sh\n",
         "copychmod.txt",
     )
-    .expect(vec![Fails("missing a value on flag: chmod")])
+    .expect(vec![Fails("missing a value on flag: --chmod")])
     .assert();
 }
 
 /// "bud with chown add with bad chown flag in Dockerfile with --layers"
 ///
-/// Known difference: as for COPY.
+/// Was a difference, now fixed: as for COPY.
 #[test]
-#[ignore = "known difference: a string flag with no `=` is taken as empty (src/executor/copy/flags.rs)"]
 fn add_chown_without_a_value_is_refused() {
     tmp_case(
         "add-chown Dockerfile.bad",
         "FROM scratch\n\nADD --chown 2367:3267 addchown.txt /tmp \nCMD /bin/sh\n",
         "addchown.txt",
     )
-    .expect(vec![Fails("missing a value on flag: chown")])
+    .expect(vec![Fails("missing a value on flag: --chown")])
     .assert();
 }
 
 /// "bud with chmod add with bad chmod flag in Dockerfile with --layers"
 ///
-/// Known difference: as for COPY.
+/// Was a difference, now fixed: as for COPY.
 #[test]
-#[ignore = "known difference: a string flag with no `=` is taken as empty (src/executor/copy/flags.rs)"]
 fn add_chmod_without_a_value_is_refused() {
     tmp_case(
         "add-chmod Dockerfile.bad",
         "FROM scratch\n\nADD --chmod 777 addchmod.txt /tmp \nCMD /bin/sh\n",
         "addchmod.txt",
     )
-    .expect(vec![Fails("missing a value on flag: chmod")])
+    .expect(vec![Fails("missing a value on flag: --chmod")])
     .assert();
 }
 
@@ -296,9 +292,8 @@ fn add_chmod_without_a_value_is_refused() {
 /// (copy-chown/Dockerfile.bad2): buildah fails ("can't find uid for
 /// user"); BuildKit v0.8 builds it, `--chown=:` owning by 0:0
 ///
-/// Known difference: `resolve_owner` refuses an empty user (`invalid owner ":": empty user`); BuildKit (client/llb WithUser, solver file/user_linux.go readUser) makes empty names a by-name lookup that finds nothing and leaves 0:0 (BuildKit v0.8 builds it so).
+/// Was a difference, now fixed: `resolve_owner` refuses an empty user (`invalid owner ":": empty user`); BuildKit (client/llb WithUser, solver file/user_linux.go readUser) makes empty names a by-name lookup that finds nothing and leaves 0:0 (BuildKit v0.8 builds it so).
 #[test]
-#[ignore = "known difference: `--chown=:` is refused (src/executor/users.rs resolve_owner)"]
 fn copy_chown_of_empty_names_owns_by_root() {
     tmp_case("copy-chown Dockerfile.bad2", "FROM scratch\nWORKDIR /tmp\nWORKDIR /\n\nCOPY --chown=${BOGUS}:${BOGUS} copychown.txt /tmp\nCMD /bin/sh\n", "copychown.txt")
         .expect(vec![Owner("tmp/copychown.txt", 0, 0)])
@@ -307,21 +302,19 @@ fn copy_chown_of_empty_names_owns_by_root() {
 
 /// "bud multi-stage COPY with invalid from statement" (BuildKit's message)
 ///
-/// Known difference: `--from` with no `=` is no --from at all, and `builder` is looked up in the context.
+/// Was a difference, now fixed: `--from` with no `=` is no --from at all, and `builder` is looked up in the context.
 #[test]
-#[ignore = "known difference: a string flag with no `=` is taken as empty (src/executor/copy/flags.rs)"]
 fn copy_from_without_a_value_is_refused() {
     Case::new("copy-multistage-paths Dockerfile.invalid_from", "FROM scratch as builder\nCOPY bash /bin/bash\nFROM scratch\nCOPY --from builder /bin/bash /my/bin/bash\n")
         .files(vec![File("bash", "#!bash\n", 0o755)])
-        .expect(vec![Fails("missing a value on flag: from")])
+        .expect(vec![Fails("missing a value on flag: --from")])
     .assert();
 }
 
 /// "bud multi-stage with symlink to absolute path" (symlink/Dockerfile.absolute-symlink)
 ///
-/// Known difference: `matches_in` returns `fs.resolve(path)`, the target key, in place of the source path, so the file is placed under the target's base name (`/bin/myexe.1`); BuildKit follows the link but names the copy by the source (`/bin/myexe`, as v0.8 builds it).
+/// Was a difference, now fixed: `matches_in` returns `fs.resolve(path)`, the target key, in place of the source path, so the file is placed under the target's base name (`/bin/myexe.1`); BuildKit follows the link but names the copy by the source (`/bin/myexe`, as v0.8 builds it).
 #[test]
-#[ignore = "known difference: a --from source that is a link is renamed to its target (src/executor/copy/sources.rs matches_in)"]
 fn copy_from_a_stage_of_a_link_keeps_the_links_name() {
     Case::new("Dockerfile.absolute-symlink", "FROM scratch as builder\nCOPY bin /bin\n\nFROM scratch\nCOPY --from=builder /bin/myexe /bin/\nVOLUME [ \"/bin\" ]\n")
         .files(vec![File("bin/myexe.1", "symlink-test\n", 0o755), Link("bin/myexe", "/bin/myexe.1")])

@@ -549,9 +549,8 @@ fn buildkit_frontend_dockerfile_cases() {
 
 /// dockerfile_copy_test.go testCopyInvalidChmod
 ///
-/// Known difference: `Chmod::from_str` says only `invalid chmod parameter: '64a'` for a value that is neither octal nor symbolic; BuildKit (dockerfile2llb/convert_copy.go) gives the octal message when mode.Parse fails with a number error.
+/// Was a difference, now fixed: `Chmod::from_str` says only `invalid chmod parameter: '64a'` for a value that is neither octal nor symbolic; BuildKit (dockerfile2llb/convert_copy.go) gives the octal message when mode.Parse fails with a number error.
 #[test]
-#[ignore = "known difference: the symbolic-mode error lacks BuildKit's wording (src/executor/copy/flags.rs Chmod::from_str)"]
 fn copy_invalid_symbolic_chmod_message() {
     Case::new(
         "testCopyInvalidChmod 64a",
@@ -585,9 +584,8 @@ fn scratch_image_has_no_layer() {
 
 /// dockerfile_multistage_test.go testEmptyStages
 ///
-/// Known difference: `Stages` says `the Dockerfile has no FROM instruction`; BuildKit (dockerfile2llb/convert.go) says `dockerfile contains no stages to build`.
+/// Was a difference, now fixed: `Stages` says `the Dockerfile has no FROM instruction`; BuildKit (dockerfile2llb/convert.go) says `dockerfile contains no stages to build`.
 #[test]
-#[ignore = "known difference: other wording (src/syntax/stages.rs)"]
 fn a_dockerfile_with_no_stage_message() {
     Case::new("testEmptyStages", "ARG foo=bar")
         .expect(vec![Fails("dockerfile contains no stages to build")])
@@ -596,9 +594,8 @@ fn a_dockerfile_with_no_stage_message() {
 
 /// dockerfile_core_test.go testTargetMistype
 ///
-/// Known difference: `Stages::target` lists the stage names (`(stages: build)`); BuildKit (convert.go resolveTarget, util/suggest) suggests the closest: `(did you mean build?)`.
+/// Was a difference, now fixed: `Stages::target` lists the stage names (`(stages: build)`); BuildKit (convert.go resolveTarget, util/suggest) suggests the closest: `(did you mean build?)`.
 #[test]
-#[ignore = "known difference: no suggestion (src/syntax/stages.rs Stages::target)"]
 fn a_mistyped_target_is_suggested() {
     Case::new(
         "testTargetMistype",
@@ -613,9 +610,8 @@ fn a_mistyped_target_is_suggested() {
 
 /// dockerfile_copy_test.go testCopyChmod (busybox; its `stat -c %04a` become checks)
 ///
-/// Known difference: `Placer::new_dir` makes every parent it adds 0755 (only the owner follows `--chown`); the test asserts BuildKit applies `--chmod` to the directories the copy creates (`/parent` 0777, `/parent/sub` 0770). BuildKit v0.8 (docker 20.10) still made them 0755: this follows the newer BuildKit the test is from.
+/// Was a difference, now fixed: `Placer::new_dir` makes every parent it adds 0755 (only the owner follows `--chown`); the test asserts BuildKit applies `--chmod` to the directories the copy creates (`/parent` 0777, `/parent/sub` 0770). BuildKit v0.8 (docker 20.10) still made them 0755: this follows the newer BuildKit the test is from.
 #[test]
-#[ignore = "known difference: a directory COPY creates for a --chmod copy is 0755 (src/executor/copy/place.rs new_dir)"]
 fn copy_chmod_applies_to_the_directories_it_creates() {
     Case::new(
         "testCopyChmod",
@@ -636,9 +632,8 @@ fn copy_chmod_applies_to_the_directories_it_creates() {
 
 /// dockerfile_multistage_test.go testOutOfOrderStage (src /, then /d2)
 ///
-/// Known difference: minibuild says `stage "build" is defined later: only earlier stages can be copied from`; BuildKit (dockerfile2llb/convert.go) says `cannot copy from stage "build", it needs to be defined before current stage "target"`.
+/// Was a difference, now fixed: minibuild says `stage "build" is defined later: only earlier stages can be copied from`; BuildKit (dockerfile2llb/convert.go) says `cannot copy from stage "build", it needs to be defined before current stage "target"`.
 #[test]
-#[ignore = "known difference: other wording (src/syntax/stages.rs)"]
 fn copy_from_a_later_stage_message() {
     Case::new(
         "testOutOfOrderStage /",
@@ -653,9 +648,8 @@ fn copy_from_a_later_stage_message() {
 
 /// dockerfile_multistage_test.go testOutOfOrderStage (src /d2)
 ///
-/// Known difference: as for `/`.
+/// Was a difference, now fixed: as for `/`.
 #[test]
-#[ignore = "known difference: other wording (src/syntax/stages.rs)"]
 fn copy_from_a_later_stage_message_d2() {
     Case::new(
         "testOutOfOrderStage /d2",
@@ -670,9 +664,8 @@ fn copy_from_a_later_stage_message_d2() {
 
 /// dockerfile_args_test.go testTargetStageNameArg: --target foo
 ///
-/// Known difference: BuildKit declares the automatic build arguments (dockerfile2llb/platform.go defaultArgs: BUILDPLATFORM, BUILDOS, BUILDARCH, TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT, TARGETSTAGE = the target or `default`), usable after a bare `ARG NAME`; minibuild has none, so `ARG TARGETSTAGE` is empty.
+/// Was a difference, now fixed: BuildKit declares the automatic build arguments (dockerfile2llb/platform.go defaultArgs: BUILDPLATFORM, BUILDOS, BUILDARCH, TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT, TARGETSTAGE = the target or `default`), usable after a bare `ARG NAME`; minibuild has none, so `ARG TARGETSTAGE` is empty.
 #[test]
-#[ignore = "known difference: no automatic TARGETSTAGE (or other platform) build argument (src/executor, src/expand.rs)"]
 fn targetstage_is_the_target() {
     Case::new("testTargetStageNameArg foo", target_stage_name(""))
         .args(&["--target", "foo"])
@@ -685,9 +678,8 @@ fn targetstage_is_the_target() {
 
 /// dockerfile_args_test.go testTargetStageNameArg: the default target
 ///
-/// Known difference: as for `--target foo`.
+/// Was a difference, now fixed: as for `--target foo`.
 #[test]
-#[ignore = "known difference: no automatic TARGETSTAGE (or other platform) build argument (src/executor, src/expand.rs)"]
 fn targetstage_is_default_without_a_target() {
     Case::new("testTargetStageNameArg default", target_stage_name(""))
         .expect(vec![
@@ -699,9 +691,8 @@ fn targetstage_is_default_without_a_target() {
 
 /// dockerfile_args_test.go testTargetStageNameArg: a last stage named final
 ///
-/// Known difference: as for `--target foo`.
+/// Was a difference, now fixed: as for `--target foo`.
 #[test]
-#[ignore = "known difference: no automatic TARGETSTAGE (or other platform) build argument (src/executor, src/expand.rs)"]
 fn targetstage_is_not_the_last_stages_name() {
     Case::new("testTargetStageNameArg final", target_stage_name("final"))
         .expect(vec![

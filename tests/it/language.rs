@@ -239,7 +239,7 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ),
     (
         "FROM scratch AS a\nCOPY --from=b /x /y\nFROM scratch AS b\n",
-        "stage \"b\" is defined later",
+        "cannot copy from stage \"b\", it needs to be defined before current stage \"a\"",
         "Dockerfile:2:6",
     ),
     (

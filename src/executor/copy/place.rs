@@ -94,13 +94,15 @@ impl<'a> Placer<'a> {
         }
     }
 
-    /// A directory created for the copy: 0755, owned by `--chown`.
+    /// A directory created for the copy: 0755 (or `--chmod` applied to
+    /// that, as BuildKit's testCopyChmod expects of the parents it makes),
+    /// owned by `--chown`.
     fn new_dir(&self, path: &str) -> Entry {
         let (uid, gid) = self.how.owner.unwrap_or((0, 0));
         Entry {
             path: path.to_string(),
             kind: EntryKind::Dir,
-            mode: 0o755,
+            mode: self.how.chmod.map_or(0o755, |c| c.apply(0o755, true)),
             uid,
             gid,
             mtime: self.how.epoch,
@@ -246,7 +248,7 @@ impl<'a> Placer<'a> {
 
     fn image(&mut self, src: ImagePath) -> Result<(), BuildError> {
         if src.meta.kind != FsKind::Dir {
-            let target = self.file_target(base_name(&src.path));
+            let target = self.file_target(&src.name);
             let mut e = entry_from_meta(&target, &src.meta);
             if let EntryKind::Hardlink { .. } = e.kind {
                 // a hard link named as a source is copied as the file

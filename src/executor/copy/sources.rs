@@ -29,8 +29,12 @@ pub(crate) enum Item {
 
 /// A path of another stage or image, extracted.
 pub(crate) struct ImagePath {
-    /// Its key in that image.
+    /// Its key in that image (links followed).
     pub(crate) path: String,
+    /// The name it is copied under: the source's own last component (a
+    /// symlink named as a source is copied as its target, under its name,
+    /// as BuildKit's FollowSymlinks copy does).
+    pub(crate) name: String,
     /// Its metadata.
     pub(crate) meta: FsMeta,
     /// Its content, for a regular file.
@@ -109,7 +113,7 @@ fn resolve_in_image(
 ) -> Result<Vec<Item>, BuildError> {
     let fs = b.image_fs(img)?;
     // the names of every word first, so that one pass extracts them all
-    let mut per_word: Vec<Vec<String>> = Vec::new();
+    let mut per_word: Vec<Vec<(String, String)>> = Vec::new();
     let mut span = Span::new(0, 0);
     for word in words {
         per_word.push(match word {
@@ -120,7 +124,7 @@ fn resolve_in_image(
             }
         });
     }
-    let names: Vec<String> = per_word.iter().flatten().cloned().collect();
+    let names: Vec<String> = per_word.iter().flatten().map(|(k, _)| k.clone()).collect();
     let extracted = rootfs::extract(b.layout(), &img.layers, &names, b.tmp.path())
         .map_err(|e| BuildError::at(span, "reading the source image").caused(e))?;
     let mut items = Vec::new();
@@ -128,8 +132,8 @@ fn resolve_in_image(
         if let SourceWord::Heredoc(n, c) = word {
             items.push(Item::Inline(n.clone(), c.clone()));
         }
-        for p in names {
-            items.push(Item::Image(image_path(&fs, &extracted, p)));
+        for (p, name) in names {
+            items.push(Item::Image(image_path(&fs, &extracted, p, name)));
         }
     }
     Ok(items)
@@ -137,7 +141,7 @@ fn resolve_in_image(
 
 /// Path `p` of an image's filesystem, with what was extracted at and
 /// below it.
-fn image_path(fs: &RootFs, extracted: &[Extracted], p: String) -> ImagePath {
+fn image_path(fs: &RootFs, extracted: &[Extracted], p: String, name: String) -> ImagePath {
     let meta = fs.get(&p).cloned().unwrap_or(FsMeta {
         kind: FsKind::Dir,
         mode: 0o755,
@@ -156,15 +160,17 @@ fn image_path(fs: &RootFs, extracted: &[Extracted], p: String) -> ImagePath {
         .and_then(|x| x.data.clone());
     ImagePath {
         path: p,
+        name,
         meta,
         data,
         below,
     }
 }
 
-/// The keys `path` names in `fs`: itself (links resolved), or the direct
-/// children of its directory that its last component matches.
-fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<String>, BuildError> {
+/// The keys `path` names in `fs`, each with the name it is copied under:
+/// itself (links resolved, its own name kept), or the direct children of
+/// its directory that its last component matches.
+fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<(String, String)>, BuildError> {
     let clean = rootfs::key(path);
     let (dir, last) = match clean.rsplit_once('/') {
         Some((d, l)) => (d.to_string(), l.to_string()),
@@ -178,7 +184,8 @@ fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<String>, BuildE
                 format!("COPY failed: {path}: not found in the source stage or image"),
             ));
         }
-        return Ok(vec![resolved]);
+        let name = last.clone();
+        return Ok(vec![(resolved, name)]);
     }
     let dir_key = fs.resolve(&dir);
     let prefix = if dir_key.is_empty() {
@@ -193,7 +200,7 @@ fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<String>, BuildE
             continue;
         }
         if crate::ignore::fn_match(&last, child).map_err(|e| BuildError::at(span, e.to_string()))? {
-            names.push(p.clone());
+            names.push((p.clone(), child.to_string()));
         }
     }
     Ok(names)
