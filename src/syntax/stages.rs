@@ -286,7 +286,7 @@ mod tests {
         assert_eq!(s.target(Some("One")), Ok(0));
         assert!(s.target(Some("nope")).unwrap_err().contains("stages: one"));
         assert!(s
-            .target(Some("oen"))
+            .target(Some("onee"))
             .unwrap_err()
             .contains("(did you mean one?)"));
         assert_eq!(edit_distance("bulid", "build"), 2);
