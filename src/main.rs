@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
-use minibuild::dest::{self, Layout, Location, PushOptions};
+use minibuild::dest::{self, ImageName, Layout, Location, PushOptions};
 use minibuild::executor::{self, BuildError, BuildOptions};
 use minibuild::layer::Compression;
 use minibuild::oci::Platform;
@@ -195,12 +195,19 @@ fn export_stored(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let layout = open_store(store)?;
+    let name = ImageName::from(name);
     let manifest = layout
-        .resolve(name)
+        .resolve(&name)
         .map_err(|e| Failure::build(e.to_string()))?;
     let dest = Location::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
-    let done = dest::export(&layout, &manifest, &[name.to_string()], &dest, &opts)
-        .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
+    let done = dest::export(
+        &layout,
+        &manifest,
+        std::slice::from_ref(&name),
+        &dest,
+        &opts,
+    )
+    .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
     let _ = writeln!(out, "{name} → {done}");
     Ok(())
 }
@@ -248,8 +255,13 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     for o in &args.outputs {
         dests.push(Location::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
     }
+    // parsed once: the store, every -o and the log use these
+    let mut tags = Vec::new();
     for t in &args.tags {
-        dest::Reference::parse(t).map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?;
+        tags.push(
+            ImageName::reference_name(t)
+                .map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?,
+        );
     }
     let build_args = parse_build_args(&args.build_args)?;
     let source_date_epoch = source_date_epoch()?;
@@ -340,21 +352,16 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         built.image.platform().architecture
     );
     if to_store {
-        let names = if args.tags.is_empty() {
-            vec![]
-        } else {
-            args.tags.clone()
-        };
-        if names.is_empty() {
+        if tags.is_empty() {
             let _ = writeln!(
                 log,
                 "warning: no -t given: the image is kept in the store untagged"
             );
             layout
-                .tag(&built.manifest, "")
+                .tag(&built.manifest, &ImageName::from(""))
                 .map_err(|e| Failure::build(format!("storing the image: {e}")))?;
         }
-        for n in &names {
+        for n in &tags {
             layout
                 .tag(&built.manifest, n)
                 .map_err(|e| Failure::build(format!("storing the image as {n}: {e}")))?;
@@ -362,7 +369,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         }
     } else {
         for d in &dests {
-            let done = dest::export(&layout, &built.manifest, &args.tags, d, &registry)
+            let done = dest::export(&layout, &built.manifest, &tags, d, &registry)
                 .map_err(|e| Failure::build(format!("writing the image: {e}")))?;
             let _ = writeln!(log, "wrote {done}");
         }
