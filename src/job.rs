@@ -3,7 +3,7 @@
 //! scratch layout), the holds that keep `prune` off them until they are
 //! named, and the naming or exporting of the result.
 
-use crate::dest::{self, Layout, Location};
+use crate::dest::{self, ImageName, Layout, Location};
 use crate::executor::{self, BuildOptions, Built};
 use crate::Error;
 use std::io::Write;
@@ -16,8 +16,8 @@ pub struct Job {
     pub dockerfile: String,
     /// How to build.
     pub options: BuildOptions,
-    /// Names for the image (`-t`), as given (each a valid reference).
-    pub tags: Vec<String>,
+    /// Names for the image (`-t`), parsed.
+    pub tags: Vec<ImageName>,
     /// Where the image goes (`-o`); none: the store.
     pub outputs: Vec<Location>,
     /// The local store (an OCI layout): the default output, and where base
@@ -82,7 +82,7 @@ impl Job {
         let names = &self.tags;
         if to_store {
             if names.is_empty() {
-                layout.tag(&built.manifest, "")?;
+                layout.tag(&built.manifest, &ImageName::from(""))?;
             }
             for n in names {
                 layout.tag(&built.manifest, n)?;

@@ -26,7 +26,7 @@
 //! let options = minibuild::BuildOptions::new(dir.path(), 0);
 //! let dockerfile = "FROM scratch\nCOPY hello.txt /\nCMD [\"/hello\"]\n";
 //! let built = minibuild::build(dockerfile, &options, &layout, None, &mut std::io::sink())?;
-//! layout.tag(&built.manifest, "hello:latest")?;
+//! layout.tag(&built.manifest, &"hello:latest".parse()?)?;
 //! assert_eq!(built.image.layers.len(), 1);
 //! assert!(layout.fsck()?.is_clean());
 //! # Ok(())

@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use clap::{Args, Parser, Subcommand};
-use minibuild::dest::{self, Layout, Location, PushOptions};
+use minibuild::dest::{self, ImageName, Layout, Location, PushOptions};
 use minibuild::executor::BuildOptions;
 use minibuild::job::Job;
 use minibuild::layer::Compression;
@@ -219,10 +219,17 @@ fn export_stored(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let layout = open_store(store)?;
-    let manifest = layout.resolve(name)?;
+    let name = ImageName::from(name);
+    let manifest = layout.resolve(&name)?;
     let dest = Location::parse(destination).map_err(|e| Failure::usage(e.to_string()))?;
-    let done = dest::export(&layout, &manifest, &[name.to_string()], &dest, &opts)
-        .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
+    let done = dest::export(
+        &layout,
+        &manifest,
+        std::slice::from_ref(&name),
+        &dest,
+        &opts,
+    )
+    .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
     let _ = writeln!(out, "{name} → {done}");
     Ok(())
 }
@@ -270,8 +277,13 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     for o in &args.outputs {
         dests.push(Location::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
     }
+    // parsed once: the store, every -o and the log use these
+    let mut tags = Vec::new();
     for t in &args.tags {
-        dest::Reference::parse(t).map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?;
+        tags.push(
+            ImageName::reference_name(t)
+                .map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?,
+        );
     }
     let build_args = parse_build_args(&args.build_args)?;
     let source_date_epoch = source_date_epoch()?;
@@ -314,7 +326,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     let job = Job {
         dockerfile: src,
         options: opts,
-        tags: args.tags.clone(),
+        tags,
         outputs: dests,
         store: store_dir.to_path_buf(),
     };

@@ -6,12 +6,9 @@
 
 use super::error::DestError;
 use super::graph::{image_blobs, is_index, select_platform, ConfigFile, Index, Manifest};
-use super::layout::Layout;
+use super::layout::{ImageName, Layout};
 use crate::digest::{Digest, HashingWriter};
-use crate::oci::{
-    canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
-};
-use crate::reference::Reference;
+use crate::oci::{canonical_json, Descriptor, Platform};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -36,7 +33,7 @@ struct DockerManifestEntry {
 pub fn write_oci_archive(
     src: &Layout,
     manifest: &Descriptor,
-    names: &[String],
+    names: &[ImageName],
     file: &Path,
     platform: &Platform,
 ) -> Result<(), DestError> {
@@ -82,7 +79,7 @@ pub fn write_oci_archive(
 pub fn write_docker_archive(
     src: &Layout,
     manifest: &Descriptor,
-    names: &[String],
+    names: &[ImageName],
     file: &Path,
     platform: &Platform,
 ) -> Result<(), DestError> {
@@ -162,18 +159,7 @@ pub fn write_docker_archive(
             canonical_json(&[entry]).map_err(DestError::json("serializing manifest.json"))?;
         append_bytes(tar, "manifest.json", &manifest_json)?;
         if let Some(last) = layer_names.last() {
-            let top = last.trim_end_matches(".tar").to_string();
-            let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
-            for name in names {
-                if let Ok(r) = Reference::parse(name) {
-                    if let Some(tag) = r.tag_or_latest() {
-                        repos
-                            .entry(r.familiar_repository())
-                            .or_default()
-                            .insert(tag.to_string(), top.clone());
-                    }
-                }
-            }
+            let repos = repositories(names, last.trim_end_matches(".tar"));
             if !repos.is_empty() {
                 let bytes =
                     canonical_json(&repos).map_err(DestError::json("serializing repositories"))?;
@@ -182,6 +168,21 @@ pub fn write_docker_archive(
         }
         Ok(())
     })
+}
+
+/// A `docker save` `repositories` file: familiar repository → tag → the
+/// top layer's id, for each name that is an image reference.
+fn repositories(names: &[ImageName], top: &str) -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut repos: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for r in names.iter().filter_map(|n| n.reference().ok()) {
+        if let Some(tag) = r.tag_or_latest() {
+            repos
+                .entry(r.familiar_repository())
+                .or_default()
+                .insert(tag.to_string(), top.to_string());
+        }
+    }
+    repos
 }
 
 /// Unpacks an OCI archive into `dir` (which must exist) and opens it.
@@ -197,7 +198,7 @@ pub fn read_oci_archive(file: &Path, dir: &Path) -> Result<Layout, DestError> {
 
 /// The index entries for `manifest` named `names` (one unnamed entry when
 /// there are no names).
-pub(crate) fn index_entries(manifest: &Descriptor, names: &[String]) -> Vec<Descriptor> {
+pub(crate) fn index_entries(manifest: &Descriptor, names: &[ImageName]) -> Vec<Descriptor> {
     let mut plain = manifest.clone();
     plain.annotations = None;
     if names.is_empty() {
@@ -207,12 +208,7 @@ pub(crate) fn index_entries(manifest: &Descriptor, names: &[String]) -> Vec<Desc
         .iter()
         .map(|name| {
             let mut d = plain.clone();
-            let mut a = BTreeMap::new();
-            a.insert(ANNOTATION_REF_NAME.to_string(), name.clone());
-            if let Ok(r) = Reference::parse(name) {
-                a.insert(ANNOTATION_CONTAINERD_NAME.to_string(), r.full());
-            }
-            d.annotations = Some(a);
+            d.annotations = Some(name.annotations());
             d
         })
         .collect()
@@ -221,13 +217,13 @@ pub(crate) fn index_entries(manifest: &Descriptor, names: &[String]) -> Vec<Desc
 /// `RepoTags` for Docker: the fully qualified `registry/repo:tag` of each
 /// name that is an image name, as skopeo writes them. Docker shows them
 /// familiar again; podman would otherwise put short names under `localhost/`.
-fn repo_tags(names: &[String]) -> Vec<String> {
+fn repo_tags(names: &[ImageName]) -> Vec<String> {
     names
         .iter()
-        .filter_map(|n| Reference::parse(n).ok())
+        .filter_map(|n| n.reference().ok())
         .filter(|r| r.tag.is_some() || r.digest.is_none())
         .map(|r| {
-            let mut r = r;
+            let mut r = r.clone();
             r.digest = None;
             r.full()
         })
@@ -335,13 +331,14 @@ fn append_file(tar: &mut Tar, name: &str, file: File, what: &str) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oci::{ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME};
 
     #[test]
     fn repo_tags_are_familiar() {
-        let names = vec![
-            "hello:scratch".to_string(),
-            "docker.io/library/x".to_string(),
-            "NOT A NAME".to_string(),
+        let names: Vec<ImageName> = vec![
+            "hello:scratch".into(),
+            "docker.io/library/x".into(),
+            "NOT A NAME".into(),
         ];
         assert_eq!(
             repo_tags(&names),

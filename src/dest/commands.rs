@@ -103,7 +103,7 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
 /// (platform, command, environment), each layer with its size and diff_id,
 /// and the history.
 pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), DestError> {
-    let entry = store.resolve(name)?;
+    let entry = store.resolve(&name.into())?;
     let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(out_err);
     w(out, format!("Image {name}"))?;
     w(out, format!("  stored in {}", store.root().display()))?;
@@ -155,6 +155,17 @@ pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), De
         ),
     )?;
     let config: ConfigFile = store.read_json(&manifest.config.digest)?;
+    explain_config(&config, &manifest, out)
+}
+
+/// The config part of [`inspect`]: what a container starts with, each
+/// layer with its diff_id, and the history.
+fn explain_config(
+    config: &ConfigFile,
+    manifest: &Manifest,
+    out: &mut dyn Write,
+) -> Result<(), DestError> {
+    let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(out_err);
     w(out, "  config (what a container starts with):".to_string())?;
     w(
         out,
@@ -220,7 +231,7 @@ pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), De
 
 /// Removes the name `name` from the store (blobs go with `prune`).
 pub fn remove(store: &Layout, name: &str) -> Result<(), DestError> {
-    store.untag(name)
+    store.untag(&name.into())
 }
 
 /// Deletes blobs no named image reaches and says how much was freed.

@@ -20,7 +20,7 @@ pub mod store;
 pub use crate::reference::Reference;
 pub use error::DestError;
 pub use graph::{BlobSource, ConfigFile, Index, Manifest};
-pub use layout::{BlobWriter, HoldGuard, Layout};
+pub use layout::{BlobWriter, HoldGuard, ImageName, Layout};
 pub use options::{PushOptions, RegistryOptions};
 pub use store::default_store_path;
 
@@ -37,21 +37,21 @@ pub enum Location {
         /// The layout directory.
         dir: PathBuf,
         /// The name to give the image (overrides `-t`).
-        reference: Option<String>,
+        reference: Option<ImageName>,
     },
     /// `oci-archive:FILE[:REF]`: a tar of an OCI layout (with a Docker manifest.json).
     OciArchive {
         /// The archive.
         file: PathBuf,
         /// The name to give the image (overrides `-t`).
-        reference: Option<String>,
+        reference: Option<ImageName>,
     },
     /// `docker-archive:FILE[:REF]`: the `docker save` format.
     DockerArchive {
         /// The archive.
         file: PathBuf,
         /// The name to give the image (overrides `-t`).
-        reference: Option<String>,
+        reference: Option<ImageName>,
     },
     /// `docker://HOST[:PORT]/REPO:TAG`: a registry.
     Registry {
@@ -65,9 +65,9 @@ impl Location {
     /// `docker-archive:FILE[:REF]` or `docker://REFERENCE`.
     pub fn parse(s: &str) -> Result<Location, DestError> {
         let what = format!("parsing destination {s:?}");
-        let path_ref = |rest: &str| -> Result<(PathBuf, Option<String>), DestError> {
+        let path_ref = |rest: &str| -> Result<(PathBuf, Option<ImageName>), DestError> {
             let (path, reference) = match rest.split_once(':') {
-                Some((p, r)) => (p, Some(r.to_string()).filter(|r| !r.is_empty())),
+                Some((p, r)) => (p, Some(r).filter(|r| !r.is_empty()).map(ImageName::from)),
                 None => (rest, None),
             };
             if path.is_empty() {
@@ -105,21 +105,21 @@ impl Location {
 pub fn export(
     src: &Layout,
     manifest: &Descriptor,
-    names: &[String],
+    names: &[ImageName],
     dest: &Location,
     opts: &RegistryOptions,
 ) -> Result<String, DestError> {
-    let chosen = |reference: &Option<String>| -> Vec<String> {
+    let chosen = |reference: &Option<ImageName>| -> Vec<ImageName> {
         match reference {
             Some(r) => vec![r.clone()],
             None => names.to_vec(),
         }
     };
-    let describe = |kind: &str, path: &Path, names: &[String]| {
+    let describe = |kind: &str, path: &Path, names: &[ImageName]| {
         let mut s = format!("{kind}:{}", path.display());
         if let Some(n) = names.first() {
             s.push(':');
-            s.push_str(n);
+            s.push_str(n.as_str());
         }
         s
     };
@@ -204,7 +204,7 @@ pub fn fetch_image_with(
     opts: &RegistryOptions,
     policy: PullPolicy,
 ) -> Result<Descriptor, DestError> {
-    let from_layout = |layout: &Layout, name: &str| -> Result<Descriptor, DestError> {
+    let from_layout = |layout: &Layout, name: &ImageName| -> Result<Descriptor, DestError> {
         let top = layout.resolve(name)?;
         let image = graph::select_platform(layout, &top, &opts.platform())?;
         into.copy_image_from(layout, &image)?;
@@ -213,7 +213,7 @@ pub fn fetch_image_with(
     match Location::parse(spec) {
         Ok(Location::Oci { dir, reference }) => {
             let layout = Layout::open(&dir)?;
-            from_layout(&layout, reference.as_deref().unwrap_or(""))
+            from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::OciArchive { file, reference }) => {
             let scratch = tempfile::Builder::new()
@@ -224,10 +224,10 @@ pub fn fetch_image_with(
                     into.root().display()
                 )))?;
             let layout = archive::read_oci_archive(&file, scratch.path())?;
-            from_layout(&layout, reference.as_deref().unwrap_or(""))
+            from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::Registry { reference }) => {
-            let cached = reference.familiar();
+            let cached = ImageName::from(&reference);
             if policy == PullPolicy::Cached && store.resolve(&cached).is_ok() {
                 return from_layout(store, &cached);
             }
@@ -237,12 +237,16 @@ pub fn fetch_image_with(
             format!("fetching {spec}"),
             "reading docker-archive is not supported; use oci-archive or a registry",
         )),
-        Err(_) if !spec.contains("://") => match from_layout(store, spec) {
-            Err(DestError::NotFound { .. }) if policy == PullPolicy::Pull => {
-                pull_into_store(&Reference::parse(spec)?, store, into, opts)
+        Err(_) if !spec.contains("://") => {
+            let name = ImageName::from(spec);
+            match from_layout(store, &name) {
+                Err(DestError::NotFound { .. }) if policy == PullPolicy::Pull => {
+                    let reference = name.reference().map_err(|e| e.clone())?;
+                    pull_into_store(reference, store, into, opts)
+                }
+                other => other,
             }
-            other => other,
-        },
+        }
         Err(e) => Err(e),
     }
 }
@@ -271,7 +275,7 @@ fn pull_into_store(
         }
     })?;
     let desc = plain(desc);
-    store.tag(&desc, &reference.familiar())?;
+    store.tag(&desc, &ImageName::from(reference))?;
     if into.root() != store.root() {
         into.copy_image_from(store, &desc)?;
     }
@@ -313,8 +317,8 @@ mod tests {
         let store_dir = tempfile::tempdir().unwrap();
         let store = Layout::create(store_dir.path()).unwrap();
         let m = tiny(&store);
-        store.tag(&m, "127.0.0.1:1/cached:1").unwrap();
-        store.tag(&m, "local:1").unwrap();
+        store.tag(&m, &"127.0.0.1:1/cached:1".into()).unwrap();
+        store.tag(&m, &"local:1".into()).unwrap();
         let into_dir = tempfile::tempdir().unwrap();
         let into = Layout::create(into_dir.path()).unwrap();
         let opts = RegistryOptions::default();

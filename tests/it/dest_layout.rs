@@ -28,8 +28,8 @@ fn tag_replace_and_prune() {
     let layout = Layout::create(dir.path()).unwrap();
     let a = tiny_image(&layout, "a");
     let b = tiny_image(&layout, "b");
-    layout.tag(&a, "hello:scratch").unwrap();
-    layout.tag(&a, "hello:other").unwrap();
+    layout.tag(&a, &"hello:scratch".into()).unwrap();
+    layout.tag(&a, &"hello:other".into()).unwrap();
     assert_eq!(
         names(&layout),
         ["hello:other", "hello:scratch"].map(String::from).into()
@@ -37,23 +37,29 @@ fn tag_replace_and_prune() {
     validate(dir.path());
 
     // Replacing a name moves it; the other tag keeps the old image.
-    layout.tag(&b, "hello:scratch").unwrap();
+    layout.tag(&b, &"hello:scratch".into()).unwrap();
     assert_eq!(layout.index().unwrap().manifests.len(), 2);
-    assert_eq!(layout.resolve("hello:scratch").unwrap().digest, b.digest);
+    assert_eq!(
+        layout.resolve(&"hello:scratch".into()).unwrap().digest,
+        b.digest
+    );
     assert_eq!(
         layout
-            .resolve("docker.io/library/hello:other")
+            .resolve(&"docker.io/library/hello:other".into())
             .unwrap()
             .digest,
         a.digest
     );
-    assert_eq!(layout.resolve("hello:other").unwrap().digest, a.digest);
+    assert_eq!(
+        layout.resolve(&"hello:other".into()).unwrap().digest,
+        a.digest
+    );
     assert_eq!(blob_count(&layout), 6);
 
     // Nothing unreachable yet.
     assert_eq!(layout.prune().unwrap().0, 0);
     // Dropping a's last name makes its 3 blobs unreachable.
-    layout.untag("hello:other").unwrap();
+    layout.untag(&"hello:other".into()).unwrap();
     let (blobs, bytes) = layout.prune().unwrap();
     assert_eq!(blobs, 3);
     assert!(bytes > 0);
@@ -127,7 +133,7 @@ fn validate_fails_on_a_layout_fsck_rejects() {
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
     std::fs::write(&path, &bytes).unwrap();
-    layout.tag(&m, "broken").unwrap();
+    layout.tag(&m, &"broken".into()).unwrap();
     validate(dir.path());
 }
 
@@ -206,7 +212,8 @@ fn concurrent_tags_both_land() {
             s.spawn(move || {
                 let l = Layout::open(&root).unwrap();
                 for round in 0..20 {
-                    l.tag(img, &format!("t{i}:r{round}")).unwrap();
+                    l.tag(img, &format!("t{i}:r{round}").as_str().into())
+                        .unwrap();
                 }
             });
         }
@@ -222,16 +229,17 @@ fn concurrent_processes_tagging() {
     if let Ok(root) = std::env::var("DEST_TAG_CHILD_ROOT") {
         let l = Layout::open(std::path::Path::new(&root)).unwrap();
         let who = std::env::var("DEST_TAG_CHILD_NAME").unwrap();
-        let m = l.resolve("base").unwrap();
+        let m = l.resolve(&"base".into()).unwrap();
         for round in 0..30 {
-            l.tag(&m, &format!("{who}:r{round}")).unwrap();
+            l.tag(&m, &format!("{who}:r{round}").as_str().into())
+                .unwrap();
         }
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
     let m = tiny_image(&layout, "p");
-    layout.tag(&m, "base").unwrap();
+    layout.tag(&m, &"base".into()).unwrap();
     let exe = std::env::current_exe().unwrap();
     let children: Vec<_> = ["p1", "p2"]
         .iter()
@@ -319,7 +327,7 @@ fn failed_export_leaves_the_destination_as_it_was() {
         !out.has_blob(&b.digest),
         "the manifest must not arrive before its layers"
     );
-    assert_eq!(out.resolve("keep").unwrap().digest, a.digest);
+    assert_eq!(out.resolve(&"keep".into()).unwrap().digest, a.digest);
     validate(out_dir.path());
 }
 

@@ -52,7 +52,7 @@ fn push_inspect_push_again_and_pull() {
     let into = Layout::create(into_dir.path()).unwrap();
     let got = fetch_image(&format!("docker://{name}"), &into, &into, &opts).unwrap();
     assert_eq!(got.digest, m.digest);
-    into.tag(&got, "hello:scratch").unwrap();
+    into.tag(&got, &"hello:scratch".into()).unwrap();
     validate(into_dir.path());
     let by_digest = fetch_image(
         &format!("docker://127.0.0.1:{}/demo/hello@{}", reg.port, m.digest),

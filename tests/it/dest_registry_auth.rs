@@ -146,7 +146,7 @@ fn pull_with_bearer_token_and_platform_index() {
     .unwrap();
     assert_eq!(got.digest, m.digest);
     assert_eq!(got.media_type, oci::MEDIA_TYPE_MANIFEST);
-    into.tag(&got, "x:t").unwrap();
+    into.tag(&got, &"x:t".into()).unwrap();
     validate(into_dir.path());
     let requests = log.lock().unwrap().clone();
     assert_eq!(

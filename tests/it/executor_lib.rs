@@ -15,7 +15,7 @@ fn the_platform_asked_for_reaches_the_base_image() {
     let host = tiny_image(&base, "host");
     let foreign = tiny_image(&base, "foreign");
     let index = tiny_index(&base, &[host.clone(), foreign.clone()]);
-    base.tag(&index, "multi").unwrap();
+    base.tag(&index, &"multi".into()).unwrap();
     let foreign_layer = {
         let m: serde_json::Value = base.read_json(&foreign.digest).unwrap();
         m["layers"][0]["digest"]

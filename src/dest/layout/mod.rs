@@ -10,18 +10,25 @@
 //! tagged them; [`Layout::prune`] takes that lock exclusively first, so it
 //! waits for such writers and never deletes their blobs.
 
+mod blob;
+mod lock;
+mod names;
+
+pub use blob::{BlobWriter, TempBlob};
+pub use lock::HoldGuard;
+pub use names::{ref_name, ImageName};
+
 use super::error::DestError;
 use super::graph::{self, children, image_blobs, BlobSource, Index};
 use crate::digest::{sha256, Digest, HashingWriter};
-use crate::oci::{canonical_json, Descriptor, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME};
+use crate::oci::{canonical_json, Descriptor};
+use lock::LockMode;
 use serde::de::DeserializeOwned;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
-
-use crate::reference::Reference;
 
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".minibuild.lock";
@@ -101,19 +108,17 @@ impl Layout {
     /// and checks it at [`BlobWriter::commit`]. A temporary file inside the
     /// layout, removed on drop unless committed.
     pub fn new_blob(&self) -> Result<BlobWriter, DestError> {
-        Ok(BlobWriter {
-            inner: HashingWriter::new(self.new_temp_blob()?),
-        })
+        Ok(BlobWriter::new(HashingWriter::new(self.new_temp_blob()?)))
     }
 
     /// A plain temporary file for a blob whose writer hashes the bytes on
     /// their way in, as the layer writer does (so they are not hashed
     /// twice); removed on drop unless committed under that digest.
     pub fn new_temp_blob(&self) -> Result<TempBlob, DestError> {
-        Ok(TempBlob {
-            file: BufWriter::new(self.temp_file()?),
-            layout: self.clone(),
-        })
+        Ok(TempBlob::new(
+            BufWriter::new(self.temp_file()?),
+            self.clone(),
+        ))
     }
 
     /// Stores `bytes` as a blob (skipped when already present); returns its digest.
@@ -200,89 +205,6 @@ impl Layout {
             fs::read(&path).map_err(DestError::io(format!("reading {}", path.display())))?;
         serde_json::from_slice(&bytes)
             .map_err(DestError::json(format!("parsing {}", path.display())))
-    }
-
-    /// Names `manifest` `name` in `index.json`: under the layout's lock,
-    /// removes any entry already carrying that name, then adds `manifest`
-    /// annotated with `org.opencontainers.image.ref.name = name` (and
-    /// `io.containerd.image.name` with the fully qualified name when `name`
-    /// is an image name). Other entries are untouched.
-    pub fn tag(&self, manifest: &Descriptor, name: &str) -> Result<(), DestError> {
-        let _lock = self.lock()?;
-        let mut index = self.index()?;
-        let key = normalize_name(name);
-        index.manifests.retain(|d| !entry_matches(d, name, &key));
-        let mut desc = manifest.clone();
-        let annotations = desc.annotations.get_or_insert_with(BTreeMap::new);
-        annotations.remove(ANNOTATION_CONTAINERD_NAME);
-        annotations.insert(ANNOTATION_REF_NAME.to_string(), name.to_string());
-        if let Ok(reference) = Reference::parse(name) {
-            annotations.insert(ANNOTATION_CONTAINERD_NAME.to_string(), reference.full());
-        }
-        index.manifests.push(desc);
-        self.write_index(&index)
-    }
-
-    /// Lists `manifest` in `index.json` without a name, unless that digest
-    /// is already listed.
-    pub fn add_untagged(&self, manifest: &Descriptor) -> Result<(), DestError> {
-        let _lock = self.lock()?;
-        let mut index = self.index()?;
-        if index.manifests.iter().any(|d| d.digest == manifest.digest) {
-            return Ok(());
-        }
-        let mut desc = manifest.clone();
-        if let Some(a) = desc.annotations.as_mut() {
-            a.remove(ANNOTATION_REF_NAME);
-            a.remove(ANNOTATION_CONTAINERD_NAME);
-        }
-        index.manifests.push(desc);
-        self.write_index(&index)
-    }
-
-    /// Finds the image named `name`: by exact `ref.name`, else by normalized
-    /// name (`hello` == `hello:latest` == `docker.io/library/hello:latest`).
-    /// An empty name resolves when the index has exactly one entry.
-    pub fn resolve(&self, name: &str) -> Result<Descriptor, DestError> {
-        let index = self.index()?;
-        if name.is_empty() {
-            return match index.manifests.as_slice() {
-                [only] => Ok(only.clone()),
-                entries => Err(DestError::invalid(
-                    format!("choosing an image in {}", self.root.display()),
-                    format!("no name given and the index lists {} images", entries.len()),
-                )),
-            };
-        }
-        if let Some(d) = index.manifests.iter().find(|d| ref_name(d) == Some(name)) {
-            return Ok(d.clone());
-        }
-        let key = normalize_name(name);
-        index
-            .manifests
-            .iter()
-            .find(|d| entry_matches(d, name, &key))
-            .cloned()
-            .ok_or_else(|| DestError::NotFound {
-                name: name.to_string(),
-                layout: self.root.clone(),
-            })
-    }
-
-    /// Removes the name `name` from `index.json` (blobs stay until [`Layout::prune`]).
-    pub fn untag(&self, name: &str) -> Result<(), DestError> {
-        let _lock = self.lock()?;
-        let mut index = self.index()?;
-        let key = normalize_name(name);
-        let before = index.manifests.len();
-        index.manifests.retain(|d| !entry_matches(d, name, &key));
-        if index.manifests.len() == before {
-            return Err(DestError::NotFound {
-                name: name.to_string(),
-                layout: self.root.clone(),
-            });
-        }
-        self.write_index(&index)
     }
 
     /// Under the lock, removes every blob no index entry reaches, and
@@ -400,53 +322,6 @@ impl Layout {
             }),
         }
     }
-
-    /// Marks the layout as in use by a writer until the guard drops:
-    /// [`Layout::prune`] waits for it, so blobs written but not yet tagged
-    /// are safe. Many writers may hold it at once; take it before tagging.
-    pub fn hold(&self) -> Result<HoldGuard, DestError> {
-        Ok(HoldGuard {
-            _lock: self.flock(USERS_LOCK_FILE, LockMode::Shared)?,
-        })
-    }
-
-    /// Takes the layout's exclusive lock (released when the guard drops).
-    fn lock(&self) -> Result<LockGuard, DestError> {
-        self.flock(LOCK_FILE, LockMode::Exclusive)
-    }
-
-    /// Takes a `flock` (shared or exclusive, blocking until granted) on the
-    /// lock file `name` in the layout.
-    fn flock(&self, name: &str, mode: LockMode) -> Result<LockGuard, DestError> {
-        let path = self.root.join(name);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(DestError::io(format!(
-                "opening lock file {}",
-                path.display()
-            )))?;
-        loop {
-            // std's File::lock is flock(2) on Unix: the same lock other
-            // minibuild processes (and older versions) take
-            let taken = match mode {
-                LockMode::Shared => file.lock_shared(),
-                LockMode::Exclusive => file.lock(),
-            };
-            match taken {
-                Ok(()) => return Ok(LockGuard { _file: file }),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    return Err(DestError::Io {
-                        what: format!("locking {}", path.display()),
-                        source,
-                    })
-                }
-            }
-        }
-    }
 }
 
 impl BlobSource for Layout {
@@ -455,132 +330,11 @@ impl BlobSource for Layout {
     }
 }
 
-/// How [`Layout::flock`] takes its lock.
-#[derive(Debug, Clone, Copy)]
-enum LockMode {
-    /// Many holders at once (writers holding the layout).
-    Shared,
-    /// One holder (editing `index.json`, pruning).
-    Exclusive,
-}
-
 /// The mode new layout files and archives are created with (`0666`, less
 /// the umask, as `open(2)` applies it), instead of a temporary file's `0600`.
 pub(crate) fn file_permissions() -> fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     fs::Permissions::from_mode(0o666)
-}
-
-/// A writer's hold on a layout (see [`Layout::hold`]); dropping it lets
-/// `prune` run.
-#[derive(Debug)]
-pub struct HoldGuard {
-    _lock: LockGuard,
-}
-
-/// Holds a layout's lock; closing the file releases the `flock`.
-#[derive(Debug)]
-struct LockGuard {
-    _file: File,
-}
-
-/// A new blob being written and hashed; see [`Layout::new_blob`].
-pub struct BlobWriter {
-    inner: HashingWriter<TempBlob>,
-}
-
-impl BlobWriter {
-    /// Checks that what was written hashes to `digest`, then renames it to
-    /// `blobs/sha256/<hex>` (kept as is when that blob already exists).
-    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
-        let (blob, written, _) = self.inner.finish();
-        if written != *digest {
-            return Err(DestError::DigestMismatch {
-                what: "committing a new blob".to_string(),
-                expected: digest.clone(),
-                actual: written,
-            });
-        }
-        blob.commit(&written)
-    }
-
-    /// Commits under whatever digest was written; returns it and the size.
-    pub fn commit_any(self) -> Result<(Digest, u64), DestError> {
-        let (blob, digest, size) = self.inner.finish();
-        blob.commit(&digest)?;
-        Ok((digest, size))
-    }
-}
-
-/// A blob's temporary file in a layout; see [`Layout::new_temp_blob`].
-pub struct TempBlob {
-    file: BufWriter<tempfile::NamedTempFile>,
-    layout: Layout,
-}
-
-impl TempBlob {
-    /// Syncs the file and renames it to `blobs/sha256/<hex of digest>`
-    /// (kept as is when that blob already exists). The caller vouches for
-    /// `digest`: it hashed what it wrote.
-    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
-        let path = self.layout.blob_path(digest);
-        let what = format!("writing a blob into {}", self.layout.root.display());
-        let tmp = self
-            .file
-            .into_inner()
-            .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
-        tmp.as_file().sync_all().map_err(DestError::io(what))?;
-        if path.is_file() {
-            return Ok(());
-        }
-        tmp.persist(&path).map(|_| ()).map_err(|e| DestError::Io {
-            what: format!("renaming a new blob to {}", path.display()),
-            source: e.error,
-        })
-    }
-}
-
-impl Write for TempBlob {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.file.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
-    }
-}
-
-impl Write for BlobWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.inner.write(buf)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// The `ref.name` annotation of an index entry.
-pub fn ref_name(desc: &Descriptor) -> Option<&str> {
-    desc.annotations
-        .as_ref()
-        .and_then(|a| a.get(ANNOTATION_REF_NAME))
-        .map(String::as_str)
-}
-
-/// The fully qualified form of an image name, or the name itself when it
-/// is not one.
-fn normalize_name(name: &str) -> String {
-    Reference::parse(name)
-        .map(|r| r.full())
-        .unwrap_or_else(|_| name.to_string())
-}
-
-fn entry_matches(desc: &Descriptor, name: &str, key: &str) -> bool {
-    match ref_name(desc) {
-        Some(n) => n == name || normalize_name(n) == key,
-        None => false,
-    }
 }
 
 #[cfg(test)]
@@ -595,48 +349,12 @@ mod tests {
         let d = l.put_blob(b"hello").unwrap();
         l.tag(
             &Descriptor::new("application/octet-stream", d.clone(), 5),
-            "x",
+            &"x".into(),
         )
         .unwrap();
         let l = Layout::create(dir.path()).unwrap();
         assert_eq!(l.index().unwrap().manifests.len(), 1);
         Layout::open(dir.path()).unwrap();
-    }
-
-    #[test]
-    fn prune_waits_for_writers_holding_the_layout() {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        use std::sync::Arc;
-        let dir = tempfile::tempdir().unwrap();
-        let l = Layout::create(dir.path()).unwrap();
-        let hold = l.hold().unwrap();
-        let second = l.hold().unwrap(); // shared: writers do not wait for each other
-        let untagged = l.put_blob(b"written, not yet tagged").unwrap();
-        let done = Arc::new(AtomicBool::new(false));
-        let pruner = {
-            let (l, done) = (l.clone(), done.clone());
-            std::thread::spawn(move || {
-                let removed = l.prune().unwrap();
-                done.store(true, Ordering::SeqCst);
-                removed
-            })
-        };
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(
-            !done.load(Ordering::SeqCst),
-            "prune ran while a writer held the layout"
-        );
-        assert!(l.has_blob(&untagged));
-        // the writer tags its blob and lets go
-        l.tag(
-            &Descriptor::new("application/octet-stream", untagged.clone(), 23),
-            "kept",
-        )
-        .unwrap();
-        drop(hold);
-        drop(second);
-        assert_eq!(pruner.join().unwrap(), (0, 0));
-        assert!(l.has_blob(&untagged));
     }
 
     #[test]
@@ -666,31 +384,6 @@ mod tests {
     }
 
     #[test]
-    fn blob_writer_commits_or_cleans_up() {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Layout::create(dir.path()).unwrap();
-        let mut w = l.new_blob().unwrap();
-        w.write_all(b"abc").unwrap();
-        let err = w.commit(&sha256(b"abd")).unwrap_err();
-        assert!(matches!(err, DestError::DigestMismatch { .. }), "{err}");
-        let mut w = l.new_blob().unwrap();
-        w.write_all(b"abc").unwrap();
-        drop(w);
-        let mut w = l.new_blob().unwrap();
-        w.write_all(b"abc").unwrap();
-        w.commit(&sha256(b"abc")).unwrap();
-        assert_eq!(l.read_blob(&sha256(b"abc")).unwrap(), b"abc");
-        let temps = fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                let e = e.as_ref().unwrap();
-                e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
-            })
-            .count();
-        assert_eq!(temps, 0);
-    }
-
-    #[test]
     fn an_index_naming_a_bad_digest_is_refused_when_read() {
         // the check that keeps blob paths inside blobs/sha256 is the parse
         let dir = tempfile::tempdir().unwrap();
@@ -703,39 +396,6 @@ mod tests {
         assert!(
             text.contains("invalid digest \"sha256:../../etc/passwd\""),
             "{text}"
-        );
-    }
-
-    #[test]
-    fn resolve_normalizes_names() {
-        let dir = tempfile::tempdir().unwrap();
-        let l = Layout::create(dir.path()).unwrap();
-        let d = l.put_blob(b"m").unwrap();
-        let desc = Descriptor::new(crate::oci::MEDIA_TYPE_MANIFEST, d.clone(), 1);
-        l.tag(&desc, "hello").unwrap();
-        for name in [
-            "hello",
-            "hello:latest",
-            "docker.io/library/hello:latest",
-            "",
-        ] {
-            assert_eq!(l.resolve(name).unwrap().digest, d, "{name}");
-        }
-        assert!(l.resolve("other").is_err());
-        let entry = &l.index().unwrap().manifests[0];
-        assert_eq!(
-            entry.annotations.as_ref().unwrap()[ANNOTATION_CONTAINERD_NAME],
-            "docker.io/library/hello:latest"
-        );
-        l.untag("docker.io/library/hello").unwrap();
-        assert!(l.index().unwrap().manifests.is_empty());
-        assert!(matches!(l.untag("hello"), Err(DestError::NotFound { .. })));
-        l.tag(&desc, "a").unwrap();
-        l.tag(&desc, "b").unwrap();
-        let err = l.resolve("").unwrap_err().to_string();
-        assert!(
-            err.contains("no name given and the index lists 2 images"),
-            "{err}"
         );
     }
 }

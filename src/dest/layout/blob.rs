@@ -1,0 +1,123 @@
+//! Blobs on their way into a layout: written to a temporary file inside
+//! it, then renamed to `blobs/sha256/<hex>` once their digest is known.
+
+use super::{DestError, Layout};
+use crate::digest::{Digest, HashingWriter};
+use std::io::{self, BufWriter, Write};
+
+/// A new blob being written and hashed; see [`Layout::new_blob`].
+pub struct BlobWriter {
+    inner: HashingWriter<TempBlob>,
+}
+
+impl BlobWriter {
+    pub(super) fn new(inner: HashingWriter<TempBlob>) -> BlobWriter {
+        BlobWriter { inner }
+    }
+
+    /// Checks that what was written hashes to `digest`, then renames it to
+    /// `blobs/sha256/<hex>` (kept as is when that blob already exists).
+    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
+        let (blob, written, _) = self.inner.finish();
+        if written != *digest {
+            return Err(DestError::DigestMismatch {
+                what: "committing a new blob".to_string(),
+                expected: digest.clone(),
+                actual: written,
+            });
+        }
+        blob.commit(&written)
+    }
+
+    /// Commits under whatever digest was written; returns it and the size.
+    pub fn commit_any(self) -> Result<(Digest, u64), DestError> {
+        let (blob, digest, size) = self.inner.finish();
+        blob.commit(&digest)?;
+        Ok((digest, size))
+    }
+}
+
+/// A blob's temporary file in a layout; see [`Layout::new_temp_blob`].
+pub struct TempBlob {
+    file: BufWriter<tempfile::NamedTempFile>,
+    layout: Layout,
+}
+
+impl TempBlob {
+    pub(super) fn new(file: BufWriter<tempfile::NamedTempFile>, layout: Layout) -> TempBlob {
+        TempBlob { file, layout }
+    }
+
+    /// Syncs the file and renames it to `blobs/sha256/<hex of digest>`
+    /// (kept as is when that blob already exists). The caller vouches for
+    /// `digest`: it hashed what it wrote.
+    pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
+        let path = self.layout.blob_path(digest);
+        let what = format!("writing a blob into {}", self.layout.root.display());
+        let tmp = self
+            .file
+            .into_inner()
+            .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
+        tmp.as_file().sync_all().map_err(DestError::io(what))?;
+        if path.is_file() {
+            return Ok(());
+        }
+        tmp.persist(&path).map(|_| ()).map_err(|e| DestError::Io {
+            what: format!("renaming a new blob to {}", path.display()),
+            source: e.error,
+        })
+    }
+}
+
+impl Write for TempBlob {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.file.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Write for BlobWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::TEMP_PREFIX;
+    use super::*;
+    use crate::digest::sha256;
+    use std::fs;
+
+    #[test]
+    fn blob_writer_commits_or_cleans_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"abc").unwrap();
+        let err = w.commit(&sha256(b"abd")).unwrap_err();
+        assert!(matches!(err, DestError::DigestMismatch { .. }), "{err}");
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"abc").unwrap();
+        drop(w);
+        let mut w = l.new_blob().unwrap();
+        w.write_all(b"abc").unwrap();
+        w.commit(&sha256(b"abc")).unwrap();
+        assert_eq!(l.read_blob(&sha256(b"abc")).unwrap(), b"abc");
+        let temps = fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                let e = e.as_ref().unwrap();
+                e.file_name().to_string_lossy().starts_with(TEMP_PREFIX)
+            })
+            .count();
+        assert_eq!(temps, 0);
+    }
+}
