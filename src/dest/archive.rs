@@ -247,21 +247,13 @@ fn decompressor<'a>(
     blob: &'a mut File,
     what: &str,
 ) -> Result<Box<dyn Read + 'a>, DestError> {
-    let reader = io::BufReader::new(blob);
-    if media_type.ends_with("gzip") {
-        Ok(Box::new(flate2::read::GzDecoder::new(reader)))
-    } else if media_type.ends_with("zstd") {
-        Ok(Box::new(
-            zstd::Decoder::with_buffer(reader).map_err(DestError::io(what.to_string()))?,
-        ))
-    } else if media_type.ends_with(".tar") || media_type.ends_with(".tar.diff") {
-        Ok(Box::new(reader))
-    } else {
-        Err(DestError::invalid(
+    if !crate::layer::known_layer_type(media_type) {
+        return Err(DestError::invalid(
             what.to_string(),
             format!("unsupported layer media type {media_type}"),
-        ))
+        ));
     }
+    crate::layer::uncompressed(media_type, blob).map_err(DestError::io(what.to_string()))
 }
 
 type Tar = tar::Builder<BufWriter<tempfile::NamedTempFile>>;

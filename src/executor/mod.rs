@@ -106,6 +106,12 @@ pub(crate) struct Stage {
 }
 
 impl Stage {
+    /// The working directory (`/` when none is set).
+    pub(crate) fn workdir(&self) -> String {
+        let wd = self.image.config.config.working_dir.as_deref();
+        wd.unwrap_or("/").to_string()
+    }
+
     /// The merged filesystem, brought up to date with the image's layers.
     pub(crate) fn rootfs(&mut self, layout: &Layout) -> std::io::Result<&RootFs> {
         self.rootfs.update(layout, &self.image.layers)?;

@@ -17,7 +17,7 @@ mod resolve;
 mod writer;
 
 pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES};
-pub use read::uncompressed;
+pub use read::{known_layer_type, uncompressed};
 pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 
 use crate::digest::Digest;

@@ -4,6 +4,14 @@
 
 use std::io::{self, Read};
 
+/// Whether `media_type` is a layer type [`uncompressed`] reads.
+pub fn known_layer_type(media_type: &str) -> bool {
+    media_type.ends_with("gzip")
+        || media_type.ends_with("zstd")
+        || media_type.ends_with(".tar")
+        || media_type.ends_with(".tar.diff")
+}
+
 /// The uncompressed tar of a layer blob of `media_type` read from `blob`.
 /// gzip is read as a multi-member stream (pigz and parallel gzip write
 /// several members, and each is part of the one layer); OCI's
@@ -15,7 +23,7 @@ pub fn uncompressed<'r>(media_type: &str, blob: impl Read + 'r) -> io::Result<Bo
         Ok(Box::new(flate2::bufread::MultiGzDecoder::new(blob)))
     } else if media_type.ends_with("zstd") {
         Ok(Box::new(zstd::stream::read::Decoder::with_buffer(blob)?))
-    } else if media_type.ends_with(".tar") || media_type.ends_with(".tar.diff") {
+    } else if known_layer_type(media_type) {
         Ok(Box::new(blob))
     } else {
         Err(io::Error::new(

@@ -6,6 +6,7 @@
 
 use super::ast::{Dockerfile, Instruction, Kind};
 use super::parser::ParseError;
+use super::typed::edit_distance;
 use crate::span::{Span, Spanned};
 use std::collections::BTreeSet;
 
@@ -239,22 +240,6 @@ impl<'a> Stages<'a> {
             .filter(|instr| matches!(instr.kind, Kind::Run(_) | Kind::Onbuild(_)))
             .min_by_key(|instr| instr.span.start)
     }
-}
-
-/// The Levenshtein distance between `a` and `b` (in characters).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod common;
 
 mod archive_add;
 mod archive_symlinks;
+mod blob_trust;
 mod cli;
 mod context_fidelity;
 mod copy_fidelity;

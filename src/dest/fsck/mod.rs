@@ -232,18 +232,10 @@ fn decoder<'r>(
     media_type: &str,
     raw: &'r mut HashingReader<File>,
 ) -> Result<Box<dyn Read + 'r>, BlobProblem> {
-    // OCI `...tar+gzip`, Docker `...tar.gzip`, and the nondistributable ones
-    if media_type.ends_with("gzip") {
-        // one gzip member after another is still one stream (pigz, gzp)
-        Ok(Box::new(flate2::read::MultiGzDecoder::new(raw)))
-    } else if media_type.ends_with("zstd") {
-        let d = zstd::stream::read::Decoder::new(raw).map_err(BlobProblem::Uncompress)?;
-        Ok(Box::new(d))
-    } else if media_type.ends_with(".tar") {
-        Ok(Box::new(raw))
-    } else {
-        Err(BlobProblem::UnknownLayerType(media_type.to_string()))
+    if !crate::layer::known_layer_type(media_type) {
+        return Err(BlobProblem::UnknownLayerType(media_type.to_string()));
     }
+    crate::layer::uncompressed(media_type, raw).map_err(BlobProblem::Uncompress)
 }
 
 /// Checks a blob's file, size, digest and (for a layer) uncompresses it.

@@ -165,26 +165,39 @@ impl Layout {
             return Ok(());
         }
         let from = other.blob_path(digest);
-        let to = self.blob_path(digest);
-        if !from.is_file() {
+        let what = || format!("copying blob {digest} from {}", other.root.display());
+        // never follow a symlinked blob (it could name any file of the
+        // host), and never hard-link: a later edit of the source layout
+        // must not change this one. The copy is hashed on its way and
+        // committed only if it is the blob its name says.
+        let mut src = {
+            use std::os::unix::fs::OpenOptionsExt;
+            fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&from)
+                .map_err(|e| DestError::Io {
+                    what: what(),
+                    source: match e.raw_os_error() {
+                        Some(libc::ELOOP) => io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "the blob is a symbolic link",
+                        ),
+                        _ => e,
+                    },
+                })?
+        };
+        if !src.metadata().map_err(DestError::io(what()))?.is_file() {
             return Err(DestError::Io {
-                what: format!("copying blob {digest} from {}", other.root.display()),
-                source: io::Error::new(io::ErrorKind::NotFound, "blob is missing"),
+                what: what(),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the blob is not a regular file",
+                ),
             });
         }
-        match fs::hard_link(&from, &to) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
-            Err(_) => {}
-        }
-        let mut src =
-            File::open(&from).map_err(DestError::io(format!("opening {}", from.display())))?;
         let mut writer = self.new_blob()?;
-        io::copy(&mut src, &mut writer).map_err(DestError::io(format!(
-            "copying {} into {}",
-            from.display(),
-            self.root.display()
-        )))?;
+        io::copy(&mut src, &mut writer).map_err(DestError::io(what()))?;
         writer.commit(digest)
     }
 

@@ -33,13 +33,7 @@ pub(crate) fn plan(
         .map_err(|e| BuildError::at(instr.span, "bad --exclude pattern").caused(e))?;
     let words = sources::expand(b, stage, paths, name)?;
     let dest_raw = b.expand_word(paths.dest.span, &paths.dest.value, &stage.vars)?;
-    let workdir = stage
-        .image
-        .config
-        .config
-        .working_dir
-        .clone()
-        .unwrap_or_else(|| "/".to_string());
+    let workdir = stage.workdir();
     let dest = dest_path(&workdir, &dest_raw);
     let owner = match &flags.chown {
         Some(spec) if !spec.value.is_empty() => Some(owner_ids(b, stage, &spec.value, spec.span)?),

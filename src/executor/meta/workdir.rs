@@ -16,13 +16,7 @@ pub(crate) fn workdir(
         return Err(BuildError::at(instr.span, "not a WORKDIR instruction"));
     };
     let p = b.expand_word(path.span, &path.value, &stage.vars)?;
-    let current = stage
-        .image
-        .config
-        .config
-        .working_dir
-        .clone()
-        .unwrap_or_else(|| "/".to_string());
+    let current = stage.workdir();
     let wd = normalize_workdir(&current, &p);
     stage.image.config.config.working_dir = Some(wd.clone());
     let created_by = format!("WORKDIR {wd}");
