@@ -94,13 +94,11 @@ pub enum ContextKind {
     Socket,
 }
 
-/// Extended attributes that describe the host, not the file: the SELinux
-/// label of the build machine and overlayfs' bookkeeping (and macOS'
-/// metadata, which fsutil's stat_unix.go skips too).
+/// Extended attributes that describe the host, not the file: those the
+/// layer normalizer drops from every source, and macOS' metadata, which
+/// fsutil's stat_unix.go skips too.
 fn host_specific_xattr(name: &str) -> bool {
-    name == "security.selinux"
-        || name.starts_with("trusted.overlay.")
-        || name.starts_with("com.apple.")
+    crate::layer::is_host_xattr(name) || name.starts_with("com.apple.")
 }
 
 /// A build context directory and its ignore rules.

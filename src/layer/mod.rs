@@ -17,6 +17,7 @@ mod resolve;
 mod writer;
 
 pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES};
+pub(crate) use normalize::is_host_xattr;
 pub use read::{known_layer_type, uncompressed};
 pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 

@@ -243,3 +243,61 @@ fn docker_archive_refuses_a_layer_that_does_not_match_its_diff_id() {
         "temp files left behind"
     );
 }
+
+/// A gzip layer made of several members (as pigz and parallel gzip write
+/// them) is one layer: the docker-archive writer reads all of it (it used a
+/// single-member decoder, so the layer came out cut short and its diff_id
+/// did not match).
+#[test]
+fn docker_archive_reads_every_member_of_a_gzip_layer() {
+    use minibuild::oci::{self, Descriptor};
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let src = Layout::create(dir.path()).unwrap();
+    let mut tar = tar::Builder::new(Vec::new());
+    for (name, body) in [("a.txt", "first\n"), ("b.txt", "second\n")] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(body.len() as u64);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, name, body.as_bytes()).unwrap();
+    }
+    let tar = tar.into_inner().unwrap();
+    let gzip = |part: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(part).unwrap();
+        e.finish().unwrap()
+    };
+    let mut blob = gzip(&tar[..512]);
+    blob.extend(gzip(&tar[512..]));
+    let layer = src.put_blob(&blob).unwrap();
+    let diff_id = minibuild::digest::sha256(&tar);
+    let config = serde_json::json!({
+        "architecture": minibuild::oci::Platform::host().architecture, "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": [diff_id]},
+    });
+    let config_bytes = oci::canonical_json(&config).unwrap();
+    let config_digest = src.put_blob(&config_bytes).unwrap();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": oci::MEDIA_TYPE_MANIFEST,
+        "config": Descriptor::new(oci::MEDIA_TYPE_CONFIG, config_digest, config_bytes.len() as u64),
+        "layers": [Descriptor::new(oci::MEDIA_TYPE_LAYER_GZIP, layer, blob.len() as u64)],
+    });
+    let bytes = oci::canonical_json(&manifest).unwrap();
+    let desc = Descriptor::new(
+        oci::MEDIA_TYPE_MANIFEST,
+        src.put_blob(&bytes).unwrap(),
+        bytes.len() as u64,
+    );
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("multi.tar");
+    let dest = Location::DockerArchive {
+        file: file.clone(),
+        reference: None,
+    };
+    export(&src, &desc, &[], &dest, &PushOptions::default()).unwrap();
+    let list: serde_json::Value =
+        serde_json::from_slice(&read_member(&file, "manifest.json")).unwrap();
+    let layer_member = list[0]["Layers"][0].as_str().unwrap().to_string();
+    assert_eq!(read_member(&file, &layer_member), tar);
+}
