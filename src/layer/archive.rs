@@ -5,7 +5,7 @@ use super::normalize::{clean_path, join};
 use super::progress::{Progress, ProgressReader};
 use super::resolve::{resolve_path, Lower, PathKind, ResolveError};
 use super::writer::{Content, Origin, TarStream};
-use super::{Entry, EntryKind, LayerError};
+use super::{Entry, EntryKind, FileRef, LayerError};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
@@ -88,14 +88,22 @@ impl ArchiveLimits {
 /// but whose first block does not decompress is an error: a truncated
 /// `.tar.zst` must not land in the image as an opaque file.
 pub fn detect_archive(path: &Path) -> io::Result<Option<ArchiveFormat>> {
+    detect_archive_in(&mut File::open(path)?)
+}
+
+/// [`detect_archive`] of an open file (read from its start; its position
+/// is left anywhere).
+pub fn detect_archive_in(file: &mut File) -> io::Result<Option<ArchiveFormat>> {
     let mut head = [0u8; 512];
-    let n = read_full(&mut File::open(path)?, &mut head)?;
+    file.rewind()?;
+    let n = read_full(file, &mut head)?;
     match sniff(&head[..n]) {
         None => Ok(None),
         Some(ArchiveFormat::Tar) => Ok(Some(ArchiveFormat::Tar)),
         Some(format) => {
             let mut inner = [0u8; 512];
-            let n = decoder(format, File::open(path)?)
+            file.rewind()?;
+            let n = decoder(format, &mut *file)
                 .and_then(|mut d| read_full(&mut d, &mut inner))
                 .map_err(|e| {
                     io::Error::new(
@@ -273,15 +281,15 @@ pub(crate) struct Placement<'a> {
     pub(crate) lower: &'a Lower,
 }
 
-/// Adds the entries of the archive at `path` under `place.dest_dir`.
+/// Adds the entries of the archive `file` under `place.dest_dir`.
 pub(crate) fn add_archive(
     tar: &mut TarStream<'_, '_>,
-    path: &Path,
+    file: &FileRef,
     place: &Placement<'_>,
     limits: &ArchiveLimits,
     progress: bool,
 ) -> Result<(), LayerError> {
-    let name = path.display().to_string();
+    let name = file.name();
     let dest_dir = place.dest_dir;
     let dest = clean_path(dest_dir).map_err(|reason| LayerError::BadPath {
         context: String::new(),
@@ -297,7 +305,7 @@ pub(crate) fn add_archive(
             source,
         }
     };
-    let mut file = File::open(path).map_err(io_err("opening it"))?;
+    let mut file = file.open().map_err(io_err("opening it"))?;
     let size = file.metadata().map_err(io_err("opening it"))?.len();
     let mut head = [0u8; 512];
     let n = read_full(&mut file, &mut head).map_err(io_err("reading its first bytes"))?;

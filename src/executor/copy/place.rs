@@ -223,9 +223,13 @@ impl<'a> Placer<'a> {
         }
         let is_file = matches!(entry.kind, ContextKind::File { .. });
         let archive = if self.how.unpack && is_file {
-            layer::detect_archive(&entry.path).map_err(|e| {
-                BuildError::at(self.how.span, format!("reading {}", entry.rel)).caused(e)
-            })?
+            entry
+                .file
+                .open()
+                .and_then(|mut f| layer::detect_archive_in(&mut f))
+                .map_err(|e| {
+                    BuildError::at(self.how.span, format!("reading {}", entry.rel)).caused(e)
+                })?
         } else {
             None
         };
@@ -233,7 +237,7 @@ impl<'a> Placer<'a> {
             // an archive is unpacked into the destination, as a directory
             self.ensure_dest_dir()?;
             self.archives.push(Source::Archive {
-                path: entry.path.clone(),
+                file: layer::FileRef::Context(entry.file.clone()),
                 dest_dir: format!("/{}", self.dest),
                 chown: self.how.owner,
                 lower: self.fs.lower(),
@@ -377,7 +381,10 @@ pub(crate) fn entry_from_meta(path: &str, m: &FsMeta) -> Entry {
 /// type bit), extended attributes come along.
 fn context_entry(target: &str, c: &ContextEntry) -> (Entry, Data) {
     let (kind, data) = match &c.kind {
-        ContextKind::File { size } => (EntryKind::File { size: *size }, Data::Path(c.path.clone())),
+        ContextKind::File { size } => (
+            EntryKind::File { size: *size },
+            Data::Context(c.file.clone()),
+        ),
         ContextKind::Dir => (EntryKind::Dir, Data::None),
         ContextKind::Symlink { target } => (
             EntryKind::Symlink {
