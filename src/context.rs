@@ -269,7 +269,7 @@ impl BuildContext {
                 continue;
             }
             let path = join_rel(sub, &lossy);
-            let entry = stat_at(&self.dir, fd, &name, &real)?;
+            let entry = stat_listed(&self.dir, fd, &name, &real)?;
             if ignore::fn_match(pattern, &path)? {
                 utf8_name(&name, dir)?;
                 out.push(path);
@@ -319,7 +319,7 @@ impl BuildContext {
                 continue;
             }
             utf8_name(&name, real)?;
-            let mut entry = stat_at(&self.dir, fd, &name, &ctx_rel)?;
+            let mut entry = stat_listed(&self.dir, fd, &name, &ctx_rel)?;
             let rel = join_rel(sub, &lossy);
             entry.rel.clone_from(&rel);
             if entry.kind != ContextKind::Dir {
@@ -448,6 +448,25 @@ fn open_child_dir(
             Ok(fd)
         });
     opened.map_err(dir_err(entry.file.real()))
+}
+
+/// [`stat_at`] of a name the directory's listing just gave: gone by now
+/// means the context changed.
+fn stat_listed(
+    root: &RootDir,
+    dir: &OwnedFd,
+    name: &CStr,
+    real: &str,
+) -> Result<ContextEntry, ContextError> {
+    stat_at(root, dir, name, real).map_err(|e| match e {
+        ContextError::Io { what, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            ContextError::Io {
+                what,
+                source: beneath::changed(),
+            }
+        }
+        other => other,
+    })
 }
 
 /// Fails unless the name `name` in the directory `dir` is UTF-8.

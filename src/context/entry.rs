@@ -167,7 +167,14 @@ pub(crate) fn stat_at(
         },
         FileType::Directory => ContextKind::Dir,
         FileType::Symlink => {
-            let target = rfs::readlinkat(dir, name, Vec::new()).map_err(io_err("reading link"))?;
+            let target = rfs::readlinkat(dir, name, Vec::new()).map_err(|e| match e {
+                // a link a moment ago, something else (or nothing) now
+                rustix::io::Errno::INVAL | rustix::io::Errno::NOENT => ContextError::Io {
+                    what: format!("reading link {real}"),
+                    source: beneath::changed(),
+                },
+                e => io_err("reading link")(e),
+            })?;
             let target =
                 String::from_utf8(target.into_bytes()).map_err(|e| ContextError::NotUtf8 {
                     path: real.to_string(),

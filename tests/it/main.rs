@@ -22,6 +22,7 @@ mod executor_lib;
 mod expand_buildkit;
 mod fake_registry;
 mod hostile;
+mod hostile_race;
 mod language;
 mod layer_archive;
 mod registry_credentials;
