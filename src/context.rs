@@ -8,8 +8,8 @@ mod entry;
 
 pub use beneath::Identity;
 use beneath::RootDir;
-pub use entry::{escape_name, ContextEntry, ContextFile, ContextKind};
 use entry::{list_names, stat_at};
+pub use entry::{ContextEntry, ContextFile, ContextKind};
 
 use crate::ignore::{self, PatternMatcher};
 use std::ffi::{CStr, CString};
@@ -48,14 +48,13 @@ pub enum ContextError {
         /// What it is instead of a regular file in the context.
         reason: String,
     },
-    /// A name that is not UTF-8, which minibuild does not carry into a
-    /// layer: refused rather than dropped or mangled.
-    #[error("{path}: {name} is not valid UTF-8; minibuild cannot copy it (rename it, or exclude it in .dockerignore)")]
-    NotUtf8 {
-        /// The context path, non-UTF-8 bytes shown as `\xNN`.
+    /// A name minibuild cannot carry (see [`crate::layer::names`]).
+    #[error("{path}: {reason}")]
+    BadName {
+        /// The directory or path, bytes that are not UTF-8 shown as `\\xNN`.
         path: String,
-        /// What is not UTF-8 (the name, or a link's target).
-        name: String,
+        /// Why.
+        reason: String,
     },
 }
 
@@ -190,11 +189,11 @@ impl BuildContext {
             return Ok(false);
         }
         // not a directory (or not one any more): nothing below
-        let Ok(dir) = self.dir.open_dir(std::ffi::OsStr::new(rel)) else {
+        let Ok(dir) = self.dir.open_dir(rel) else {
             return Ok(false);
         };
-        for name in list_names(&dir, rel)? {
-            let sub = join_rel(rel, &String::from_utf8_lossy(name.to_bytes()));
+        for (_, name) in list_names(&dir, rel)? {
+            let sub = join_rel(rel, &name);
             if self.present(&sub)? {
                 return Ok(true);
             }
@@ -262,20 +261,17 @@ impl BuildContext {
         depth: usize,
         out: &mut Vec<String>,
     ) -> Result<(), ContextError> {
-        for name in list_names(fd, dir)? {
-            let lossy = String::from_utf8_lossy(name.to_bytes());
-            let real = join_rel(dir, &lossy);
+        for (raw, name) in list_names(fd, dir)? {
+            let real = join_rel(dir, &name);
             if !self.present(&real)? {
                 continue;
             }
-            let path = join_rel(sub, &lossy);
-            let entry = stat_listed(&self.dir, fd, &name, &real)?;
+            let path = join_rel(sub, &name);
+            let entry = stat_listed(&self.dir, fd, &raw, &real)?;
             if ignore::fn_match(pattern, &path)? {
-                utf8_name(&name, dir)?;
                 out.push(path);
             } else if entry.kind == ContextKind::Dir && path.matches('/').count() < depth {
-                utf8_name(&name, dir)?;
-                let child = open_child_dir(fd, &name, &entry)?;
+                let child = open_child_dir(fd, &raw, &entry)?;
                 self.match_below(&child, &real, &path, pattern, depth, out)?;
             }
         }
@@ -311,16 +307,14 @@ impl BuildContext {
         pending: &mut Vec<ContextEntry>,
         out: &mut Vec<ContextEntry>,
     ) -> Result<(), ContextError> {
-        for name in list_names(fd, real)? {
-            let lossy = String::from_utf8_lossy(name.to_bytes());
-            let ctx_rel = join_rel(real, &lossy);
+        for (raw, name) in list_names(fd, real)? {
+            let ctx_rel = join_rel(real, &name);
             let excluded = self.is_excluded(&ctx_rel)?;
             if excluded && !self.ignore.has_exceptions_below(&ctx_rel) {
                 continue;
             }
-            utf8_name(&name, real)?;
-            let mut entry = stat_listed(&self.dir, fd, &name, &ctx_rel)?;
-            let rel = join_rel(sub, &lossy);
+            let mut entry = stat_listed(&self.dir, fd, &raw, &ctx_rel)?;
+            let rel = join_rel(sub, &name);
             entry.rel.clone_from(&rel);
             if entry.kind != ContextKind::Dir {
                 if !excluded {
@@ -329,7 +323,7 @@ impl BuildContext {
                 }
                 continue;
             }
-            let child = open_child_dir(fd, &name, &entry)?;
+            let child = open_child_dir(fd, &raw, &entry)?;
             let before = pending.len();
             if excluded {
                 pending.push(entry);
@@ -404,14 +398,11 @@ impl BuildContext {
             what: format!("reading context file {rel}"),
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
-        let name = CString::new(name).map_err(|_| missing())?;
-        let fd = self
-            .dir
-            .open_dir(std::ffi::OsStr::new(parent))
-            .map_err(|e| ContextError::Io {
-                what: format!("reading context file {rel}"),
-                source: e,
-            })?;
+        let name = CString::new(crate::layer::names::encode(name)).map_err(|_| missing())?;
+        let fd = self.dir.open_dir(parent).map_err(|e| ContextError::Io {
+            what: format!("reading context file {rel}"),
+            source: e,
+        })?;
         stat_at(&self.dir, &fd, &name, rel)
     }
 }
@@ -466,18 +457,6 @@ fn stat_listed(
             }
         }
         other => other,
-    })
-}
-
-/// Fails unless the name `name` in the directory `dir` is UTF-8.
-fn utf8_name(name: &CStr, dir: &str) -> Result<(), ContextError> {
-    if name.to_str().is_ok() {
-        return Ok(());
-    }
-    let escaped = escape_name(name.to_bytes());
-    Err(ContextError::NotUtf8 {
-        path: join_rel(dir, &escaped),
-        name: "the name".to_string(),
     })
 }
 

@@ -66,17 +66,28 @@ impl RootDir {
         Ok(RootDir { fd: Arc::new(fd) })
     }
 
-    /// Opens directory `rel` (relative, `/`-separated; empty for the root)
-    /// for listing, no link followed at any component.
-    pub(crate) fn open_dir(&self, rel: &OsStr) -> io::Result<OwnedFd> {
-        open_beneath(&self.fd, rel, OFlags::RDONLY | OFlags::DIRECTORY)
+    /// Opens directory `rel` (relative, `/`-separated, names not UTF-8
+    /// carried as [`crate::layer::names`] says; empty for the root) for
+    /// listing, no link followed at any component.
+    pub(crate) fn open_dir(&self, rel: &str) -> io::Result<OwnedFd> {
+        let rel = crate::layer::names::encode(rel);
+        open_beneath(
+            &self.fd,
+            OsStr::from_bytes(&rel),
+            OFlags::RDONLY | OFlags::DIRECTORY,
+        )
     }
 
     /// Opens the regular file `rel` for reading, no link followed at any
     /// component; it must be `expected` (a fifo swapped in is not waited
     /// on: the open does not block).
-    pub(crate) fn open_file(&self, rel: &OsStr, expected: &Identity) -> io::Result<File> {
-        let fd = open_beneath(&self.fd, rel, OFlags::RDONLY | OFlags::NONBLOCK)?;
+    pub(crate) fn open_file(&self, rel: &str, expected: &Identity) -> io::Result<File> {
+        let rel = crate::layer::names::encode(rel);
+        let fd = open_beneath(
+            &self.fd,
+            OsStr::from_bytes(&rel),
+            OFlags::RDONLY | OFlags::NONBLOCK,
+        )?;
         check_identity(&fd, expected)?;
         // O_NONBLOCK stays: reads of a regular file never block anyway
         Ok(File::from(fd))
@@ -212,9 +223,9 @@ mod tests {
         let root = RootDir::open(dir.path()).unwrap();
         let st = rfs::statat(&*root.fd, "a", rfs::AtFlags::SYMLINK_NOFOLLOW).unwrap();
         let id = Identity::of(&st);
-        assert!(root.open_file(OsStr::new("a"), &id).is_ok());
+        assert!(root.open_file("a", &id).is_ok());
         std::fs::rename(dir.path().join("b"), dir.path().join("a")).unwrap();
-        let e = root.open_file(OsStr::new("a"), &id).unwrap_err();
+        let e = root.open_file("a", &id).unwrap_err();
         assert!(e.to_string().contains("changed during the build"), "{e}");
     }
 }

@@ -4,9 +4,9 @@
 
 use super::beneath::{self, Identity, RootDir};
 use super::ContextError;
-use crate::layer::EntryKind;
+use crate::layer::{names, EntryKind};
 use rustix::fs::{self as rfs, AtFlags, FileType};
-use std::ffi::{CStr, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::fs::File;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -96,7 +96,7 @@ impl ContextFile {
     /// or an error saying it changed during the build.
     pub fn open(&self) -> io::Result<File> {
         self.root
-            .open_file(OsStr::new(&self.real), &self.identity)
+            .open_file(&self.real, &self.identity)
             .map_err(|e| {
                 if beneath::is_change(&e) {
                     beneath::changed()
@@ -109,7 +109,7 @@ impl ContextFile {
     /// Opens it as a directory, to list it: the same directory the walk
     /// saw, or an error saying it changed.
     pub(crate) fn open_dir(&self) -> io::Result<OwnedFd> {
-        let fd = self.root.open_dir(OsStr::new(&self.real)).map_err(|e| {
+        let fd = self.root.open_dir(&self.real).map_err(|e| {
             if beneath::is_change(&e) {
                 beneath::changed()
             } else {
@@ -126,18 +126,6 @@ impl ContextFile {
 /// fsutil's stat_unix.go skips too.
 pub(super) fn host_specific_xattr(name: &str) -> bool {
     crate::layer::is_host_xattr(name) || name.starts_with("com.apple.")
-}
-
-/// A name as it is shown: UTF-8 as it is, other bytes as `\xNN`.
-pub fn escape_name(name: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in name.utf8_chunks() {
-        out.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
 }
 
 /// Reads the entry `name` of the directory `dir` (links not followed),
@@ -175,11 +163,12 @@ pub(crate) fn stat_at(
                 },
                 e => io_err("reading link")(e),
             })?;
-            let target =
-                String::from_utf8(target.into_bytes()).map_err(|e| ContextError::NotUtf8 {
-                    path: real.to_string(),
-                    name: format!("its link target {}", escape_name(e.as_bytes())),
-                })?;
+            let target = names::decode(target.as_bytes())
+                .map_err(|reason| ContextError::BadName {
+                    path: names::shown(real).into_owned(),
+                    reason: format!("its link target {reason}"),
+                })?
+                .into_owned();
             ContextKind::Symlink { target }
         }
         FileType::Fifo => ContextKind::Special(EntryKind::Fifo),
@@ -284,20 +273,21 @@ fn xattrs_of<L: Iterator<Item = OsString>>(
 }
 
 /// The names in the directory `dir` (`.` and `..` left out), sorted by
-/// their bytes (as filepath.Walk visits them).
+/// their bytes (as filepath.Walk visits them): each as the system calls
+/// take it, and as minibuild carries it (see [`names`]).
 pub(crate) fn list_names(
     dir: &OwnedFd,
     real: &str,
-) -> Result<Vec<std::ffi::CString>, ContextError> {
+) -> Result<Vec<(CString, String)>, ContextError> {
     let what = || {
         let shown = if real.is_empty() { "." } else { real };
-        format!("reading build context directory {shown}")
+        format!("reading build context directory {}", names::shown(shown))
     };
     let entries = rfs::Dir::read_from(dir).map_err(|e| ContextError::Io {
         what: what(),
         source: e.into(),
     })?;
-    let mut names = Vec::new();
+    let mut raw = Vec::new();
     for e in entries {
         let e = e.map_err(|e| ContextError::Io {
             what: what(),
@@ -305,9 +295,19 @@ pub(crate) fn list_names(
         })?;
         let name = e.file_name();
         if name != c"." && name != c".." {
-            names.push(name.to_owned());
+            raw.push(name.to_owned());
         }
     }
-    names.sort();
-    Ok(names)
+    raw.sort();
+    let mut out = Vec::with_capacity(raw.len());
+    for name in raw {
+        let carried = names::decode(name.to_bytes())
+            .map_err(|reason| ContextError::BadName {
+                path: names::shown(real).into_owned(),
+                reason,
+            })?
+            .into_owned();
+        out.push((name, carried));
+    }
+    Ok(out)
 }

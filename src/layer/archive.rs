@@ -517,18 +517,17 @@ impl Unpack<'_> {
         let name = self.name;
         let origin = Origin::Archive(name);
         let bad = |path: &str, reason: String| self.bad(path, reason);
-        let raw = String::from_utf8(item.path_bytes().into_owned()).map_err(|e| {
-            bad(
-                &String::from_utf8_lossy(e.as_bytes()),
-                "the name is not valid UTF-8".into(),
-            )
-        })?;
+        // names not UTF-8 are carried (see `names`), as tar carries them
+        let raw = super::names::decode(&item.path_bytes())
+            .map_err(|reason| bad(&String::from_utf8_lossy(&item.path_bytes()), reason))?
+            .into_owned();
         last.clone_from(&raw);
         let rel = clean_path(&raw).map_err(|r| bad(&raw, r))?;
         let link = match item.link_name_bytes() {
             Some(l) => Some(
-                String::from_utf8(l.into_owned())
-                    .map_err(|_| bad(&raw, "the link target is not valid UTF-8".into()))?,
+                super::names::decode(&l)
+                    .map_err(|reason| bad(&raw, format!("its link target {reason}")))?
+                    .into_owned(),
             ),
             None => None,
         };

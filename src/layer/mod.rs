@@ -10,6 +10,7 @@
 
 mod archive;
 mod compress;
+pub mod names;
 mod normalize;
 mod progress;
 mod read;
@@ -135,7 +136,7 @@ pub enum LayerError {
         source: std::io::Error,
     },
     /// A path that cannot go into a layer: `..` components, whiteouts, etc.
-    #[error("{context}entry {path}: {reason}")]
+    #[error("{context}entry {}: {reason}", names::shown(.path))]
     BadPath {
         /// "archive <name>: " when the entry comes from an archive, else empty.
         context: String,
@@ -145,7 +146,7 @@ pub enum LayerError {
         reason: String,
     },
     /// A hard link whose target is not an earlier entry of the same archive.
-    #[error("archive {archive}: entry {path}: hard link to {target}, which is not in the archive")]
+    #[error("archive {archive}: entry {}: hard link to {}, which is not in the archive", names::shown(.path), names::shown(.target))]
     HardlinkOutside {
         /// The archive's file name.
         archive: String,
@@ -194,7 +195,7 @@ pub enum LayerError {
         limit: u64,
     },
     /// A file whose content does not have the size its entry says.
-    #[error("entry {path}: expected {expected} bytes of content, found {found}")]
+    #[error("entry {}: expected {expected} bytes of content, found {found}", names::shown(.path))]
     SizeMismatch {
         /// The entry.
         path: String,

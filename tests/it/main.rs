@@ -9,6 +9,7 @@ mod archive_symlinks;
 mod blob_trust;
 mod cli;
 mod context_fidelity;
+mod context_names;
 mod copy_fidelity;
 mod corpus_buildah;
 mod corpus_buildkit;
