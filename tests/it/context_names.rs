@@ -2,36 +2,11 @@
 //! bytes, and so does BuildKit; `n\xff` and `n\u{FFFD}` are two files, and
 //! `COPY *.txt` matches `a\xff.txt`. Nothing is dropped or merged.
 
-use crate::common::{layer_tar, manifest_of, stderr, validate, Work};
-use std::collections::BTreeMap;
+use crate::common::race::layer_entries;
+use crate::common::{stderr, validate, Work};
 use std::ffi::OsStr;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-
-/// path bytes → (type flag, content or link target), of every layer.
-fn layer_entries(layout: &Path, name: &str) -> BTreeMap<Vec<u8>, (u8, Vec<u8>)> {
-    let manifest = manifest_of(layout, name);
-    let mut out = BTreeMap::new();
-    for layer in manifest["layers"].as_array().unwrap() {
-        let bytes = layer_tar(layout, layer);
-        let mut archive = tar::Archive::new(&bytes[..]);
-        for e in archive.entries().unwrap() {
-            let mut e = e.unwrap();
-            let path = e.path_bytes().into_owned();
-            let flag = e.header().entry_type().as_byte();
-            let mut data = Vec::new();
-            match e.link_name_bytes() {
-                Some(l) => data = l.into_owned(),
-                None => {
-                    e.read_to_end(&mut data).unwrap();
-                }
-            }
-            out.insert(path, (flag, data));
-        }
-    }
-    out
-}
 
 fn write(ctx: &Path, rel: &[u8], content: &str) {
     let p = ctx.join(OsStr::from_bytes(rel));

@@ -10,6 +10,7 @@ mod blob_trust;
 mod cli;
 mod context_fidelity;
 mod context_names;
+mod context_specials;
 mod copy_fidelity;
 mod corpus_buildah;
 mod corpus_buildkit;
