@@ -5,6 +5,7 @@
 mod common;
 
 mod archive_add;
+mod archive_fuzz;
 mod archive_symlinks;
 mod blob_trust;
 mod cli;
