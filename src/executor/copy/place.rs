@@ -164,9 +164,11 @@ impl<'a> Placer<'a> {
 
     fn put(&mut self, e: Entry, data: Data) {
         if e.kind != EntryKind::Dir {
+            // what was below it goes: a range of the sorted keys, not a
+            // scan of them all (a 20,000-file COPY would be quadratic)
             let prefix = format!("{}/", e.path);
-            self.planned.retain(|p, _| !p.starts_with(&prefix));
-            self.inode_of.retain(|p, _| !p.starts_with(&prefix));
+            remove_below(&mut self.planned, &prefix);
+            remove_below(&mut self.inode_of, &prefix);
         }
         self.inode_of.remove(&e.path);
         self.planned.insert(e.path.clone(), (e, data));
@@ -407,6 +409,18 @@ fn context_entry(target: &str, c: &ContextEntry) -> (Entry, Data) {
         },
         data,
     )
+}
+
+/// Removes the keys of `map` that start with `prefix`.
+fn remove_below<V>(map: &mut BTreeMap<String, V>, prefix: &str) {
+    let below: Vec<String> = map
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in below {
+        map.remove(&k);
+    }
 }
 
 fn join(dir: &str, name: &str) -> String {
