@@ -78,3 +78,30 @@ fn a_name_holding_a_reserved_code_point_is_refused() {
         "{err}"
     );
 }
+
+/// buildah (Go, whose strings are bytes) copies the same names from a
+/// directory. Its wildcards differ: `COPY *.txt` with `a\xff.txt` fails
+/// there ("globs [/a\u{FFFD}.txt] matched nothing"); BuildKit's fsutil
+/// matches the bytes, and minibuild follows BuildKit.
+#[test]
+fn buildah_copies_the_same_names() {
+    if !crate::common::have("buildah") {
+        return;
+    }
+    let w = Work::new();
+    let ctx = w.ctx();
+    write(&ctx, b"d/n\xff", "raw byte");
+    write(&ctx, "d/n\u{FFFD}".as_bytes(), "replacement character");
+    w.dockerfile("FROM scratch\nCOPY d /d/\n");
+    let ours = w.build_oci("names", &[]);
+    let theirs = crate::common::buildah_build(w.dir.path(), &ctx, "names", &[]);
+    let files = |layout: &Path| -> Vec<(Vec<u8>, Vec<u8>)> {
+        layer_entries(layout, "names")
+            .into_iter()
+            .filter(|(_, (flag, _))| *flag == b'0')
+            .map(|(p, (_, data))| (p, data))
+            .collect()
+    };
+    assert_eq!(files(&ours), files(&theirs));
+    assert_eq!(files(&ours).len(), 2);
+}
