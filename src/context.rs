@@ -399,9 +399,14 @@ impl BuildContext {
             source: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
         let name = CString::new(crate::layer::names::encode(name)).map_err(|_| missing())?;
+        // `rel` has no link in it: a link met now was swapped in since
         let fd = self.dir.open_dir(parent).map_err(|e| ContextError::Io {
             what: format!("reading context file {rel}"),
-            source: e,
+            source: if beneath::met_a_link(&e) {
+                beneath::changed()
+            } else {
+                e
+            },
         })?;
         stat_at(&self.dir, &fd, &name, rel)
     }

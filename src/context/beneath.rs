@@ -104,9 +104,19 @@ pub(crate) fn changed() -> io::Error {
 /// Whether an open failed because a component is now a link, not a
 /// directory, outside the root, or gone: the context changed.
 pub(crate) fn is_change(e: &io::Error) -> bool {
+    met_a_link(e)
+        || matches!(
+            e.raw_os_error().map(Errno::from_raw_os_error),
+            Some(Errno::NOTDIR | Errno::NOENT)
+        )
+}
+
+/// Whether an open failed because a component is a link (or leads out of
+/// the root): of a path the walk saw without links, one changed since.
+pub(crate) fn met_a_link(e: &io::Error) -> bool {
     matches!(
         e.raw_os_error().map(Errno::from_raw_os_error),
-        Some(Errno::LOOP | Errno::NOTDIR | Errno::XDEV | Errno::NOENT)
+        Some(Errno::LOOP | Errno::XDEV)
     )
 }
 
