@@ -81,7 +81,9 @@ impl Job {
             store.as_ref().or(Some(&layout)),
             log,
         )?;
-        let _hold = layout.hold()?; // the layout may be new: hold it now
+        // the layout may be new: make it and hold it now
+        layout.ensure_created()?;
+        let _hold = layout.hold()?;
         layout.publish(&built.manifest)?;
         let wrote = self.name_or_export(&layout, &built)?;
         let mut warnings = built.warnings.clone();

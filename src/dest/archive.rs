@@ -124,6 +124,9 @@ pub fn write_docker_archive(
                 let mut reader = decompressor(&layer.media_type, &mut blob, &what)?;
                 io::copy(&mut reader, &mut out).map_err(DestError::io(what.clone()))?;
             }
+            // to its end, where the blob's reader checks its digest (a
+            // decompressor may stop before it)
+            io::copy(&mut blob, &mut io::sink()).map_err(DestError::io(what.clone()))?;
             let (buf, diff_id, _) = out.finish();
             let mut tmp = buf
                 .into_inner()

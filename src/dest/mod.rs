@@ -131,7 +131,9 @@ pub fn export(
             let out = Layout::staging(dir);
             let _hold = out.hold()?;
             out.copy_image_from(src, manifest)?;
-            let _hold = out.hold()?; // the layout may be new: hold it now
+            // the layout may be new: make it and hold it now
+            out.ensure_created()?;
+            let _hold = out.hold()?;
             out.publish(manifest)?;
             if names.is_empty() {
                 out.add_untagged(manifest)?;

@@ -120,27 +120,29 @@ impl BlobReader {
 impl Read for BlobReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let Some(inner) = self.inner.as_mut() else {
-            return Ok(0); // checked already
+            return Ok(0); // read whole and checked
         };
         let n = inner.read(buf)?;
         self.read += n as u64;
         if self.read > self.len {
             return Err(self.corrupt(format!("grew past its {} bytes while read", self.len)));
         }
-        if n > 0 || buf.is_empty() {
-            return Ok(n);
-        }
-        if let Some(inner) = self.inner.take() {
-            let actual = inner.finish();
-            if actual != self.digest || self.read != self.len {
-                return Err(self.corrupt(format!(
-                    "content has digest {actual}, expected {} ({} bytes read): \
-                     the file changed after it was stored",
-                    self.digest, self.read
-                )));
+        // checked on the last byte (readers that stop at the size they were
+        // told, as an upload or a tar entry does, never ask for the end),
+        // or at an end that comes early
+        if self.read == self.len || (n == 0 && !buf.is_empty()) {
+            if let Some(inner) = self.inner.take() {
+                let actual = inner.finish();
+                if actual != self.digest || self.read != self.len {
+                    return Err(self.corrupt(format!(
+                        "content has digest {actual}, expected {} ({} bytes read): \
+                         the file changed after it was stored",
+                        self.digest, self.read
+                    )));
+                }
             }
         }
-        Ok(0)
+        Ok(n)
     }
 }
 

@@ -16,7 +16,7 @@ impl Layout {
     /// reads its bases from) is held through a read-only lock file, or not
     /// at all when it has none: nothing here writes to it.
     pub fn hold(&self) -> Result<HoldGuard, DestError> {
-        if !self.root.join("oci-layout").exists() {
+        if self.state()? == super::State::Absent {
             return Ok(HoldGuard { _lock: None });
         }
         let lock = match self.flock(USERS_LOCK_FILE, LockMode::Shared) {

@@ -119,7 +119,7 @@ impl Layout {
 
     /// Makes the layout's files where they are missing (refusing a
     /// directory that is another kind of layout).
-    pub(crate) fn ensure_created(&self) -> Result<(), DestError> {
+    pub fn ensure_created(&self) -> Result<(), DestError> {
         if self.shared.exists.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -226,7 +226,7 @@ impl Layout {
     /// Reads a (small) blob whole and checks it against its digest.
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
         let path = self.blob_path(digest);
-        let what = || format!("reading blob {}", path.display());
+        let what = || format!("reading blob {digest} ({})", path.display());
         let mut bytes = Vec::new();
         open_regular(&path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
@@ -247,8 +247,8 @@ impl Layout {
     /// the blob, when its bytes turn out not to be the ones its name says.
     pub fn open_blob(&self, digest: &Digest) -> Result<BlobReader, DestError> {
         let path = self.blob_path(digest);
-        let file = open_regular(&path)
-            .map_err(DestError::io(format!("opening blob {}", path.display())))?;
+        let what = format!("opening blob {digest} ({})", path.display());
+        let file = open_regular(&path).map_err(DestError::io(what))?;
         BlobReader::new(file, digest.clone(), path)
     }
 
@@ -265,13 +265,7 @@ impl Layout {
             return Ok(());
         }
         let what = || format!("copying blob {digest} from {}", other.root.display());
-        let mut src = other.open_blob(digest).map_err(|e| match e {
-            DestError::Io { source, .. } => DestError::Io {
-                what: what(),
-                source,
-            },
-            e => e,
-        })?;
+        let mut src = other.open_blob(digest)?;
         // the reader checks the digest: the copy needs no second hash
         let mut blob = self.new_temp_blob()?;
         io::copy(&mut src, &mut blob).map_err(DestError::io(what()))?;
@@ -301,8 +295,9 @@ impl Layout {
 
     /// Moves the blobs this staging handle wrote into `blobs/sha256` (the
     /// layout made first when missing), then checks that every blob
-    /// `manifest` reaches is there, so the caller can name it. Hold the
-    /// layout ([`Layout::hold`]) from before this until it is named.
+    /// `manifest` reaches is there, so the caller can name it. Make the
+    /// layout ([`Layout::ensure_created`]) and hold it ([`Layout::hold`])
+    /// before this, until the image is named.
     pub fn publish(&self, manifest: &Descriptor) -> Result<(), DestError> {
         self.ensure_created()?;
         let staged = self
