@@ -282,6 +282,8 @@ fn pull_into_store(
         }
     })?;
     let desc = plain(desc);
+    // a staging store (a build into it) names only what it has published
+    store.publish(&desc)?;
     store.tag(&desc, &ImageName::from(reference))?;
     if into.root() != store.root() {
         into.copy_image_from(store, &desc)?;

@@ -56,6 +56,40 @@ fn a_failed_build_writes_nothing_to_the_store() {
 }
 
 #[test]
+fn a_base_pulled_by_a_build_that_then_fails_stays_whole_in_the_store() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = Registry::start();
+    let w = Work::new();
+    let ctx = w.hello_context("pulled");
+    let c = ctx.to_str().unwrap();
+    let base = format!("{}/base:1", reg.host());
+    let elsewhere = w.path("elsewhere").display().to_string();
+    let o = w.run(&["build", "--store", &elsewhere, "-t", &base, c]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.run(&["push", "--store", &elsewhere, &base]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let tar = w.path("big.tar");
+    noise_tar(&tar, &[("big.bin".to_string(), 1 << 20)]);
+    let gz = gzip(&std::fs::read(&tar).unwrap());
+    w.file("cut.tar.gz", &gz[..gz.len() / 2]);
+    w.dockerfile(&format!(
+        "FROM docker://{base}\nCOPY msg /again\nADD cut.tar.gz /x/\n"
+    ));
+    let o = w.run(&["build", "-t", "fails:1", c]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // the pulled base is cached under its name with every blob it needs;
+    // nothing of the failed build is there
+    let store = w.path("store");
+    assert_eq!(tags(&store).keys().collect::<Vec<_>>(), vec![&base]);
+    validate(&store);
+    let o = w.run(&["prune"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("removed 0 blobs,"));
+}
+
+#[test]
 fn temporaries_of_killed_builds_go_at_once_with_the_next_build_or_prune() {
     let w = Work::new();
     let tmp = w.path("tmp");

@@ -293,32 +293,29 @@ impl Layout {
             .map_err(DestError::json(format!("parsing {}", path.display())))
     }
 
-    /// Moves the blobs this staging handle wrote into `blobs/sha256` (the
-    /// layout made first when missing), then checks that every blob
-    /// `manifest` reaches is there, so the caller can name it. Make the
-    /// layout ([`Layout::ensure_created`]) and hold it ([`Layout::hold`])
-    /// before this, until the image is named.
+    /// Moves the staged blobs `manifest` reaches into `blobs/sha256` (the
+    /// layout made first when missing; referenced blobs before the blob
+    /// that references them), then checks that every one of them is there,
+    /// so the caller can name it. Make the layout
+    /// ([`Layout::ensure_created`]) and hold it ([`Layout::hold`]) before
+    /// this, until the image is named. Other staged blobs stay staged.
     pub fn publish(&self, manifest: &Descriptor) -> Result<(), DestError> {
         self.ensure_created()?;
-        let staged = self
-            .staged_path(&manifest.digest)
-            .and_then(|p| p.parent().map(Path::to_path_buf));
-        if let Some(dir) = staged.filter(|d| d.is_dir()) {
-            let what = || format!("publishing blobs into {}", self.root.display());
-            for entry in fs::read_dir(&dir).map_err(DestError::io(what()))? {
-                let entry = entry.map_err(DestError::io(what()))?;
-                let to = self
-                    .root
-                    .join("blobs")
-                    .join("sha256")
-                    .join(entry.file_name());
-                fs::rename(entry.path(), &to).map_err(DestError::io(format!(
-                    "moving a new blob to {}",
-                    to.display()
-                )))?;
+        let blobs = image_blobs(self, manifest)?;
+        for desc in &blobs {
+            let Some(staged) = self.staged_path(&desc.digest) else {
+                break; // nothing is staged here
+            };
+            if fs::symlink_metadata(&staged).is_err() {
+                continue;
             }
+            let to = self.stored_path(&desc.digest);
+            fs::rename(&staged, &to).map_err(DestError::io(format!(
+                "moving a new blob to {}",
+                to.display()
+            )))?;
         }
-        for desc in image_blobs(self, manifest)? {
+        for desc in blobs {
             let path = self.stored_path(&desc.digest);
             if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
                 return Err(DestError::invalid(
