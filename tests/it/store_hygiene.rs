@@ -167,7 +167,7 @@ fn an_archive_output_leaves_nothing_behind_on_sigterm_or_sigint() {
             let out = w.path("out");
             std::fs::create_dir_all(&tmp).unwrap();
             std::fs::create_dir_all(&out).unwrap();
-            noise_file(&w.ctx().join("big.bin"), 160 << 20, 11);
+            noise_file(&w.ctx().join("big.bin"), 64 << 20, 11);
             w.dockerfile("FROM scratch\nCOPY big.bin /\n");
             let file = out.join("image.tar");
             let mut child = minibuild()

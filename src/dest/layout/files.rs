@@ -131,3 +131,53 @@ impl Layout {
         Ok(State::Present)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_one_layout_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("l");
+        let l = Layout::at(&root);
+        assert_eq!(l.state().unwrap(), State::Absent, "no directory");
+        fs::create_dir(&root).unwrap();
+        fs::write(root.join("notes.txt"), b"").unwrap();
+        assert_eq!(l.state().unwrap(), State::Absent, "nothing of a layout");
+        fs::write(
+            root.join("index.json"),
+            br#"{"schemaVersion":2,"manifests":[]}"#,
+        )
+        .unwrap();
+        let marker = root.join("oci-layout").display().to_string();
+        let cases: [(&[u8], String); 4] = [
+            (b"", format!("{marker}: EOF while parsing")),
+            (
+                br#"{"imageLayoutVersion":"1.1.0"}"#,
+                format!("{marker}: imageLayoutVersion \"1.1.0\" is not 1.0.0"),
+            ),
+            (
+                br#"{"imageLayoutVersion":1}"#,
+                format!("{marker} has no imageLayoutVersion"),
+            ),
+            (br#"{"imageLayoutVersion":"1.0.0"}"#, String::new()),
+        ];
+        let err = l.state().unwrap_err().to_string();
+        assert!(err.ends_with(&format!("{marker} is missing")), "{err}");
+        for (content, expected) in cases {
+            fs::write(root.join("oci-layout"), content).unwrap();
+            match l.state() {
+                Ok(state) => assert!(expected.is_empty() && state == State::Present),
+                Err(e) => assert!(e.to_string().contains(&expected), "{e} / {expected}"),
+            }
+        }
+        fs::remove_file(root.join("oci-layout")).unwrap();
+        std::os::unix::fs::symlink(root.join("index.json"), root.join("oci-layout")).unwrap();
+        let err = l.state().unwrap_err().to_string();
+        assert!(
+            err.contains("not a regular file (a symbolic link)"),
+            "{err}"
+        );
+    }
+}
