@@ -251,6 +251,14 @@ fn global_flags_work_in_any_position() {
             assert!(text.contains(said), "{args:?}: {text}");
         }
     }
+    // the build without its subcommand word too
+    for args in [
+        words(&["--store", store, "-q", "-t", "two:1", ctx]),
+        words(&["-q", "--store", store, "-t", "two:1", ctx]),
+        words(&["-q", "-t", "two:1", ctx, "--store", store]),
+    ] {
+        assert!(run(args.clone()).starts_with("sha256:"), "{args:?}");
+    }
     // the flag went to the store named, never to the default one
     assert!(!w.path("default-store").exists());
     // a build flag before another subcommand would be lost: refused
