@@ -3,6 +3,7 @@
 //! scratch layout), the holds that keep `prune` off them until they are
 //! named, and the naming or exporting of the result.
 
+use crate::dest::scratch::{self, ScratchDir};
 use crate::dest::{self, ImageName, Layout, Location};
 use crate::executor::{self, BuildOptions, Built};
 use crate::Error;
@@ -39,34 +40,36 @@ pub struct Done {
 
 impl Job {
     /// Builds the image and stores or exports it. Progress goes to `log`.
+    ///
+    /// Blobs are written into a staging area of the layout they go to (the
+    /// store, or the first `oci:` output; a scratch layout for archives and
+    /// registries) and only moved in once the image is built: a build that
+    /// fails leaves nothing there, not even a layout it would have made.
     pub fn run(&self, log: &mut dyn Write) -> Result<Done, Error> {
         let to_store = self.outputs.is_empty();
+        let first_oci = self.outputs.iter().find_map(|d| match d {
+            Location::Oci { dir, .. } => Some(dir.clone()),
+            _ => None,
+        });
         let mut _scratch = None;
-        let build_dir = if to_store {
-            self.store.clone()
-        } else if let Some(Location::Oci { dir, .. }) = self
-            .outputs
-            .iter()
-            .find(|d| matches!(d, Location::Oci { .. }))
-        {
-            dir.clone()
+        let layout = if to_store {
+            Layout::staging(&self.store)
+        } else if let Some(dir) = first_oci {
+            Layout::staging(&dir)
         } else {
-            let tmp = tempfile::Builder::new()
-                .prefix("minibuild-out-")
-                .tempdir()
+            let tmp = ScratchDir::new_in(&std::env::temp_dir(), false)
                 .map_err(Error::io("creating a temporary layout"))?;
-            let path = tmp.path().to_path_buf();
+            let layout = Layout::create(&tmp.path().join("layout"))?;
             _scratch = Some(tmp);
-            path
+            layout
         };
-        let layout = Layout::create(&build_dir)?;
-        // the store also caches FROM images pulled from registries
-        let store = if build_dir == self.store {
-            None
-        } else {
-            Some(Layout::create(&self.store)?)
-        };
-        // until the image is named, `prune` must not take its blobs
+        // the killed builds before this one leave nothing behind
+        layout.sweep_temporaries();
+        let _ = scratch::sweep(&std::env::temp_dir(), scratch::SCRATCH_PREFIX, false);
+        // the store also caches FROM images pulled from registries; it is
+        // only made (and held) when one is
+        let store = (layout.root() != self.store).then(|| Layout::at(&self.store));
+        // until the image is named, `prune` must not take the blobs it uses
         let _holds = (
             layout.hold()?,
             store.as_ref().map(Layout::hold).transpose()?,
@@ -78,25 +81,13 @@ impl Job {
             store.as_ref().or(Some(&layout)),
             log,
         )?;
-        let mut wrote = Vec::new();
-        let names = &self.tags;
-        if to_store {
-            if names.is_empty() {
-                layout.tag(&built.manifest, &ImageName::from(""))?;
-            }
-            for n in names {
-                layout.tag(&built.manifest, n)?;
-                wrote.push(format!("stored {n} in {}", self.store.display()));
-            }
-        } else {
-            for d in &self.outputs {
-                let done =
-                    dest::export(&layout, &built.manifest, names, d, &self.options.registry)?;
-                wrote.push(format!("wrote {done}"));
-            }
-        }
+        // the layout may be new: make it and hold it now
+        layout.ensure_created()?;
+        let _hold = layout.hold()?;
+        layout.publish(&built.manifest)?;
+        let wrote = self.name_or_export(&layout, &built)?;
         let mut warnings = built.warnings.clone();
-        if to_store && names.is_empty() {
+        if to_store && self.tags.is_empty() {
             warnings.push("no -t given: the image is kept in the store untagged".to_string());
         }
         Ok(Done {
@@ -104,5 +95,26 @@ impl Job {
             wrote,
             warnings,
         })
+    }
+
+    /// Names the built image in the store, or exports it to every output.
+    fn name_or_export(&self, layout: &Layout, built: &Built) -> Result<Vec<String>, Error> {
+        let mut wrote = Vec::new();
+        let names = &self.tags;
+        if self.outputs.is_empty() {
+            if names.is_empty() {
+                layout.tag(&built.manifest, &ImageName::from(""))?;
+            }
+            for n in names {
+                layout.tag(&built.manifest, n)?;
+                wrote.push(format!("stored {n} in {}", self.store.display()));
+            }
+            return Ok(wrote);
+        }
+        for d in &self.outputs {
+            let done = dest::export(layout, &built.manifest, names, d, &self.options.registry)?;
+            wrote.push(format!("wrote {done}"));
+        }
+        Ok(wrote)
     }
 }

@@ -2,7 +2,7 @@
 
 #![forbid(unsafe_code)]
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use minibuild::dest::{self, ImageName, Layout, Location, PushOptions};
 use minibuild::executor::BuildOptions;
 use minibuild::job::Job;
@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// Build OCI container images from Dockerfiles, without a daemon and without root.
 #[derive(Parser, Debug)]
-#[command(name = "minibuild", version, args_conflicts_with_subcommands = true)]
+#[command(name = "minibuild", version)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -149,7 +149,16 @@ impl From<dest::DestError> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli =
+        match build_flags_before(&matches).map_or_else(|| Cli::from_arg_matches(&matches), Err) {
+            Ok(cli) => cli,
+            Err(e) => e.exit(),
+        };
+    // temporaries (an archive being written, scratch layouts) go with the process
+    if let Err(e) = minibuild::dest::scratch::clean_up_on_signals() {
+        let _ = writeln!(std::io::stderr(), "warning: cannot handle signals: {e}");
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) if f.code == 0 => ExitCode::SUCCESS,
@@ -158,6 +167,20 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// Global flags (`--store`) go anywhere; build flags given before another
+/// subcommand (`minibuild -t x images`) would be ignored: refused instead.
+fn build_flags_before(matches: &clap::ArgMatches) -> Option<clap::Error> {
+    let sub = matches.subcommand_name()?;
+    let flag = matches.ids().find(|id| {
+        id.as_str() != "store"
+            && matches.value_source(id.as_str()) == Some(clap::parser::ValueSource::CommandLine)
+    })?;
+    Some(Cli::command().error(
+        clap::error::ErrorKind::ArgumentConflict,
+        format!("build flag {flag} given before the subcommand {sub}: put it after `build`"),
+    ))
 }
 
 fn store_path(cli_store: &Option<PathBuf>) -> Result<PathBuf, Failure> {

@@ -1,12 +1,16 @@
 //! Image archives: `oci-archive` (a tar of an OCI layout that also carries a
 //! Docker `manifest.json`) and `docker-archive` (the `docker save` format).
 //!
-//! Archives are written to a temporary file beside the target and renamed,
-//! and blobs are streamed from the source layout, never held in memory.
+//! Archives are written to a temporary file in a scratch directory beside
+//! the target (held while written, removed on failure and on SIGINT or
+//! SIGTERM, swept by the next write when its writer was killed) and renamed
+//! into place; blobs are streamed from the source layout, never held in
+//! memory, and checked against their digests as they stream.
 
 use super::error::DestError;
 use super::graph::{image_blobs, is_index, select_platform, ConfigFile, Index, Manifest};
-use super::layout::{ImageName, Layout};
+use super::layout::{BlobReader, ImageName, Layout};
+use super::scratch::{self, ScratchDir, SCRATCH_PREFIX};
 use crate::digest::{Digest, HashingWriter};
 use crate::oci::{canonical_json, Descriptor, Platform};
 use serde::Serialize;
@@ -55,7 +59,7 @@ pub fn write_oci_archive(
         }
         _ => None,
     };
-    write_tar_atomically(file, |tar| {
+    write_tar_atomically(file, |tar, _| {
         append_bytes(tar, "oci-layout", br#"{"imageLayoutVersion":"1.0.0"}"#)?;
         append_bytes(tar, "index.json", &index_bytes)?;
         if let Some(docker) = &docker {
@@ -66,7 +70,8 @@ pub fn write_oci_archive(
         for blob in image_blobs(src, manifest)? {
             let f = src.open_blob(&blob.digest)?;
             let name = blob_name(&blob.digest);
-            append_file(tar, &name, f, &format!("adding blob {}", blob.digest))?;
+            let size = f.len();
+            append_file(tar, &name, f, size, &format!("adding blob {}", blob.digest))?;
         }
         Ok(())
     })
@@ -100,22 +105,14 @@ pub fn write_docker_archive(
         ));
     }
     let config_name = format!("{}.json", m.config.digest.hex());
-    let parent = parent_dir(file);
-    let scratch = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempdir_in(&parent)
-        .map_err(DestError::io(format!(
-            "creating a scratch directory in {}",
-            parent.display()
-        )))?;
-    write_tar_atomically(file, |tar| {
+    write_tar_atomically(file, |tar, scratch| {
         append_bytes(tar, &config_name, &config_bytes)?;
         let mut layer_names = Vec::new();
         let mut written = BTreeSet::new();
         for (i, layer) in m.layers.iter().enumerate() {
             let what = format!("uncompressing layer {}", layer.digest);
             let mut blob = src.open_blob(&layer.digest)?;
-            let tmp_path = scratch.path().join(format!("layer-{i}"));
+            let tmp_path = scratch.join(format!("layer-{i}"));
             let tmp = std::fs::OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -127,6 +124,9 @@ pub fn write_docker_archive(
                 let mut reader = decompressor(&layer.media_type, &mut blob, &what)?;
                 io::copy(&mut reader, &mut out).map_err(DestError::io(what.clone()))?;
             }
+            // to its end, where the blob's reader checks its digest (a
+            // decompressor may stop before it)
+            io::copy(&mut blob, &mut io::sink()).map_err(DestError::io(what.clone()))?;
             let (buf, diff_id, _) = out.finish();
             let mut tmp = buf
                 .into_inner()
@@ -143,7 +143,8 @@ pub fn write_docker_archive(
             let name = format!("{}.tar", diff_id.hex());
             if written.insert(name.clone()) {
                 tmp.rewind().map_err(DestError::io(what.clone()))?;
-                append_file(tar, &name, tmp, &format!("adding layer {name}"))?;
+                let size = tmp.metadata().map_err(DestError::io(what.clone()))?.len();
+                append_file(tar, &name, tmp, size, &format!("adding layer {name}"))?;
             }
             // Free the space now; the scratch directory goes at the end anyway.
             let _ = std::fs::remove_file(&tmp_path);
@@ -244,41 +245,47 @@ fn parent_dir(file: &Path) -> std::path::PathBuf {
 /// A reader that uncompresses a layer of `media_type`.
 fn decompressor<'a>(
     media_type: &str,
-    blob: &'a mut File,
+    blob: &'a mut BlobReader,
     what: &str,
 ) -> Result<Box<dyn Read + 'a>, DestError> {
     // the one layer reader refuses a media type it does not know
     crate::layer::uncompressed(media_type, blob).map_err(DestError::io(what.to_string()))
 }
 
-type Tar = tar::Builder<BufWriter<tempfile::NamedTempFile>>;
+type Tar = tar::Builder<BufWriter<File>>;
 
-/// Builds a tar in a temporary file beside `file`, then renames it there.
+/// Builds a tar in a temporary file in a scratch directory beside `file`
+/// (which `fill` may use for more), then renames it there. On failure, or
+/// a signal, nothing is left beside `file`; the leftovers of a writer that
+/// was killed are removed first.
 fn write_tar_atomically(
     file: &Path,
-    fill: impl FnOnce(&mut Tar) -> Result<(), DestError>,
+    fill: impl FnOnce(&mut Tar, &Path) -> Result<(), DestError>,
 ) -> Result<(), DestError> {
     let parent = parent_dir(file);
     let what = format!("writing {}", file.display());
-    let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(super::layout::file_permissions())
-        .tempfile_in(&parent)
-        .map_err(DestError::io(what.clone()))?;
+    let _ = scratch::sweep(&parent, SCRATCH_PREFIX, false);
+    let dir = ScratchDir::new_in(&parent, false).map_err(DestError::io(what.clone()))?;
+    let tmp_path = dir.path().join("archive.tar");
+    let tmp = {
+        use std::os::unix::fs::OpenOptionsExt;
+        // 0666 less the umask, as any file a tool writes
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o666)
+            .open(&tmp_path)
+            .map_err(DestError::io(what.clone()))?
+    };
     let mut tar = tar::Builder::new(BufWriter::new(tmp));
     tar.mode(tar::HeaderMode::Deterministic);
-    fill(&mut tar)?;
+    fill(&mut tar, dir.path())?;
     let buf = tar.into_inner().map_err(DestError::io(what.clone()))?;
     let tmp = buf
         .into_inner()
         .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
-    tmp.as_file()
-        .sync_all()
-        .map_err(DestError::io(what.clone()))?;
-    tmp.persist(file).map_err(|e| DestError::Io {
-        what,
-        source: e.error,
-    })?;
+    tmp.sync_all().map_err(DestError::io(what.clone()))?;
+    std::fs::rename(&tmp_path, file).map_err(DestError::io(what))?;
     Ok(())
 }
 
@@ -305,14 +312,28 @@ fn append_dir(tar: &mut Tar, name: &str) -> Result<(), DestError> {
         .map_err(DestError::io(format!("adding {name} to the archive")))
 }
 
-fn append_file(tar: &mut Tar, name: &str, file: File, what: &str) -> Result<(), DestError> {
-    let size = file
-        .metadata()
-        .map_err(DestError::io(what.to_string()))?
-        .len();
+/// Appends `size` bytes read from `file`, which must end there (a blob's
+/// reader checks its digest at its end, so it is read to the end).
+fn append_file(
+    tar: &mut Tar,
+    name: &str,
+    file: impl Read,
+    size: u64,
+    what: &str,
+) -> Result<(), DestError> {
     let mut h = header(size, 0o644, tar::EntryType::Regular);
-    tar.append_data(&mut h, name, io::BufReader::new(file).take(size))
-        .map_err(DestError::io(what.to_string()))
+    let mut reader = io::BufReader::new(file);
+    tar.append_data(&mut h, name, (&mut reader).take(size))
+        .map_err(DestError::io(what.to_string()))?;
+    // at the end: a blob that grew, or does not hash to its name, fails here
+    let mut rest = [0u8; 1];
+    match reader
+        .read(&mut rest)
+        .map_err(DestError::io(what.to_string()))?
+    {
+        0 => Ok(()),
+        _ => Err(DestError::invalid(what, "the file grew while it was added")),
+    }
 }
 
 #[cfg(test)]

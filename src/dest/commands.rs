@@ -234,10 +234,24 @@ pub fn remove(store: &Layout, name: &str) -> Result<(), DestError> {
     store.untag(&name.into())
 }
 
-/// Deletes blobs no named image reaches and says how much was freed.
+/// Deletes blobs no named image reaches, and the temporaries of killed
+/// builds (in the store and in `$TMPDIR`), and says how much was freed:
+/// `removed 3 blobs, 1.2MB freed` (`and 1 temporary` when there were some).
 pub fn prune(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
-    let (blobs, bytes) = store.prune()?;
-    writeln!(out, "removed {blobs} blobs, {} freed", human_size(bytes)).map_err(out_err)
+    let pruned = store.prune()?;
+    let mut temporaries = pruned.temporaries;
+    // best effort: $TMPDIR is shared, and only unheld scratch directories go
+    temporaries +=
+        super::scratch::sweep(&std::env::temp_dir(), super::scratch::SCRATCH_PREFIX, false)
+            .unwrap_or_default();
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut line = format!("removed {}", plural(pruned.blobs, "blob", "blobs"));
+    if temporaries.entries > 0 {
+        line.push_str(" and ");
+        line.push_str(&plural(temporaries.entries, "temporary", "temporaries"));
+    }
+    let freed = human_size(pruned.blob_bytes + temporaries.bytes);
+    writeln!(out, "{line}, {freed} freed").map_err(out_err)
 }
 
 #[cfg(test)]

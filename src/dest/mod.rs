@@ -15,6 +15,7 @@ mod images;
 pub mod layout;
 pub mod options;
 pub mod registry;
+pub mod scratch;
 pub mod store;
 
 pub use crate::reference::Reference;
@@ -126,9 +127,14 @@ pub fn export(
     match dest {
         Location::Oci { dir, reference } => {
             let names = chosen(reference);
-            let out = Layout::create(dir)?;
+            // staged: a blob that fails its check leaves nothing in `dir`
+            let out = Layout::staging(dir);
             let _hold = out.hold()?;
             out.copy_image_from(src, manifest)?;
+            // the layout may be new: make it and hold it now
+            out.ensure_created()?;
+            let _hold = out.hold()?;
+            out.publish(manifest)?;
             if names.is_empty() {
                 out.add_untagged(manifest)?;
             }
@@ -216,14 +222,14 @@ pub fn fetch_image_with(
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::OciArchive { file, reference }) => {
-            let scratch = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempdir_in(into.root())
-                .map_err(DestError::io(format!(
-                    "creating a scratch directory in {}",
-                    into.root().display()
-                )))?;
-            let layout = archive::read_oci_archive(&file, scratch.path())?;
+            let tmp = std::env::temp_dir();
+            let scratch = scratch::ScratchDir::new_in(&tmp, false).map_err(DestError::io(
+                format!("creating a scratch directory in {}", tmp.display()),
+            ))?;
+            let unpacked = scratch.path().join("layout");
+            std::fs::create_dir(&unpacked)
+                .map_err(DestError::io(format!("creating {}", unpacked.display())))?;
+            let layout = archive::read_oci_archive(&file, &unpacked)?;
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::Registry { reference }) => {
@@ -259,6 +265,7 @@ fn pull_into_store(
     into: &Layout,
     opts: &RegistryOptions,
 ) -> Result<Descriptor, DestError> {
+    store.ensure_created()?;
     let _hold = store.hold()?;
     let desc = registry::pull(reference, store, opts).map_err(|e| {
         if reference.registry == crate::reference::DEFAULT_REGISTRY && matches!(e, DestError::Http { .. }) {
@@ -275,6 +282,8 @@ fn pull_into_store(
         }
     })?;
     let desc = plain(desc);
+    // a staging store (a build into it) names only what it has published
+    store.publish(&desc)?;
     store.tag(&desc, &ImageName::from(reference))?;
     if into.root() != store.root() {
         into.copy_image_from(store, &desc)?;

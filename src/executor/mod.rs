@@ -141,7 +141,7 @@ pub struct Builder<'a> {
     image_fs: BTreeMap<Vec<crate::digest::Digest>, Rc<RootFs>>,
     /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: std::cell::Cell<usize>,
-    pub(crate) tmp: tempfile::TempDir,
+    pub(crate) tmp: crate::dest::scratch::ScratchDir,
 }
 
 /// Parses and builds the Dockerfile text `src` with `opts`. Blobs are
@@ -158,9 +158,8 @@ pub fn build(
     let stages = df.stages().map_err(BuildError::from)?;
     let context = BuildContext::open(&opts.context, opts.dockerfile.as_deref())
         .map_err(|e| BuildError::other("reading the build context").caused(e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix("minibuild-")
-        .tempdir()
+    // swept by the next build when this one is killed
+    let tmp = crate::dest::scratch::ScratchDir::new_in(&std::env::temp_dir(), false)
         .map_err(|e| BuildError::other("creating a temporary directory").caused(e))?;
     let mut b = Builder {
         src,

@@ -57,12 +57,12 @@ fn tag_replace_and_prune() {
     assert_eq!(blob_count(&layout), 6);
 
     // Nothing unreachable yet.
-    assert_eq!(layout.prune().unwrap().0, 0);
+    assert_eq!(layout.prune().unwrap().blobs, 0);
     // Dropping a's last name makes its 3 blobs unreachable.
     layout.untag(&"hello:other".into()).unwrap();
-    let (blobs, bytes) = layout.prune().unwrap();
-    assert_eq!(blobs, 3);
-    assert!(bytes > 0);
+    let pruned = layout.prune().unwrap();
+    assert_eq!(pruned.blobs, 3);
+    assert!(pruned.blob_bytes > 0);
     assert_eq!(blob_count(&layout), 3);
     assert!(layout.has_blob(&b.digest));
     assert!(!layout.has_blob(&a.digest));
@@ -264,32 +264,26 @@ fn concurrent_processes_tagging() {
 }
 
 #[test]
-fn prune_removes_only_stale_temp_files() {
+fn prune_removes_at_once_the_temporaries_nobody_holds() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::create(dir.path()).unwrap();
-    let old = dir.path().join(".tmp-old");
-    let new = dir.path().join(".tmp-new");
-    std::fs::write(&old, b"x").unwrap();
-    std::fs::write(&new, b"y").unwrap();
+    // left by killed writers: a loose file, a directory
+    let loose = dir.path().join(".tmp-old");
+    std::fs::write(&loose, b"x").unwrap();
     let old_dir = dir.path().join(".tmp-olddir");
     std::fs::create_dir(&old_dir).unwrap();
     std::fs::write(old_dir.join("f"), b"z").unwrap();
-    let ten_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(36000);
-    std::fs::File::open(&old_dir)
-        .unwrap()
-        .set_modified(ten_hours_ago)
-        .unwrap();
-    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
-    std::fs::File::options()
-        .write(true)
-        .open(&old)
-        .unwrap()
-        .set_modified(two_hours_ago)
-        .unwrap();
-    layout.prune().unwrap();
-    assert!(!old.exists());
+    // a writer still at work (another handle: its own work directory)
+    let writer = Layout::open(dir.path()).unwrap();
+    let mut blob = writer.new_blob().unwrap();
+    std::io::Write::write_all(&mut blob, b"in progress").unwrap();
+    let pruned = layout.prune().unwrap();
+    assert_eq!(pruned.temporaries.entries, 2);
+    assert_eq!(pruned.temporaries.bytes, 2);
+    assert!(!loose.exists());
     assert!(!old_dir.exists());
-    assert!(new.exists());
+    let (digest, _) = blob.commit_any().unwrap();
+    assert!(writer.has_blob(&digest), "the held writer's file survived");
     assert!(layout.root().join("index.json").exists());
 }
 
@@ -355,7 +349,7 @@ fn nested_index_is_copied_pruned_and_resolved() {
     // Index + 2 × (manifest, config, layer).
     assert_eq!(blob_count(&out), 7);
     assert_eq!(
-        out.prune().unwrap().0,
+        out.prune().unwrap().blobs,
         0,
         "blobs reached through the index are kept"
     );

@@ -32,6 +32,7 @@ mod registry_credentials;
 mod registry_hostile;
 mod stage_fidelity;
 mod store_cli;
+mod store_hygiene;
 mod store_registry;
 mod store_safety;
 mod syntax_buildkit;

@@ -7,7 +7,7 @@
 use crate::common::{minibuild, static_hello, tags, validate, Work};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -52,46 +52,12 @@ fn build(w: &Work, tag: &str, ctx: &Path) -> Command {
     c
 }
 
-/// Incompressible bytes, fast: xorshift64*.
-struct Noise {
-    state: u64,
-    left: u64,
-}
-
-impl Read for Noise {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = (buf.len() as u64).min(self.left) as usize / 8 * 8;
-        for chunk in buf[..n].chunks_exact_mut(8) {
-            self.state ^= self.state >> 12;
-            self.state ^= self.state << 25;
-            self.state ^= self.state >> 27;
-            chunk.copy_from_slice(&self.state.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
-        }
-        self.left -= n as u64;
-        Ok(n)
-    }
-}
-
 /// A tar of `files` files of `each` noisy bytes.
 fn big_tar(path: &Path, files: usize, each: u64) {
-    let f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let mut tar = tar::Builder::new(f);
-    for i in 0..files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(each);
-        h.set_mode(0o644);
-        h.set_uid(0);
-        h.set_gid(0);
-        h.set_mtime(1_700_000_000);
-        h.set_entry_type(tar::EntryType::Regular);
-        let noise = Noise {
-            state: 0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1),
-            left: each,
-        };
-        tar.append_data(&mut h, format!("big/part{i}.bin"), noise)
-            .unwrap();
-    }
-    tar.into_inner().unwrap().flush().unwrap();
+    let parts: Vec<(String, u64)> = (0..files)
+        .map(|i| (format!("big/part{i}.bin"), each))
+        .collect();
+    crate::common::hygiene::noise_tar(path, &parts);
 }
 
 #[test]

@@ -1,9 +1,12 @@
-//! Blobs on their way into a layout: written to a temporary file inside
-//! it, then renamed to `blobs/sha256/<hex>` once their digest is known.
+//! Blobs on their way into a layout (written to a temporary file inside
+//! it, then renamed to `blobs/sha256/<hex>` once their digest is known),
+//! and out of it (hashed as they stream, checked at their end).
 
 use super::{DestError, Layout};
-use crate::digest::{Digest, HashingWriter};
-use std::io::{self, BufWriter, Write};
+use crate::digest::{Digest, HashingReader, HashingWriter};
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::path::PathBuf;
 
 /// A new blob being written and hashed; see [`Layout::new_blob`].
 pub struct BlobWriter {
@@ -52,20 +55,94 @@ impl TempBlob {
     /// (kept as is when that blob already exists). The caller vouches for
     /// `digest`: it hashed what it wrote.
     pub fn commit(self, digest: &Digest) -> Result<(), DestError> {
-        let path = self.layout.blob_path(digest);
         let what = format!("writing a blob into {}", self.layout.root.display());
         let tmp = self
             .file
             .into_inner()
             .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
         tmp.as_file().sync_all().map_err(DestError::io(what))?;
-        if path.is_file() {
+        if self.layout.has_blob(digest) {
             return Ok(());
         }
+        let path = self.layout.commit_path(digest)?;
         tmp.persist(&path).map(|_| ()).map_err(|e| DestError::Io {
             what: format!("renaming a new blob to {}", path.display()),
             source: e.error,
         })
+    }
+}
+
+/// A stored blob being read (see [`Layout::open_blob`]): hashed as it is
+/// read; its end is only reported when the bytes read are the blob its name
+/// says, so a stream of it (an archive being written, an upload) fails
+/// instead of carrying bytes that changed in the store.
+pub struct BlobReader {
+    inner: Option<HashingReader<File>>,
+    digest: Digest,
+    path: PathBuf,
+    len: u64,
+    read: u64,
+}
+
+impl BlobReader {
+    pub(super) fn new(file: File, digest: Digest, path: PathBuf) -> Result<BlobReader, DestError> {
+        let len = file
+            .metadata()
+            .map_err(DestError::io(format!("opening blob {}", path.display())))?
+            .len();
+        Ok(BlobReader {
+            inner: Some(HashingReader::new(file)),
+            digest,
+            path,
+            len,
+            read: 0,
+        })
+    }
+
+    /// The blob's size as stored.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True for an empty blob.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn corrupt(&self, why: String) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("blob {} ({}): {why}", self.digest, self.path.display()),
+        )
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(0); // read whole and checked
+        };
+        let n = inner.read(buf)?;
+        self.read += n as u64;
+        if self.read > self.len {
+            return Err(self.corrupt(format!("grew past its {} bytes while read", self.len)));
+        }
+        // checked on the last byte (readers that stop at the size they were
+        // told, as an upload or a tar entry does, never ask for the end),
+        // or at an end that comes early
+        if self.read == self.len || (n == 0 && !buf.is_empty()) {
+            if let Some(inner) = self.inner.take() {
+                let actual = inner.finish();
+                if actual != self.digest || self.read != self.len {
+                    return Err(self.corrupt(format!(
+                        "content has digest {actual}, expected {} ({} bytes read): \
+                         the file changed after it was stored",
+                        self.digest, self.read
+                    )));
+                }
+            }
+        }
+        Ok(n)
     }
 }
 
@@ -111,6 +188,8 @@ mod tests {
         w.write_all(b"abc").unwrap();
         w.commit(&sha256(b"abc")).unwrap();
         assert_eq!(l.read_blob(&sha256(b"abc")).unwrap(), b"abc");
+        // the handle's work directory goes with it
+        drop(l);
         let temps = fs::read_dir(dir.path())
             .unwrap()
             .filter(|e| {

@@ -1,9 +1,15 @@
 //! An OCI image layout on disk: `oci-layout`, `index.json`, `blobs/sha256/<hex>`.
 //!
-//! Every write goes to a temporary file inside the layout (same filesystem)
-//! and is renamed into place, so a failed or killed write never damages what
-//! is stored. `index.json` is only changed under an exclusive `flock` on a
-//! lock file in the layout, re-read after the lock is taken.
+//! Every write goes to a temporary file in the handle's work directory
+//! inside the layout (same filesystem, held by a lock while the handle
+//! lives: see [`super::scratch`]) and is renamed into place, so a failed
+//! or killed write never damages what is stored. `index.json` is only
+//! changed under an exclusive `flock` on a lock file in the layout,
+//! re-read after the lock is taken.
+//!
+//! A [staging](Layout::staging) handle keeps the blobs it writes in its
+//! work directory until [`Layout::publish`]: a build that fails leaves
+//! nothing in the layout, and a layout it would have created is not made.
 //!
 //! A writer whose blobs are not yet named in `index.json` holds
 //! [`Layout::hold`] (a shared `flock` on a second lock file) until it has
@@ -11,78 +17,129 @@
 //! waits for such writers and never deletes their blobs.
 
 mod blob;
+mod files;
 mod lock;
 mod names;
 
-pub use blob::{BlobWriter, TempBlob};
+pub use blob::{BlobReader, BlobWriter, TempBlob};
 pub use lock::HoldGuard;
 pub use names::{ref_name, ImageName};
 
 use super::error::DestError;
 use super::graph::{self, children, image_blobs, BlobSource, Index};
+use super::scratch::{self, ScratchDir, Swept};
 use crate::digest::{sha256, Digest, HashingWriter};
 use crate::oci::{canonical_json, Descriptor};
+use files::{open_regular, read_regular, State, LAYOUT_VERSION};
 use lock::LockMode;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeSet;
-use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::fs;
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 const TEMP_PREFIX: &str = ".tmp-";
 const LOCK_FILE: &str = ".minibuild.lock";
 const USERS_LOCK_FILE: &str = ".minibuild.users.lock";
 
-/// An OCI image layout directory.
+/// An OCI image layout directory (or one to be made at the first write).
 #[derive(Debug, Clone)]
 pub struct Layout {
     root: PathBuf,
+    /// New blobs stay in the work directory until [`Layout::publish`].
+    staged: bool,
+    shared: Arc<Shared>,
+}
+
+/// What the clones of one handle share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Where this handle's temporary files (and staged blobs) go; made at
+    /// the first write, removed when the last clone drops.
+    work: Mutex<Option<Arc<ScratchDir>>>,
+    /// The layout's files are known to be there.
+    exists: AtomicBool,
+}
+
+/// What [`Layout::prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Blobs no name reaches.
+    pub blobs: u64,
+    /// Their bytes.
+    pub blob_bytes: u64,
+    /// Temporary files and directories of killed writers.
+    pub temporaries: Swept,
 }
 
 impl Layout {
+    /// A handle on the layout at `root`, which need not exist: nothing is
+    /// read or written until asked, a missing layout reads as empty, and
+    /// it is made at the first write.
+    pub fn at(root: &Path) -> Layout {
+        Layout {
+            root: root.to_path_buf(),
+            staged: false,
+            shared: Arc::default(),
+        }
+    }
+
+    /// Like [`Layout::at`], but the blobs written through this handle (and
+    /// its clones) stay in its work directory, readable through it, until
+    /// [`Layout::publish`] moves them in; dropped unpublished, they are
+    /// gone, and so is a layout directory made only to hold them.
+    pub fn staging(root: &Path) -> Layout {
+        Layout {
+            staged: true,
+            ..Layout::at(root)
+        }
+    }
+
     /// Makes `root` a layout: creates `oci-layout`, an empty `index.json` and
     /// `blobs/sha256` where missing. An existing layout is kept as it is.
     pub fn create(root: &Path) -> Result<Layout, DestError> {
-        let blobs = root.join("blobs").join("sha256");
-        fs::create_dir_all(&blobs)
-            .map_err(DestError::io(format!("creating {}", blobs.display())))?;
-        let layout = Layout {
-            root: root.to_path_buf(),
-        };
-        let marker = root.join("oci-layout");
-        if !marker.exists() {
-            layout.write_atomic(&marker, br#"{"imageLayoutVersion":"1.0.0"}"#, true)?;
-        }
-        let index = root.join("index.json");
-        if !index.exists() {
-            let bytes = canonical_json(&Index::empty())
-                .map_err(DestError::json("serializing an empty index"))?;
-            // Never clobber: another process may have tagged in between.
-            layout.write_atomic(&index, &bytes, false)?;
-        }
+        let layout = Layout::at(root);
+        layout.ensure_created()?;
         Ok(layout)
     }
 
     /// Opens an existing layout.
     pub fn open(root: &Path) -> Result<Layout, DestError> {
-        let not = |reason: &str| DestError::NotALayout {
-            path: root.to_path_buf(),
-            reason: reason.to_string(),
-        };
-        let marker = root.join("oci-layout");
-        let text = fs::read(&marker).map_err(|e| not(&format!("reading oci-layout: {e}")))?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&text).map_err(|e| not(&format!("parsing oci-layout: {e}")))?;
-        if value.get("imageLayoutVersion").is_none() {
-            return Err(not("oci-layout has no imageLayoutVersion"));
+        let layout = Layout::at(root);
+        match layout.state()? {
+            State::Present => Ok(layout),
+            State::Absent => Err(DestError::NotALayout {
+                path: root.to_path_buf(),
+                reason: format!("{} is missing", root.join("oci-layout").display()),
+            }),
         }
-        if !root.join("index.json").is_file() {
-            return Err(not("index.json is missing"));
+    }
+
+    /// Makes the layout's files where they are missing (refusing a
+    /// directory that is another kind of layout).
+    pub fn ensure_created(&self) -> Result<(), DestError> {
+        if self.shared.exists.load(Ordering::Acquire) {
+            return Ok(());
         }
-        Ok(Layout {
-            root: root.to_path_buf(),
-        })
+        if self.state()? == State::Absent {
+            let blobs = self.root.join("blobs").join("sha256");
+            fs::create_dir_all(&blobs)
+                .map_err(DestError::io(format!("creating {}", blobs.display())))?;
+            let marker = format!(r#"{{"imageLayoutVersion":"{LAYOUT_VERSION}"}}"#);
+            self.write_atomic(&self.root.join("oci-layout"), marker.as_bytes(), false)?;
+            let index = self.root.join("index.json");
+            let bytes = canonical_json(&Index::empty())
+                .map_err(DestError::json("serializing an empty index"))?;
+            // Never clobber: another process may have tagged in between.
+            self.write_atomic(&index, &bytes, false)?;
+        }
+        let blobs = self.root.join("blobs").join("sha256");
+        fs::create_dir_all(&blobs)
+            .map_err(DestError::io(format!("creating {}", blobs.display())))?;
+        self.shared.exists.store(true, Ordering::Release);
+        Ok(())
     }
 
     /// The layout's directory.
@@ -90,17 +147,40 @@ impl Layout {
         &self.root
     }
 
-    /// Where the blob `digest` lives (whether or not it exists).
+    /// Where the blob `digest` is: among the staged blobs, else in
+    /// `blobs/sha256` (whether or not it exists).
     pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        if let Some(staged) = self.staged_path(digest) {
+            if fs::symlink_metadata(&staged).is_ok() {
+                return staged;
+            }
+        }
+        self.stored_path(digest)
+    }
+
+    /// The blob's path in `blobs/`.
+    fn stored_path(&self, digest: &Digest) -> PathBuf {
         self.root
             .join("blobs")
             .join(digest.algorithm().name())
             .join(digest.hex())
     }
 
-    /// True when the blob `digest` is stored.
+    /// The blob's path among the staged blobs (a staging handle whose work
+    /// directory exists).
+    fn staged_path(&self, digest: &Digest) -> Option<PathBuf> {
+        if !self.staged {
+            return None;
+        }
+        let work = self.shared.work.lock().unwrap_or_else(|p| p.into_inner());
+        work.as_ref()
+            .map(|w| w.path().join("blobs").join(digest.hex()))
+    }
+
+    /// True when the blob `digest` is stored (as a regular file: a
+    /// symbolic link is no blob).
     pub fn has_blob(&self, digest: &Digest) -> bool {
-        self.blob_path(digest).is_file()
+        fs::symlink_metadata(self.blob_path(digest)).is_ok_and(|m| m.is_file())
     }
 
     /// A writer for a new blob whose digest is not known yet or comes from
@@ -125,21 +205,36 @@ impl Layout {
     pub fn put_blob(&self, bytes: &[u8]) -> Result<Digest, DestError> {
         let digest = sha256(bytes);
         if !self.has_blob(&digest) {
-            let path = self.blob_path(&digest);
+            let path = self.commit_path(&digest)?;
             self.write_atomic(&path, bytes, true)?;
         }
         Ok(digest)
     }
 
+    /// Where a new blob is renamed to: the staged blobs of a staging
+    /// handle, else `blobs/sha256` (the layout made first when missing).
+    fn commit_path(&self, digest: &Digest) -> Result<PathBuf, DestError> {
+        if !self.staged {
+            self.ensure_created()?;
+            return Ok(self.stored_path(digest));
+        }
+        let dir = self.work()?.path().join("blobs");
+        fs::create_dir_all(&dir).map_err(DestError::io(format!("creating {}", dir.display())))?;
+        Ok(dir.join(digest.hex()))
+    }
+
     /// Reads a (small) blob whole and checks it against its digest.
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
         let path = self.blob_path(digest);
-        let bytes =
-            fs::read(&path).map_err(DestError::io(format!("reading blob {}", path.display())))?;
+        let what = || format!("reading blob {digest} ({})", path.display());
+        let mut bytes = Vec::new();
+        open_regular(&path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(DestError::io(what()))?;
         let actual = sha256(&bytes);
         if actual != *digest {
             return Err(DestError::DigestMismatch {
-                what: format!("reading blob {}", path.display()),
+                what: what(),
                 expected: digest.clone(),
                 actual,
             });
@@ -147,10 +242,14 @@ impl Layout {
         Ok(bytes)
     }
 
-    /// Opens a blob for streaming (not verified: the reader should hash).
-    pub fn open_blob(&self, digest: &Digest) -> Result<File, DestError> {
+    /// Opens a blob for streaming: a regular file (never a symbolic link,
+    /// a fifo or a device), hashed as it is read, whose reader fails, naming
+    /// the blob, when its bytes turn out not to be the ones its name says.
+    pub fn open_blob(&self, digest: &Digest) -> Result<BlobReader, DestError> {
         let path = self.blob_path(digest);
-        File::open(&path).map_err(DestError::io(format!("opening blob {}", path.display())))
+        let what = format!("opening blob {digest} ({})", path.display());
+        let file = open_regular(&path).map_err(DestError::io(what))?;
+        BlobReader::new(file, digest.clone(), path)
     }
 
     /// Reads and parses a JSON blob (verified against its digest).
@@ -158,47 +257,19 @@ impl Layout {
         graph::read_json(self, digest)
     }
 
-    /// Copies one blob from `other`: a hard link when both are on the same
-    /// filesystem, else a verified copy. Skipped when already present.
+    /// Copies one blob from `other`, verified on its way (never a hard link:
+    /// a later edit of the source layout must not change this one, and
+    /// never through a symbolic link). Skipped when already present.
     pub fn copy_blob_from(&self, other: &Layout, digest: &Digest) -> Result<(), DestError> {
         if self.has_blob(digest) {
             return Ok(());
         }
-        let from = other.blob_path(digest);
         let what = || format!("copying blob {digest} from {}", other.root.display());
-        // never follow a symlinked blob (it could name any file of the
-        // host), and never hard-link: a later edit of the source layout
-        // must not change this one. The copy is hashed on its way and
-        // committed only if it is the blob its name says.
-        let mut src = {
-            use std::os::unix::fs::OpenOptionsExt;
-            fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_NOFOLLOW)
-                .open(&from)
-                .map_err(|e| DestError::Io {
-                    what: what(),
-                    source: match e.raw_os_error() {
-                        Some(libc::ELOOP) => io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "the blob is a symbolic link",
-                        ),
-                        _ => e,
-                    },
-                })?
-        };
-        if !src.metadata().map_err(DestError::io(what()))?.is_file() {
-            return Err(DestError::Io {
-                what: what(),
-                source: io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    "the blob is not a regular file",
-                ),
-            });
-        }
-        let mut writer = self.new_blob()?;
-        io::copy(&mut src, &mut writer).map_err(DestError::io(what()))?;
-        writer.commit(digest)
+        let mut src = other.open_blob(digest)?;
+        // the reader checks the digest: the copy needs no second hash
+        let mut blob = self.new_temp_blob()?;
+        io::copy(&mut src, &mut blob).map_err(DestError::io(what()))?;
+        blob.commit(digest)
     }
 
     /// Copies an image (manifest, config, layers; for an index, every image
@@ -211,21 +282,65 @@ impl Layout {
         Ok(())
     }
 
-    /// Reads `index.json`.
+    /// Reads `index.json` (a layout not made yet has an empty one).
     pub fn index(&self) -> Result<Index, DestError> {
+        if self.state()? == State::Absent {
+            return Ok(Index::empty());
+        }
         let path = self.root.join("index.json");
-        let bytes =
-            fs::read(&path).map_err(DestError::io(format!("reading {}", path.display())))?;
+        let bytes = read_regular(&path)?;
         serde_json::from_slice(&bytes)
             .map_err(DestError::json(format!("parsing {}", path.display())))
     }
 
-    /// Under the lock, removes every blob no index entry reaches, and
-    /// temporary files and directories older than an hour. Returns (blobs, bytes) removed.
+    /// Moves the staged blobs `manifest` reaches into `blobs/sha256` (the
+    /// layout made first when missing; referenced blobs before the blob
+    /// that references them), then checks that every one of them is there,
+    /// so the caller can name it. Make the layout
+    /// ([`Layout::ensure_created`]) and hold it ([`Layout::hold`]) before
+    /// this, until the image is named. Other staged blobs stay staged.
+    pub fn publish(&self, manifest: &Descriptor) -> Result<(), DestError> {
+        self.ensure_created()?;
+        let blobs = image_blobs(self, manifest)?;
+        for desc in &blobs {
+            let Some(staged) = self.staged_path(&desc.digest) else {
+                break; // nothing is staged here
+            };
+            if fs::symlink_metadata(&staged).is_err() {
+                continue;
+            }
+            let to = self.stored_path(&desc.digest);
+            fs::rename(&staged, &to).map_err(DestError::io(format!(
+                "moving a new blob to {}",
+                to.display()
+            )))?;
+        }
+        for desc in blobs {
+            let path = self.stored_path(&desc.digest);
+            if !fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                return Err(DestError::invalid(
+                    format!(
+                        "publishing image {} in {}",
+                        manifest.digest,
+                        self.root.display()
+                    ),
+                    format!(
+                        "blob {} is missing (pruned while the build ran?)",
+                        desc.digest
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Under the lock, removes every blob no index entry reaches, and the
+    /// temporary files and directories of writers that were killed (none
+    /// that a living writer holds).
     ///
     /// Blobs a writer has stored but not yet tagged are unreachable too, so
     /// prune first waits for every writer holding [`Layout::hold`].
-    pub fn prune(&self) -> Result<(u64, u64), DestError> {
+    pub fn prune(&self) -> Result<Pruned, DestError> {
         // first the writers' lock (the order every writer takes them in)
         let _users = self.flock(USERS_LOCK_FILE, LockMode::Exclusive)?;
         let _lock = self.lock()?;
@@ -235,7 +350,7 @@ impl Layout {
             self.mark(entry, &mut keep)?;
         }
         let dir = self.root.join("blobs").join("sha256");
-        let (mut count, mut bytes) = (0u64, 0u64);
+        let mut pruned = Pruned::default();
         let entries =
             fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
         for entry in entries {
@@ -252,36 +367,27 @@ impl Layout {
             let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
             fs::remove_file(&path)
                 .map_err(DestError::io(format!("removing {}", path.display())))?;
-            count += 1;
-            bytes += size;
+            pruned.blobs += 1;
+            pruned.blob_bytes += size;
         }
-        let hour = Duration::from_secs(3600);
-        let entries = fs::read_dir(&self.root)
-            .map_err(DestError::io(format!("listing {}", self.root.display())))?;
-        for entry in entries.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if !name.starts_with(TEMP_PREFIX) {
-                continue;
-            }
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| SystemTime::now().duration_since(t).ok())
-                .is_some_and(|age| age > hour);
-            if old {
-                // Files from killed blob writes, directories from killed archive reads.
-                let path = entry.path();
-                let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
-                let removed = if is_dir {
-                    fs::remove_dir_all(&path)
-                } else {
-                    fs::remove_file(&path)
-                };
-                removed.map_err(DestError::io(format!("removing {}", path.display())))?;
-            }
+        // no writer holds the layout now: whatever temporary is not locked
+        // by its owner was left by a killed one
+        pruned.temporaries = scratch::sweep(&self.root, TEMP_PREFIX, true).map_err(
+            DestError::io(format!("removing temporaries in {}", self.root.display())),
+        )?;
+        Ok(pruned)
+    }
+
+    /// Removes the temporaries of killed writers from the layout at once:
+    /// work directories nobody holds, and, when no writer holds the layout
+    /// at all, every other temporary. For a build to call before it starts;
+    /// a layout that is not there or not writable is left alone.
+    pub fn sweep_temporaries(&self) -> Swept {
+        if self.state().ok() != Some(State::Present) {
+            return Swept::default();
         }
-        Ok((count, bytes))
+        let alone = self.try_flock_exclusive(USERS_LOCK_FILE);
+        scratch::sweep(&self.root, TEMP_PREFIX, alone.is_some()).unwrap_or_default()
     }
 
     /// Adds to `keep` every blob digest `desc` reaches (missing blobs are skipped).
@@ -300,16 +406,33 @@ impl Layout {
         self.write_atomic(&self.root.join("index.json"), &bytes, true)
     }
 
+    /// This handle's work directory (made at the first call; with the
+    /// layout's directory when that is missing).
+    fn work(&self) -> Result<Arc<ScratchDir>, DestError> {
+        let mut work = self.shared.work.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = work.as_ref() {
+            return Ok(w.clone());
+        }
+        let made = ScratchDir::new_in(&self.root, true).map_err(DestError::io(format!(
+            "creating a work directory in {}",
+            self.root.display()
+        )))?;
+        let made = Arc::new(made);
+        *work = Some(made.clone());
+        Ok(made)
+    }
+
     fn temp_file(&self) -> Result<tempfile::NamedTempFile, DestError> {
         // 0666 less the umask, as for any file a tool writes: a layout
         // (index.json, blobs) must be readable by others that run it
+        let work = self.work()?;
         tempfile::Builder::new()
-            .prefix(TEMP_PREFIX)
+            .prefix("tmp-")
             .permissions(file_permissions())
-            .tempfile_in(&self.root)
+            .tempfile_in(work.path())
             .map_err(DestError::io(format!(
                 "creating a temporary file in {}",
-                self.root.display()
+                work.path().display()
             )))
     }
 

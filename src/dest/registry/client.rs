@@ -356,12 +356,15 @@ impl Client {
             desc.digest,
             self.url("blobs/uploads/")
         );
-        let file = src.open_blob(&desc.digest)?;
-        let size = file.metadata().map_err(DestError::io(what.clone()))?.len();
+        // the blob's reader checks its digest at its end: a blob that
+        // changed in the store fails the upload before the registry has it
+        let blob = src.open_blob(&desc.digest)?;
+        let size = blob.len();
         let resp = self
             .auth(&put_url, self.agent.put(&put_url))
             .header("Content-Type", "application/octet-stream")
-            .send(file)
+            .header("Content-Length", size.to_string())
+            .send(ureq::SendBody::from_owned_reader(blob))
             .map_err(self.http(&what))?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(&what, resp));
