@@ -36,8 +36,10 @@ pub struct Opened {
     pub kind: SourceKind,
     /// Where its blobs are.
     pub layout: Layout,
-    /// What the name points to (an index or a manifest).
-    pub top: Descriptor,
+    /// What the name points to (an index or a manifest), or why no one
+    /// image is named (a layout of several images and no REF: `verify`
+    /// and `--tree` take the whole layout, the others need a name).
+    top: Result<Descriptor, String>,
     /// For a docker-archive: its members, as the archive holds them.
     pub members: Vec<ArchiveMember>,
     /// Problems found while reading the source that no blob check sees
@@ -50,11 +52,11 @@ pub struct Opened {
 /// Opens `spec`. A plain name is looked up in the store at `store`;
 /// `opts` say how to reach registries (and which platform a pull picks).
 pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, DestError> {
-    let opened = |kind, layout: Layout, top, scratch| Opened {
+    let opened = |kind, layout: Layout, top: Result<Descriptor, DestError>, scratch| Opened {
         source: spec.to_string(),
         kind,
         layout,
-        top,
+        top: top.map_err(|e| e.to_string()),
         members: Vec::new(),
         problems: Vec::new(),
         _scratch: scratch,
@@ -63,13 +65,13 @@ pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, 
     match Location::parse(spec) {
         Ok(Location::Oci { dir, reference }) => {
             let layout = Layout::open(&dir)?;
-            let top = layout.resolve(&named(reference))?;
+            let top = layout.resolve(&named(reference));
             Ok(opened(SourceKind::Oci, layout, top, None))
         }
         Ok(Location::OciArchive { file, reference }) => {
             let scratch = scratch_dir(&file)?;
             let layout = archive::read_oci_archive(&file, scratch.path())?;
-            let top = layout.resolve(&named(reference))?;
+            let top = layout.resolve(&named(reference));
             Ok(opened(SourceKind::OciArchive, layout, top, Some(scratch)))
         }
         Ok(Location::DockerArchive { file, reference }) => {
@@ -78,7 +80,7 @@ pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, 
             let mut o = opened(
                 SourceKind::DockerArchive,
                 read.layout,
-                read.manifest,
+                Ok(read.manifest),
                 Some(scratch),
             );
             o.members = read.members;
@@ -90,12 +92,14 @@ pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, 
             let layout = Layout::create(scratch.path())?;
             let pulled = registry::pull_image(&reference, &layout, opts, true)?;
             let top = pulled.index.unwrap_or(pulled.manifest);
-            Ok(opened(SourceKind::Registry, layout, top, Some(scratch)))
+            // named in the scratch layout, so that it reads as any layout
+            layout.tag(&top, &ImageName::from(&reference))?;
+            Ok(opened(SourceKind::Registry, layout, Ok(top), Some(scratch)))
         }
         Err(_) if !spec.contains("://") && !spec.is_empty() => {
             let layout = Layout::open(store)?;
             let top = layout.resolve(&ImageName::from(spec))?;
-            Ok(opened(SourceKind::Store, layout, top, None))
+            Ok(opened(SourceKind::Store, layout, Ok(top), None))
         }
         Err(e) => Err(e),
     }
@@ -114,18 +118,26 @@ fn scratch_dir(what: &Path) -> Result<tempfile::TempDir, DestError> {
 }
 
 impl Opened {
+    /// What the source's name points to (an index or a manifest).
+    pub fn top(&self) -> Result<&Descriptor, DestError> {
+        self.top.as_ref().map_err(|reason| {
+            DestError::invalid(format!("opening {}", self.source), reason.clone())
+        })
+    }
+
     /// The manifest to show: the top itself, or the entry of its index
     /// for `platform`. Without a platform an index with one image gives
     /// it, else the host's; when the index has none for the host, the
     /// error lists the platforms it has.
     pub fn image(&self, platform: Option<&Platform>) -> Result<Descriptor, DestError> {
-        if !is_index(&self.top.media_type) {
-            return Ok(self.top.clone());
+        let top = self.top()?;
+        if !is_index(&top.media_type) {
+            return Ok(top.clone());
         }
         if let Some(p) = platform {
-            return select_platform(&self.layout, &self.top, p);
+            return select_platform(&self.layout, top, p);
         }
-        let index: Index = self.layout.read_json(&self.top.digest)?;
+        let index: Index = self.layout.read_json(&top.digest)?;
         if let [only] = index.manifests.as_slice() {
             if !is_index(&only.media_type) {
                 return Ok(only.clone());
@@ -165,6 +177,7 @@ impl Opened {
             Ok(Location::OciArchive { file, .. }) | Ok(Location::DockerArchive { file, .. }) => {
                 file
             }
+            Ok(Location::Registry { .. }) => PathBuf::from(&self.source),
             _ => self.layout.root().to_path_buf(),
         }
     }

@@ -47,10 +47,11 @@ pub fn manifest_and_config(
 
 /// Everything `inspect` shows, gathered.
 pub fn summarize(opened: &Opened, platform: Option<&Platform>) -> Result<ImageSummary, DestError> {
-    let index = if is_index(&opened.top.media_type) {
-        let index: Index = opened.layout.read_json(&opened.top.digest)?;
+    let top = opened.top()?;
+    let index = if is_index(&top.media_type) {
+        let index: Index = opened.layout.read_json(&top.digest)?;
         Some(IndexSummary {
-            blob: blob_ref(&opened.top),
+            blob: blob_ref(top),
             manifests: index
                 .manifests
                 .iter()
@@ -92,7 +93,7 @@ pub fn summarize(opened: &Opened, platform: Option<&Platform>) -> Result<ImageSu
         .collect();
     Ok(ImageSummary {
         source: opened.source.clone(),
-        entry: blob_ref(&opened.top),
+        entry: blob_ref(top),
         index,
         manifest: blob_ref(&desc),
         platform: config_platform(&config),

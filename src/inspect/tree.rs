@@ -95,7 +95,7 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
     }
     let mut roles = Roles::default();
     let entries = match opened.kind {
-        SourceKind::Store => vec![opened.top.clone()],
+        SourceKind::Store => vec![opened.top()?.clone()],
         _ => opened.layout.index()?.manifests,
     };
     for e in &entries {
@@ -162,7 +162,10 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
 
 /// A docker-archive's members, and what its `manifest.json` references.
 fn archive_tree(opened: &Opened) -> LayoutTree {
-    let manifest: Option<Manifest> = opened.layout.read_json(&opened.top.digest).ok();
+    let manifest: Option<Manifest> = opened
+        .top()
+        .ok()
+        .and_then(|top| opened.layout.read_json(&top.digest).ok());
     let mut roles: BTreeMap<Digest, (String, String)> = BTreeMap::new();
     let mut edges = Vec::new();
     if let Some(m) = &manifest {
@@ -320,7 +323,7 @@ fn draw_edges(
         };
         let size = match sizes.get(&e.to) {
             Some(s) => human_size(*s),
-            None => "missing".to_string(),
+            None => "not in the layout".to_string(),
         };
         let _ = writeln!(text, "{prefix}{branch}{}  {}  ({size})", e.label, e.to);
         if depth < 8 {

@@ -18,7 +18,9 @@ use std::io::Write;
 /// one pulled).
 pub fn verify(opened: &Opened, platform: Option<&Platform>) -> Result<VerifyReport, DestError> {
     let report = match opened.kind {
-        SourceKind::Store => opened.layout.fsck_images(std::slice::from_ref(&opened.top)),
+        SourceKind::Store => opened
+            .layout
+            .fsck_images(std::slice::from_ref(opened.top()?)),
         SourceKind::Registry => {
             let image = opened.image(platform)?;
             opened.layout.fsck_images(&[image])

@@ -1,0 +1,130 @@
+//! `inspect --layers --format json` on images other tools made and
+//! stored: built by buildah, saved by `podman save` (docker-archive and
+//! oci-archive), pulled from a registry. Each layer must list exactly the
+//! entries `tar -tvf` lists for its blob, entry by entry.
+
+use crate::common::inspect::{assert_matches_tar, files_by_digest, layers_json, untar};
+use crate::common::{buildah_build, have, podman, run_ok, Registry, Work};
+
+/// A context with a directory, files, a symlink and an executable.
+fn rich_context(w: &Work) -> std::path::PathBuf {
+    w.file("etc/app.conf", "answer=42\n");
+    w.file("etc/more/deep.txt", "deep\n");
+    w.file("bin/tool", "#!/bin/sh\necho tool\n");
+    let ctx = w.ctx();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let tool = ctx.join("bin/tool");
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::os::unix::fs::symlink("app.conf", ctx.join("etc/link.conf")).unwrap();
+    w.file("top.txt", "top\n");
+    w.dockerfile(
+        "FROM scratch\nCOPY etc /etc\nCOPY bin /bin\nCOPY top.txt /\nCOPY top.txt /etc/app.conf\n",
+    );
+    ctx
+}
+
+#[test]
+fn an_image_buildah_built() {
+    if !have("buildah") {
+        return;
+    }
+    let w = Work::new();
+    let ctx = rich_context(&w);
+    // --layers: one layer per step, as BuildKit makes them
+    let out = buildah_build(w.dir.path(), &ctx, "rich:1", &["--layers"]);
+    let r = layers_json(&w.path("store"), &format!("oci:{}:rich:1", out.display()));
+    let n = assert_matches_tar(&r, &files_by_digest(&out.join("blobs")));
+    assert!(n >= 7, "{n} entries compared");
+    let last = r["layers"].as_array().unwrap().last().unwrap().clone();
+    let conf = last["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"] == "/etc/app.conf")
+        .unwrap()
+        .clone();
+    assert_eq!(conf["change"], "modified", "{conf}");
+}
+
+#[test]
+fn images_podman_saved_as_docker_archive_and_oci_archive() {
+    if !have("podman") {
+        return;
+    }
+    let w = Work::new();
+    rich_context(&w);
+    let out = w.build_oci("rich:1", &[]);
+    let loadable = w.path("load.tar");
+    w.ok(&[
+        "save",
+        "--store",
+        &out.display().to_string(),
+        "rich:1",
+        &format!("oci-archive:{}", loadable.display()),
+    ]);
+    run_ok(podman(w.dir.path()).arg("load").arg("-i").arg(&loadable));
+    for (format, transport) in [
+        ("docker-archive", "docker-archive"),
+        ("oci-archive", "oci-archive"),
+    ] {
+        let saved = w.path(&format!("{format}.tar"));
+        run_ok(
+            podman(w.dir.path())
+                .args(["save", "--format", format, "-o"])
+                .arg(&saved)
+                .arg("docker.io/library/rich:1"),
+        );
+        let r = layers_json(
+            &w.path("store"),
+            &format!("{transport}:{}", saved.display()),
+        );
+        let unpacked = w.path(&format!("{format}-unpacked"));
+        untar(&saved, &unpacked);
+        let n = assert_matches_tar(&r, &files_by_digest(&unpacked));
+        assert!(n >= 7, "{format}: {n} entries compared");
+        let tree = w.ok(&[
+            "inspect",
+            "--tree",
+            &format!("{transport}:{}", saved.display()),
+        ]);
+        assert!(tree.contains("layer 0"), "{format}: {tree}");
+        let verified = w.run(&["verify", &format!("{transport}:{}", saved.display())]);
+        assert!(
+            verified.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&verified.stdout)
+        );
+    }
+}
+
+#[test]
+fn an_image_pulled_from_a_registry() {
+    if !have("docker-registry") {
+        return;
+    }
+    let w = Work::new();
+    rich_context(&w);
+    let out = w.build_oci("rich:1", &[]);
+    let reg = Registry::start();
+    let name = format!("docker://{}/rich:1", reg.host());
+    w.ok(&[
+        "push",
+        "--store",
+        &out.display().to_string(),
+        "rich:1",
+        &name,
+    ]);
+    let r = layers_json(&w.path("store"), &name);
+    let n = assert_matches_tar(&r, &files_by_digest(&out.join("blobs")));
+    assert!(n >= 7, "{n} entries compared");
+    let verified = w.run(&["verify", &name]);
+    assert!(
+        verified.status.success(),
+        "{}",
+        String::from_utf8_lossy(&verified.stdout)
+    );
+    let tree = w.ok(&["inspect", "--tree", &name]);
+    assert!(tree.contains("layer 3 of manifest"), "{tree}");
+}
