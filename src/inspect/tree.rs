@@ -123,6 +123,30 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
             label: label.into(),
         });
     }
+    // other files at the top (an oci-archive's Docker manifest.json)
+    let top_files =
+        std::fs::read_dir(root).map_err(DestError::io(format!("listing {}", root.display())))?;
+    for entry in top_files.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if name.starts_with('.')
+            || !is_file
+            || ["oci-layout", "index.json"].contains(&name.as_str())
+        {
+            continue;
+        }
+        let label = match name.as_str() {
+            "manifest.json" => "Docker's image list, so docker-style loaders read the archive too",
+            _ => "not part of the OCI layout",
+        };
+        files.push(TreeFile {
+            path: name,
+            size: entry.metadata().map_or(0, |m| m.len()),
+            digest: None,
+            role: "other".into(),
+            label: label.into(),
+        });
+    }
     let dir = root.join("blobs").join("sha256");
     let listing =
         std::fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;

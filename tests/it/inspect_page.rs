@@ -71,3 +71,64 @@ fn the_page_draws_the_boxes_and_the_layer_of_final_txt() {
     );
     eprintln!("screenshot of the page: {}", shot.display());
 }
+
+#[test]
+fn a_rootfs_sized_layer_stays_collapsed_until_opened() {
+    if !have("chromium") {
+        return;
+    }
+    // ~9,000 entries, as a debian minbase rootfs has
+    let w = Work::new();
+    let names: Vec<(String, String)> = (0..90)
+        .flat_map(|d| (0..100).map(move |f| (format!("d{d:03}/"), format!("d{d:03}/f{f:03}"))))
+        .collect();
+    let mut items = Vec::new();
+    for (dir, file) in &names {
+        if file.ends_with("f000") {
+            items.push(crate::common::inspect::Item::Dir(dir));
+        }
+        items.push(crate::common::inspect::Item::File(file, b"x"));
+    }
+    let dir = w.path("big");
+    crate::common::inspect::layered_image(&dir, "big:1", &[("ADD rootfs.tar /", items)]);
+    let page = w.path("big.html");
+    let started = std::time::Instant::now();
+    w.ok(&[
+        "inspect",
+        "--html",
+        &page.display().to_string(),
+        &format!("oci:{}", dir.display()),
+    ]);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        html.contains("\"path\":\"/d089/f099\""),
+        "every entry is in the data"
+    );
+    let started_browser = std::time::Instant::now();
+    let dom = String::from_utf8(
+        run_ok(
+            Command::new("chromium")
+                .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+                .arg(format!("--user-data-dir={}", w.path("profile").display()))
+                .arg(format!("file://{}", page.display())),
+        )
+        .stdout,
+    )
+    .unwrap();
+    eprintln!(
+        "9,090 entries: page written in {:?}, rendered in {:?}",
+        started_browser - started,
+        started_browser.elapsed()
+    );
+    // the 90 top directories are drawn, what is in them only when opened
+    let items = dom.matches("<li").count();
+    assert!((90..200).contains(&items), "{items} list items drawn");
+    assert!(
+        dom.contains("d089/ (100)"),
+        "the last directory, with its count"
+    );
+    assert!(
+        !dom.contains("data-path=\"/d089/f099\""),
+        "files drawn before opening"
+    );
+}
