@@ -41,6 +41,7 @@ pub fn write_page(file: &Path, page: &str) -> Result<(), DestError> {
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .tempfile_in(&dir)
         .map_err(DestError::io(what.clone()))?;
     std::io::Write::write_all(&mut tmp, page.as_bytes()).map_err(DestError::io(what.clone()))?;
