@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod auth;
 pub mod commands;
+pub mod docker_archive;
 pub mod error;
 pub mod fsck;
 pub mod graph;
@@ -161,7 +162,8 @@ pub fn export(
 }
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
-/// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name.
+/// `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REF]`,
+/// `docker://HOST/REPO:TAG`, or a plain name.
 /// Returns its manifest descriptor (single-platform: `opts.platform`, the
 /// host's by default, is picked from an index).
 ///
@@ -216,13 +218,7 @@ pub fn fetch_image_with(
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::OciArchive { file, reference }) => {
-            let scratch = tempfile::Builder::new()
-                .prefix(".tmp-")
-                .tempdir_in(into.root())
-                .map_err(DestError::io(format!(
-                    "creating a scratch directory in {}",
-                    into.root().display()
-                )))?;
+            let scratch = scratch_in(into)?;
             let layout = archive::read_oci_archive(&file, scratch.path())?;
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
@@ -233,10 +229,11 @@ pub fn fetch_image_with(
             }
             pull_into_store(&reference, store, into, opts)
         }
-        Ok(Location::DockerArchive { .. }) => Err(DestError::invalid(
-            format!("fetching {spec}"),
-            "reading docker-archive is not supported; use oci-archive or a registry",
-        )),
+        Ok(Location::DockerArchive { file, reference }) => {
+            let scratch = scratch_in(into)?;
+            let read = docker_archive::read(&file, reference.as_ref(), scratch.path())?;
+            from_layout(&read.layout, &"".into())
+        }
         Err(_) if !spec.contains("://") => {
             let name = ImageName::from(spec);
             match from_layout(store, &name) {
@@ -249,6 +246,18 @@ pub fn fetch_image_with(
         }
         Err(e) => Err(e),
     }
+}
+
+/// A scratch directory inside `layout`, on its filesystem (one a kill
+/// leaves behind, prune removes after an hour).
+fn scratch_in(layout: &Layout) -> Result<tempfile::TempDir, DestError> {
+    tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempdir_in(layout.root())
+        .map_err(DestError::io(format!(
+            "creating a scratch directory in {}",
+            layout.root().display()
+        )))
 }
 
 /// Pulls `reference` into `store`, names it there (its familiar name, as

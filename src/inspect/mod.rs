@@ -1,7 +1,8 @@
 //! Seeing how an image is made, for any image source `FROM` accepts:
 //!
 //! - [`source`] opens a store name, `oci:`, `oci-archive:`,
-//!   `docker-archive:` ([`docker_archive`]) or `docker://` source as a layout;
+//!   `docker-archive:` ([`crate::dest::docker_archive`]) or `docker://`
+//!   source as a layout;
 //! - [`summary`] is the chain `inspect` prints: index → manifest → config
 //!   → layers, and the history;
 //! - [`layers`] reads every layer's entries, marked added / modified /
@@ -12,7 +13,6 @@
 //!
 //! [`run`] is what the `inspect`, `layers` and `verify` commands call.
 
-pub mod docker_archive;
 pub mod html;
 pub mod json;
 pub mod layers;

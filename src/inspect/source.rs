@@ -4,7 +4,7 @@
 //! layout holding its blobs (archives are unpacked and registry images
 //! pulled into a scratch layout that lives as long as the [`Opened`]).
 
-use super::docker_archive::{self, ArchiveMember};
+use crate::dest::docker_archive::{self, ArchiveMember};
 use crate::dest::graph::{is_index, pick_platform, select_platform, Index};
 use crate::dest::{archive, registry, DestError, ImageName, Layout, Location, RegistryOptions};
 use crate::oci::{Descriptor, Platform};

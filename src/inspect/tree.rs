@@ -106,6 +106,20 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
         roles.walk(opened, e, "index.json".into(), how, 0);
     }
     let root = opened.layout.root();
+    let mut files = top_files(root)?;
+    files.extend(blob_files(opened, &roles)?);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(LayoutTree {
+        source: opened.source.clone(),
+        root: opened.shown_root().display().to_string(),
+        files,
+        edges: roles.edges,
+    })
+}
+
+/// The files at the top of a layout: `oci-layout`, `index.json`, and any
+/// other (an oci-archive's Docker `manifest.json`).
+fn top_files(root: &std::path::Path) -> Result<Vec<TreeFile>, DestError> {
     let mut files = Vec::new();
     for (name, label) in [
         ("oci-layout", "says this is an OCI layout (version 1.0.0)"),
@@ -147,7 +161,14 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
             label: label.into(),
         });
     }
-    let dir = root.join("blobs").join("sha256");
+    Ok(files)
+}
+
+/// The blobs of a layout, labelled by `roles` (a store's blobs of other
+/// images are left out).
+fn blob_files(opened: &Opened, roles: &Roles) -> Result<Vec<TreeFile>, DestError> {
+    let mut files = Vec::new();
+    let dir = opened.layout.root().join("blobs").join("sha256");
     let listing =
         std::fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
     for entry in listing {
@@ -175,13 +196,7 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
             label,
         });
     }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(LayoutTree {
-        source: opened.source.clone(),
-        root: opened.shown_root().display().to_string(),
-        files,
-        edges: roles.edges,
-    })
+    Ok(files)
 }
 
 /// A docker-archive's members, and what its `manifest.json` references.

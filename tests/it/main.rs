@@ -18,6 +18,7 @@ mod dest_layout;
 mod dest_registry;
 mod dest_registry_auth;
 mod diff_buildah;
+mod docker_archive_from;
 mod executor_lib;
 mod expand_buildkit;
 mod fake_registry;

@@ -5,9 +5,10 @@
 //! `blobs/sha256/<hex>`). The archive is read once; its members go to a
 //! scratch directory and the image is put together there as an OCI layout
 //! (the config and layers as they are, a manifest written for them), so
-//! everything else reads it as any layout.
+//! everything else reads it as any layout: `FROM docker-archive:` and
+//! `inspect`.
 
-use crate::dest::{DestError, ImageName, Layout};
+use super::{DestError, ImageName, Layout};
 use crate::digest::{Digest, HashingWriter};
 use crate::oci::{self, Descriptor};
 use serde::Deserialize;
