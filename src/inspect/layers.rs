@@ -364,3 +364,90 @@ impl Stack {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(path: &str, kind: &'static str, size: u64) -> Entry {
+        Entry {
+            path: format!("/{path}"),
+            kind,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size,
+            link: None,
+            change: Change::Added,
+            replaces: None,
+            removes: None,
+            opaque: false,
+            removed_entries: 0,
+            hidden_by: None,
+        }
+    }
+
+    fn stack_of(layers: &[&[(&str, &'static str, u64)]]) -> Stack {
+        let mut s = Stack::default();
+        for (n, entries) in layers.iter().enumerate() {
+            s.layers.push(LayerFiles {
+                index: n,
+                created_by: None,
+                media_type: String::new(),
+                digest: crate::digest::sha256(&[n as u8]),
+                diff_id: None,
+                compressed_size: 0,
+                uncompressed_size: 0,
+                entry_count: 0,
+                added: 0,
+                modified: 0,
+                removed: 0,
+                wasted_bytes: 0,
+                entries: Vec::new(),
+            });
+            for (path, kind, size) in entries.iter() {
+                s.apply(n, path.to_string(), entry(path, kind, *size));
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn an_opaque_marker_keeps_what_its_own_layer_put_there() {
+        let s = stack_of(&[
+            &[("d", "dir", 0), ("d/old", "file", 4)],
+            &[("d/new", "file", 2), ("d/.wh..wh..opq", "file", 0)],
+        ]);
+        assert!(s.merged.contains_key("d/new"), "same layer: kept");
+        assert!(!s.merged.contains_key("d/old"));
+        assert_eq!(s.layers[1].entries[1].removed_entries, 1);
+        assert_eq!(s.totals().wasted_bytes, 4);
+    }
+
+    #[test]
+    fn a_file_over_a_directory_hides_what_was_below_it() {
+        let s = stack_of(&[
+            &[("x", "dir", 0), ("x/a", "file", 3), ("x/b", "file", 5)],
+            &[("x", "file", 1)],
+        ]);
+        let top = &s.layers[1].entries[0];
+        assert_eq!((top.change, top.replaces), (Change::Modified, Some(0)));
+        assert_eq!(s.layers[0].entries[2].hidden_by, Some(1));
+        assert_eq!(s.totals().wasted_bytes, 8);
+        assert_eq!(s.merged.len(), 1);
+    }
+
+    #[test]
+    fn path_globs_match_the_path_or_a_directory_above_it() {
+        let e = entry("etc/apt/sources.list", "file", 1);
+        assert!(shown("/etc", &e));
+        assert!(shown("/etc/ap?", &e));
+        assert!(shown("/etc/*/sources.list", &e));
+        assert!(!shown("/usr", &e));
+        assert!(!shown("/et", &e));
+        let mut wh = entry("etc/.wh.motd", "file", 0);
+        wh.removes = Some("/etc/motd".into());
+        assert!(shown("/etc/motd", &wh));
+        assert_eq!(absolute("etc/*"), "/etc/*");
+    }
+}

@@ -7,14 +7,7 @@ use crate::common::{config_of, merged_fs, validate, Work};
 fn a_docker_archive_is_a_base() {
     let w = Work::new();
     let base = crate::inspect_layers::multi_layer(&w);
-    let file = w.path("base.tar");
-    w.ok(&[
-        "save",
-        "--store",
-        &base.display().to_string(),
-        "multi:1",
-        &format!("docker-archive:{}", file.display()),
-    ]);
+    let file = crate::common::inspect::save_from(&w, &base, "multi:1", "docker-archive");
     w.file("extra.txt", "on top\n");
     w.dockerfile(&format!(
         "FROM docker-archive:{}:multi:1\nCOPY extra.txt /\n",

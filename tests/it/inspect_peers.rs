@@ -56,14 +56,7 @@ fn images_podman_saved_as_docker_archive_and_oci_archive() {
     let w = Work::new();
     rich_context(&w);
     let out = w.build_oci("rich:1", &[]);
-    let loadable = w.path("load.tar");
-    w.ok(&[
-        "save",
-        "--store",
-        &out.display().to_string(),
-        "rich:1",
-        &format!("oci-archive:{}", loadable.display()),
-    ]);
+    let loadable = crate::common::inspect::save_from(&w, &out, "rich:1", "oci-archive");
     run_ok(podman(w.dir.path()).arg("load").arg("-i").arg(&loadable));
     for (format, transport) in [
         ("docker-archive", "docker-archive"),

@@ -109,14 +109,7 @@ fn a_layer_that_does_not_match_its_diff_id_is_named() {
     // a flipped byte there is a diff_id (and name) mismatch
     let w = Work::new();
     let out = crate::inspect_layers::multi_layer(&w);
-    let file = w.path("d.tar");
-    w.ok(&[
-        "save",
-        "--store",
-        &out.display().to_string(),
-        "multi:1",
-        &format!("docker-archive:{}", file.display()),
-    ]);
+    let file = crate::common::inspect::save_from(&w, &out, "multi:1", "docker-archive");
     let source = format!("docker-archive:{}", file.display());
     let good = w.run(&["verify", &source]);
     assert!(

@@ -210,3 +210,16 @@ pub fn assert_matches_tar(report: &Value, blobs: &BTreeMap<String, PathBuf>) -> 
     }
     compared
 }
+
+/// `minibuild save NAME TRANSPORT:FILE` from the layout `layout`; FILE.
+pub fn save_from(w: &crate::common::Work, layout: &Path, name: &str, transport: &str) -> PathBuf {
+    let file = w.path(&format!("{transport}.tar"));
+    w.ok(&[
+        "save",
+        "--store",
+        &layout.display().to_string(),
+        name,
+        &format!("{transport}:{}", file.display()),
+    ]);
+    file
+}
