@@ -121,3 +121,71 @@ fn an_image_pulled_from_a_registry() {
     let tree = w.ok(&["inspect", "--tree", &name]);
     assert!(tree.contains("layer 3 of manifest"), "{tree}");
 }
+
+#[test]
+fn images_skopeo_copied_to_archives() {
+    if !have("skopeo") {
+        return;
+    }
+    let w = Work::new();
+    rich_context(&w);
+    let out = w.build_oci("rich:1", &[]);
+    for transport in ["docker-archive", "oci-archive"] {
+        let file = w.path(&format!("skopeo-{transport}.tar"));
+        run_ok(
+            std::process::Command::new("skopeo")
+                .arg("copy")
+                .arg(format!("oci:{}:rich:1", out.display()))
+                .arg(format!("{transport}:{}:rich:1", file.display())),
+        );
+        let source = format!("{transport}:{}", file.display());
+        let r = layers_json(&w.path("store"), &source);
+        let unpacked = w.path(&format!("skopeo-{transport}"));
+        untar(&file, &unpacked);
+        let n = assert_matches_tar(&r, &files_by_digest(&unpacked));
+        assert!(n >= 7, "{transport}: {n} entries compared");
+    }
+}
+
+#[test]
+fn a_registry_index_lists_its_platforms_and_platform_pulls_one() {
+    if !have("docker-registry") {
+        return;
+    }
+    let w = Work::new();
+    let dir = w.path("multi");
+    let layout = minibuild::dest::Layout::create(&dir).unwrap();
+    let host = crate::common::handmade::tiny_image(&layout, "host");
+    let other = crate::common::handmade::tiny_image(&layout, "other");
+    let index = crate::common::handmade::tiny_index(&layout, &[host.clone(), other.clone()]);
+    layout.tag(&index, &"multi:1".into()).unwrap();
+    let reg = Registry::start();
+    let name = format!("docker://{}/multi:1", reg.host());
+    w.ok(&[
+        "push",
+        "--store",
+        &dir.display().to_string(),
+        "multi:1",
+        &name,
+    ]);
+    let text = w.ok(&["inspect", &name]);
+    assert!(text.contains("lists 2 images"), "{text}");
+    assert!(text.contains("plan9/riscv64"), "{text}");
+    assert!(
+        text.contains(&format!("manifest {}", host.digest)),
+        "{text}"
+    );
+    let o = w.ok(&[
+        "inspect",
+        "--platform",
+        "plan9/riscv64",
+        "--format",
+        "json",
+        &name,
+    ]);
+    let s: serde_json::Value = serde_json::from_str(&o).unwrap();
+    assert_eq!(s["manifest"]["digest"], other.digest.to_string());
+    assert_eq!(s["index"]["digest"], index.digest.to_string());
+    let o = w.run(&["verify", "--platform", "plan9/riscv64", &name]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}

@@ -23,6 +23,7 @@ mod executor_lib;
 mod expand_buildkit;
 mod fake_registry;
 mod hostile;
+mod inspect_debian;
 mod inspect_layers;
 mod inspect_page;
 mod inspect_peers;

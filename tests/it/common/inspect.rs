@@ -132,7 +132,7 @@ pub fn untar(file: &Path, dir: &Path) {
 pub fn tar_tv(blob: &Path) -> Vec<(String, u64, u64, String, String)> {
     let out = crate::common::stdout_ok(
         Command::new("tar")
-            .args(["--numeric-owner", "-tvf"])
+            .args(["--numeric-owner", "--quoting-style=literal", "-tvf"])
             .arg(blob),
     );
     let line_re = regex::Regex::new(r"^(\S+) (\d+)/(\d+) +(\S+) (\S+) (\S+) (.*)$").unwrap();
