@@ -3,9 +3,9 @@
 //! page that stays usable (collapsed until opened). Runs where the debian
 //! test runs (CI, or with MINIBUILD_ROOTFS naming a rootfs tarball).
 
+use crate::common::inspect::chromium;
 use crate::common::inspect::{assert_matches_tar, files_by_digest, layers_json};
-use crate::common::{have, run_ok, Work};
-use std::process::Command;
+use crate::common::{have, Work};
 
 #[test]
 fn a_debian_rootfs_image_is_listed_verified_and_drawn() {
@@ -32,16 +32,7 @@ fn a_debian_rootfs_image_is_listed_verified_and_drawn() {
     let page = w.path("debian.html");
     w.ok(&["inspect", "--html", &page.display().to_string(), &source]);
     let started = std::time::Instant::now();
-    let dom = String::from_utf8(
-        run_ok(
-            Command::new("chromium")
-                .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-                .arg(format!("--user-data-dir={}", w.path("profile").display()))
-                .arg(format!("file://{}", page.display())),
-        )
-        .stdout,
-    )
-    .unwrap();
+    let dom = chromium(&w, &page, &["--dump-dom"]);
     eprintln!(
         "{n} entries: listed in {listed:?}, page rendered in {:?} ({} bytes)",
         started.elapsed(),

@@ -170,11 +170,7 @@ fn whiteouts_and_opaque_directories_are_removals() {
 fn an_index_with_several_platforms_lists_them_and_platform_picks() {
     let w = Work::new();
     let dir = w.path("multi");
-    let layout = minibuild::dest::Layout::create(&dir).unwrap();
-    let host = crate::common::handmade::tiny_image(&layout, "host");
-    let other = crate::common::handmade::tiny_image(&layout, "other");
-    let index = crate::common::handmade::tiny_index(&layout, &[host.clone(), other.clone()]);
-    layout.tag(&index, &"multi:1".into()).unwrap();
+    let (host, other, _) = crate::common::inspect::two_platforms(&dir);
     let source = format!("oci:{}:multi:1", dir.display());
     let text = w.ok(&["inspect", &source]);
     assert!(text.contains("lists 2 images"), "{text}");

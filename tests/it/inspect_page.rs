@@ -1,8 +1,8 @@
 //! `inspect --html`: one self-contained page, rendered by headless
 //! Chromium (the DOM after its script ran, and a screenshot for a human).
 
-use crate::common::{have, run_ok, Work};
-use std::process::Command;
+use crate::common::inspect::chromium;
+use crate::common::{have, Work};
 
 #[test]
 fn the_page_draws_the_boxes_and_the_layer_of_final_txt() {
@@ -24,18 +24,7 @@ fn the_page_draws_the_boxes_and_the_layer_of_final_txt() {
         "fetching is forbidden"
     );
 
-    let chromium = |extra: &[&str]| {
-        let mut c = Command::new("chromium");
-        c.args(["--headless", "--no-sandbox", "--disable-gpu"])
-            .arg(format!(
-                "--user-data-dir={}",
-                w.path("chromium-profile").display()
-            ))
-            .args(extra)
-            .arg(format!("file://{}", page.display()));
-        c
-    };
-    let dom = String::from_utf8(run_ok(&mut chromium(&["--dump-dom"])).stdout).unwrap();
+    let dom = chromium(&w, &page, &["--dump-dom"]);
     for text in [
         "index.json entry",
         "manifest for linux/",
@@ -62,7 +51,7 @@ fn the_page_draws_the_boxes_and_the_layer_of_final_txt() {
 
     let shot = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("inspect-page.png");
     let arg = format!("--screenshot={}", shot.display());
-    run_ok(&mut chromium(&[&arg, "--window-size=1200,1600"]));
+    chromium(&w, &page, &[&arg, "--window-size=1200,1600"]);
     let png = std::fs::read(&shot).unwrap();
     assert!(
         png.starts_with(b"\x89PNG") && png.len() > 10_000,
@@ -105,16 +94,7 @@ fn a_rootfs_sized_layer_stays_collapsed_until_opened() {
         "every entry is in the data"
     );
     let started_browser = std::time::Instant::now();
-    let dom = String::from_utf8(
-        run_ok(
-            Command::new("chromium")
-                .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
-                .arg(format!("--user-data-dir={}", w.path("profile").display()))
-                .arg(format!("file://{}", page.display())),
-        )
-        .stdout,
-    )
-    .unwrap();
+    let dom = chromium(&w, &page, &["--dump-dom"]);
     eprintln!(
         "9,090 entries: page written in {:?}, rendered in {:?}",
         started_browser - started,

@@ -154,11 +154,7 @@ fn a_registry_index_lists_its_platforms_and_platform_pulls_one() {
     }
     let w = Work::new();
     let dir = w.path("multi");
-    let layout = minibuild::dest::Layout::create(&dir).unwrap();
-    let host = crate::common::handmade::tiny_image(&layout, "host");
-    let other = crate::common::handmade::tiny_image(&layout, "other");
-    let index = crate::common::handmade::tiny_index(&layout, &[host.clone(), other.clone()]);
-    layout.tag(&index, &"multi:1".into()).unwrap();
+    let (host, other, index) = crate::common::inspect::two_platforms(&dir);
     let reg = Registry::start();
     let name = format!("docker://{}/multi:1", reg.host());
     w.ok(&[

@@ -223,3 +223,29 @@ pub fn save_from(w: &crate::common::Work, layout: &Path, name: &str, transport: 
     ]);
     file
 }
+
+/// Headless chromium on the page `page` with `extra` arguments (its
+/// profile in the work dir); its stdout (the DOM with `--dump-dom`).
+pub fn chromium(w: &crate::common::Work, page: &Path, extra: &[&str]) -> String {
+    let mut c = Command::new("chromium");
+    c.args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .arg(format!(
+            "--user-data-dir={}",
+            w.path("chromium-profile").display()
+        ))
+        .args(extra)
+        .arg(format!("file://{}", page.display()));
+    String::from_utf8(crate::common::run_ok(&mut c).stdout).unwrap()
+}
+
+/// A layout at `dir` whose `multi:1` is an index of two images (the
+/// host's, and plan9/riscv64): (host, other, index).
+pub fn two_platforms(dir: &Path) -> (Descriptor, Descriptor, Descriptor) {
+    use crate::common::handmade::{tiny_image, tiny_index};
+    let layout = Layout::create(dir).unwrap();
+    let host = tiny_image(&layout, "host");
+    let other = tiny_image(&layout, "other");
+    let index = tiny_index(&layout, &[host.clone(), other.clone()]);
+    layout.tag(&index, &"multi:1".into()).unwrap();
+    (host, other, index)
+}
