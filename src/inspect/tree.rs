@@ -263,10 +263,11 @@ fn archive_tree(opened: &Opened) -> LayoutTree {
     }
 }
 
-/// A directory of a drawing: the line for this path (if any) and what is below.
+/// A directory of a drawing: the lines for this path (a tar may hold a
+/// path twice: every entry is drawn) and what is below.
 #[derive(Default)]
 struct Node {
-    line: Option<String>,
+    lines: Vec<String>,
     children: BTreeMap<String, Node>,
 }
 
@@ -285,13 +286,16 @@ pub fn draw_paths<'a>(
         for part in path.split('/').filter(|p| !p.is_empty()) {
             node = node.children.entry(part.to_string()).or_default();
         }
-        node.line = Some(line);
+        node.lines.push(line);
     }
-    let _ = writeln!(
-        text,
-        "{indent}{root_line}{}",
-        root.line.as_deref().unwrap_or("")
-    );
+    match root.lines.as_slice() {
+        [] => {
+            let _ = writeln!(text, "{indent}{root_line}");
+        }
+        lines => lines.iter().for_each(|l| {
+            let _ = writeln!(text, "{indent}{root_line}{l}");
+        }),
+    }
     draw_children(&root, indent, text);
 }
 
@@ -303,10 +307,12 @@ fn draw_children(node: &Node, prefix: &str, text: &mut String) {
         } else {
             ("├── ", "│   ")
         };
-        let _ = match &child.line {
-            Some(line) => writeln!(text, "{prefix}{branch}{name}{line}"),
-            None => writeln!(text, "{prefix}{branch}{name}/"),
-        };
+        if child.lines.is_empty() {
+            let _ = writeln!(text, "{prefix}{branch}{name}/");
+        }
+        for line in &child.lines {
+            let _ = writeln!(text, "{prefix}{branch}{name}{line}");
+        }
         draw_children(child, &format!("{prefix}{more}"), text);
     }
 }
@@ -369,5 +375,30 @@ fn draw_edges(
             let next = e.to.to_string();
             draw_edges(t, &next, &format!("{prefix}{more}"), sizes, depth + 1, text);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_is_drawn_even_a_path_given_twice() {
+        let mut text = String::new();
+        let items = [
+            ("/a/b", " first".to_string()),
+            ("/a/b", " again".to_string()),
+            ("/c", " c".to_string()),
+        ];
+        draw_paths(
+            items.iter().map(|(p, l)| (*p, l.clone())),
+            "/",
+            "",
+            &mut text,
+        );
+        assert_eq!(
+            text,
+            "/\n├── a/\n│   └── b first\n│   └── b again\n└── c c\n"
+        );
     }
 }
