@@ -43,6 +43,7 @@ pub mod executor;
 pub mod expand;
 pub mod ignore;
 pub mod image;
+pub mod inspect;
 pub mod job;
 pub mod layer;
 pub mod oci;

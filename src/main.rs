@@ -32,11 +32,14 @@ enum Command {
     Build(BuildArgs),
     /// List the images in the local store.
     Images,
-    /// Show how an image is made: index → manifest → config → layers, and its history.
-    Inspect {
-        /// NAME[:TAG] in the store.
-        name: String,
-    },
+    /// Show how an image is made: index → manifest → config → layers, and
+    /// its history; with --layers each layer's files, with --tree the layout.
+    Inspect(InspectArgs),
+    /// Each layer's files, bottom first (`inspect --layers`).
+    Layers(InspectArgs),
+    /// Check every blob's size and sha256, every layer's diff_id and every
+    /// reference; exit 1 when anything is wrong.
+    Verify(InspectArgs),
     /// Remove a tag from the store (blobs stay until `prune`).
     Rm {
         /// NAME[:TAG] in the store.
@@ -62,6 +65,37 @@ enum Command {
         #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
         tls_verify: Option<bool>,
     },
+}
+
+#[derive(Args, Debug)]
+struct InspectArgs {
+    /// The image: NAME[:TAG] in the store, oci:DIR[:REF], oci-archive:FILE[:REF],
+    /// docker-archive:FILE[:REF] or docker://HOST/REPO:TAG.
+    source: String,
+    /// The image of an index to show (os/arch[/variant]; default: the only one, else the host's).
+    #[arg(long)]
+    platform: Option<String>,
+    /// text or json (the keys are listed in the README).
+    #[arg(long, default_value = "text")]
+    format: String,
+    /// Each layer's entries, marked added, modified or removed.
+    #[arg(long)]
+    layers: bool,
+    /// With --layers: entries drawn as a tree (the default); alone: the layout's files and references.
+    #[arg(long, conflicts_with = "flat")]
+    tree: bool,
+    /// With --layers: one full path a line.
+    #[arg(long)]
+    flat: bool,
+    /// With --layers: list only paths this glob matches (a directory brings what is below it).
+    #[arg(long, value_name = "GLOB")]
+    path: Option<String>,
+    /// Also write a self-contained HTML page of the image to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Verify TLS for registries (default: true, false for localhost).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    tls_verify: Option<bool>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -115,6 +149,13 @@ impl Failure {
         Failure {
             code: 2,
             text: format!("error: {}\n", text.into()),
+        }
+    }
+    /// Exit 1, the reason already printed.
+    fn build_quiet() -> Self {
+        Failure {
+            code: 1,
+            text: String::new(),
         }
     }
     fn build(text: impl Into<String>) -> Self {
@@ -201,11 +242,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         None => run_build(cli.build, &store),
         Some(Command::Build(args)) => run_build(args, &store),
         Some(Command::Images) => Ok(dest::commands::images(&open_store(&store)?, &mut out)?),
-        Some(Command::Inspect { name }) => Ok(dest::commands::inspect(
-            &open_store(&store)?,
-            &name,
-            &mut out,
-        )?),
+        Some(Command::Inspect(args)) => run_inspect(args, false, false, &store, &mut out),
+        Some(Command::Layers(args)) => run_inspect(args, true, false, &store, &mut out),
+        Some(Command::Verify(args)) => run_inspect(args, false, true, &store, &mut out),
         Some(Command::Rm { name }) => {
             dest::commands::remove(&open_store(&store)?, &name)?;
             let _ = writeln!(out, "untagged {name}");
@@ -280,6 +319,46 @@ fn source_date_epoch() -> Result<Option<i64>, Failure> {
             ))
         }),
         _ => Ok(None),
+    }
+}
+
+/// `inspect`, `layers` (`layers` set) and `verify` (`verify` set).
+fn run_inspect(
+    args: InspectArgs,
+    layers: bool,
+    verify: bool,
+    store: &Path,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    use minibuild::inspect::{Request, Shape, View};
+    let platform = match &args.platform {
+        Some(p) => Some(p.parse::<Platform>().map_err(Failure::usage)?),
+        None => None,
+    };
+    let view = match (verify, layers || args.layers, args.tree) {
+        (true, _, _) => View::Verify,
+        (false, true, _) => View::Layers {
+            shape: if args.flat { Shape::Flat } else { Shape::Tree },
+            path: args.path,
+        },
+        (false, false, true) => View::Tree,
+        (false, false, false) => View::Summary,
+    };
+    let req = Request {
+        source: args.source,
+        store: store.to_path_buf(),
+        platform,
+        registry: PushOptions {
+            tls_verify: args.tls_verify,
+            ..PushOptions::default()
+        },
+        view,
+        format: args.format.parse().map_err(Failure::usage)?,
+        html: args.html,
+    };
+    match minibuild::inspect::run(&req, out)? {
+        true => Ok(()),
+        false => Err(Failure::build_quiet()),
     }
 }
 

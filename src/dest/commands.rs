@@ -1,8 +1,8 @@
-//! The store subcommands: `images`, `inspect`, `rm`, `prune`. Each prints to
-//! the writer it is given.
+//! The store subcommands: `images`, `rm`, `prune`. Each prints to the
+//! writer it is given. (`inspect` and `verify` are [`crate::inspect`].)
 
 use super::error::DestError;
-use super::graph::{children, image_blobs, is_index, is_manifest, ConfigFile, Index, Manifest};
+use super::graph::{children, image_blobs, is_index, is_manifest, ConfigFile, Manifest};
 use super::layout::{ref_name, Layout};
 use crate::oci::Descriptor;
 use std::io::Write;
@@ -95,136 +95,6 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
             .collect::<Vec<_>>()
             .join("  ");
         writeln!(out, "{}", line.trim_end()).map_err(out_err)?;
-    }
-    Ok(())
-}
-
-/// Explains one image, top-down: its index entry, the manifest, the config
-/// (platform, command, environment), each layer with its size and diff_id,
-/// and the history.
-pub fn inspect(store: &Layout, name: &str, out: &mut dyn Write) -> Result<(), DestError> {
-    let entry = store.resolve(&name.into())?;
-    let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(out_err);
-    w(out, format!("Image {name}"))?;
-    w(out, format!("  stored in {}", store.root().display()))?;
-    w(out, "  index.json entry (the name points here):".into())?;
-    w(
-        out,
-        format!(
-            "    {} {} ({})",
-            entry.media_type,
-            entry.digest,
-            human_size(entry.size)
-        ),
-    )?;
-    let mut desc = entry.clone();
-    if is_index(&desc.media_type) {
-        let index: Index = store.read_json(&desc.digest)?;
-        w(
-            out,
-            format!(
-                "  image index {} lists {} images:",
-                desc.digest,
-                index.manifests.len()
-            ),
-        )?;
-        for m in &index.manifests {
-            let p = m
-                .platform
-                .as_ref()
-                .map(|p| format!("{}/{}", p.os, p.architecture))
-                .unwrap_or_else(|| "-".into());
-            w(out, format!("    {p}  {}", m.digest))?;
-        }
-        match index.manifests.first() {
-            Some(first) => desc = first.clone(),
-            None => return Ok(()),
-        }
-    }
-    let manifest: Manifest = store.read_json(&desc.digest)?;
-    w(
-        out,
-        format!("  manifest {} ({}):", desc.digest, human_size(desc.size)),
-    )?;
-    w(
-        out,
-        format!(
-            "    config {} ({})",
-            manifest.config.digest,
-            human_size(manifest.config.size)
-        ),
-    )?;
-    let config: ConfigFile = store.read_json(&manifest.config.digest)?;
-    explain_config(&config, &manifest, out)
-}
-
-/// The config part of [`inspect`]: what a container starts with, each
-/// layer with its diff_id, and the history.
-fn explain_config(
-    config: &ConfigFile,
-    manifest: &Manifest,
-    out: &mut dyn Write,
-) -> Result<(), DestError> {
-    let w = |out: &mut dyn Write, s: String| writeln!(out, "{s}").map_err(out_err);
-    w(out, "  config (what a container starts with):".to_string())?;
-    w(
-        out,
-        format!("    platform {}/{}", config.os, config.architecture),
-    )?;
-    if let Some(created) = &config.created {
-        w(out, format!("    created  {created}"))?;
-    }
-    let runtime = serde_json::to_value(&config.config).unwrap_or_default();
-    for key in [
-        "Entrypoint",
-        "Cmd",
-        "WorkingDir",
-        "User",
-        "Env",
-        "ExposedPorts",
-        "Labels",
-    ] {
-        if let Some(v) = runtime.get(key).filter(|v| !v.is_null()) {
-            w(out, format!("    {key:<10} {v}"))?;
-        }
-    }
-
-    w(
-        out,
-        format!(
-            "  layers ({}, base first; digest = compressed blob, diff_id = uncompressed tar):",
-            manifest.layers.len()
-        ),
-    )?;
-    for (i, layer) in manifest.layers.iter().enumerate() {
-        let diff_id = config
-            .rootfs
-            .diff_ids
-            .get(i)
-            .map_or_else(|| "?".to_string(), |d| d.to_string());
-        w(
-            out,
-            format!(
-                "    {i}: {} {} {}",
-                human_size(layer.size),
-                layer.media_type,
-                layer.digest
-            ),
-        )?;
-        w(out, format!("       diff_id {diff_id}"))?;
-    }
-    if !config.history.is_empty() {
-        w(
-            out,
-            "  history (one entry per instruction; empty ones made no layer):".into(),
-        )?;
-        for h in &config.history {
-            let mark = if h.empty_layer { "      " } else { "layer " };
-            w(
-                out,
-                format!("    {mark}{}", h.created_by.as_deref().unwrap_or("")),
-            )?;
-        }
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod auth;
 pub mod commands;
+pub mod docker_archive;
 pub mod error;
 pub mod fsck;
 pub mod graph;
@@ -167,7 +168,8 @@ pub fn export(
 }
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
-/// `oci-archive:FILE[:REF]`, `docker://HOST/REPO:TAG`, or a plain name.
+/// `oci-archive:FILE[:REF]`, `docker-archive:FILE[:REF]`,
+/// `docker://HOST/REPO:TAG`, or a plain name.
 /// Returns its manifest descriptor (single-platform: `opts.platform`, the
 /// host's by default, is picked from an index).
 ///
@@ -222,13 +224,7 @@ pub fn fetch_image_with(
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::OciArchive { file, reference }) => {
-            let tmp = std::env::temp_dir();
-            let scratch = scratch::ScratchDir::new_in(&tmp, false).map_err(DestError::io(
-                format!("creating a scratch directory in {}", tmp.display()),
-            ))?;
-            let unpacked = scratch.path().join("layout");
-            std::fs::create_dir(&unpacked)
-                .map_err(DestError::io(format!("creating {}", unpacked.display())))?;
+            let (_scratch, unpacked) = unpack_dir()?;
             let layout = archive::read_oci_archive(&file, &unpacked)?;
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
@@ -239,10 +235,11 @@ pub fn fetch_image_with(
             }
             pull_into_store(&reference, store, into, opts)
         }
-        Ok(Location::DockerArchive { .. }) => Err(DestError::invalid(
-            format!("fetching {spec}"),
-            "reading docker-archive is not supported; use oci-archive or a registry",
-        )),
+        Ok(Location::DockerArchive { file, reference }) => {
+            let (_scratch, unpacked) = unpack_dir()?;
+            let read = docker_archive::read(&file, reference.as_ref(), &unpacked)?;
+            from_layout(&read.layout, &"".into())
+        }
         Err(_) if !spec.contains("://") => {
             let name = ImageName::from(spec);
             match from_layout(store, &name) {
@@ -255,6 +252,21 @@ pub fn fetch_image_with(
         }
         Err(e) => Err(e),
     }
+}
+
+/// An empty directory to unpack an archive into, inside a scratch
+/// directory in `$TMPDIR` (never in the store: FROM works from a read-only
+/// one), removed when the scratch directory is dropped or on a signal.
+fn unpack_dir() -> Result<(scratch::ScratchDir, PathBuf), DestError> {
+    let tmp = std::env::temp_dir();
+    let scratch = scratch::ScratchDir::new_in(&tmp, false).map_err(DestError::io(format!(
+        "creating a scratch directory in {}",
+        tmp.display()
+    )))?;
+    let unpacked = scratch.path().join("layout");
+    std::fs::create_dir(&unpacked)
+        .map_err(DestError::io(format!("creating {}", unpacked.display())))?;
+    Ok((scratch, unpacked))
 }
 
 /// Pulls `reference` into `store`, names it there (its familiar name, as

@@ -12,7 +12,7 @@ use crate::common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn rootfs(work: &Path) -> Option<PathBuf> {
+pub(crate) fn rootfs(work: &Path) -> Option<PathBuf> {
     if let Ok(p) = std::env::var("MINIBUILD_ROOTFS") {
         return Some(PathBuf::from(p));
     }

@@ -6,6 +6,20 @@ use minibuild::dest::{commands, export, fetch_image, DestError, Layout, Location
 use minibuild::oci::ANNOTATION_REF_NAME;
 use std::collections::BTreeSet;
 
+/// `minibuild inspect NAME` on the store `store`, through the library.
+fn inspect_stored(store: &Layout, name: &str, out: &mut Vec<u8>) {
+    let req = minibuild::inspect::Request {
+        source: name.to_string(),
+        store: store.root().to_path_buf(),
+        platform: None,
+        registry: PushOptions::default(),
+        view: minibuild::inspect::View::Summary,
+        format: minibuild::inspect::Format::Text,
+        html: None,
+    };
+    assert!(minibuild::inspect::run(&req, out).unwrap());
+}
+
 fn names(layout: &Layout) -> BTreeSet<String> {
     layout
         .index()
@@ -84,7 +98,7 @@ fn tag_replace_and_prune() {
     );
 
     let mut out = Vec::new();
-    commands::inspect(&layout, "hello:scratch", &mut out).unwrap();
+    inspect_stored(&layout, "hello:scratch", &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains(&b.digest.to_string()), "{text}");
     assert!(text.contains("diff_id sha256:"), "{text}");
@@ -363,7 +377,7 @@ fn nested_index_is_copied_pruned_and_resolved() {
     assert_eq!(blob_count(&into), 3);
 
     let mut text = Vec::new();
-    commands::inspect(&out, "multi:1", &mut text).unwrap();
+    inspect_stored(&out, "multi:1", &mut text);
     let text = String::from_utf8(text).unwrap();
     assert!(text.contains("lists 2 images"), "{text}");
     assert!(text.contains("plan9/riscv64"), "{text}");

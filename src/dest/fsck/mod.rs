@@ -37,21 +37,8 @@ impl Layout {
     pub fn fsck(&self) -> Result<FsckReport, FsckError> {
         self.check_layout_version()?;
         let index = self.index()?;
-        let mut walk = Walk {
-            layout: self,
-            report: FsckReport::default(),
-            diff_ids: BTreeMap::new(),
-            configs: BTreeMap::new(),
-        };
-        for entry in &index.manifests {
-            walk.entry(entry);
-        }
-        let reached: BTreeSet<String> = walk
-            .report
-            .blobs
-            .iter()
-            .map(|b| b.digest.to_string())
-            .collect();
+        let mut report = self.fsck_images(&index.manifests);
+        let reached: BTreeSet<String> = report.blobs.iter().map(|b| b.digest.to_string()).collect();
         let dir = self.root().join("blobs").join("sha256");
         let listing =
             fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
@@ -64,8 +51,25 @@ impl Layout {
             }
         }
         unreferenced.sort();
-        walk.report.unreferenced = unreferenced;
-        Ok(walk.report)
+        report.unreferenced = unreferenced;
+        Ok(report)
+    }
+
+    /// Checks the images `entries` reach (index entries: indexes,
+    /// manifests, anything else), as [`Layout::fsck`] checks the whole
+    /// layout: for one image of a store shared by many. Nothing is
+    /// reported unreferenced.
+    pub fn fsck_images(&self, entries: &[Descriptor]) -> FsckReport {
+        let mut walk = Walk {
+            layout: self,
+            report: FsckReport::default(),
+            diff_ids: BTreeMap::new(),
+            configs: BTreeMap::new(),
+        };
+        for entry in entries {
+            walk.entry(entry);
+        }
+        walk.report
     }
 
     fn check_layout_version(&self) -> Result<(), FsckError> {

@@ -110,9 +110,32 @@ pub fn pull(
     into: &Layout,
     opts: &RegistryOptions,
 ) -> Result<Descriptor, DestError> {
+    Ok(pull_image(reference, into, opts, false)?.manifest)
+}
+
+/// What [`pull_image`] brought in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pulled {
+    /// The index the reference named, when it named one (the outermost;
+    /// stored in `into` only when asked to keep indexes).
+    pub index: Option<Descriptor>,
+    /// The manifest picked for the platform, with its config and layers.
+    pub manifest: Descriptor,
+}
+
+/// [`pull`], also saying which index (if any) the reference named; with
+/// `keep_indexes` the index blobs are stored in `into` too (`inspect`
+/// lists the platforms they name; a store keeps only what it tags).
+pub fn pull_image(
+    reference: &Reference,
+    into: &Layout,
+    opts: &RegistryOptions,
+    keep_indexes: bool,
+) -> Result<Pulled, DestError> {
     let client = Client::connect(reference, opts, "pull")?;
     let mut wanted = ManifestRef::of(reference);
     let mut entry: Option<Descriptor> = None;
+    let mut outer: Option<Descriptor> = None;
     let platform = opts.platform();
     for _ in 0..4 {
         let (bytes, media_type, digest) = client.get_manifest(&wanted, entry.as_ref())?;
@@ -128,6 +151,10 @@ pub fn pull(
                     ),
                 )
             })?;
+            if keep_indexes {
+                into.put_blob(&bytes)?;
+            }
+            outer.get_or_insert_with(|| Descriptor::new(&media_type, digest, bytes.len() as u64));
             wanted = ManifestRef::Digest(picked.digest.clone());
             entry = Some(picked);
             continue;
@@ -139,7 +166,10 @@ pub fn pull(
             fetch_blob(&client, into, blob)?;
         }
         into.put_blob(&bytes)?;
-        return Ok(Descriptor::new(&media_type, digest, bytes.len() as u64));
+        return Ok(Pulled {
+            index: outer,
+            manifest: Descriptor::new(&media_type, digest, bytes.len() as u64),
+        });
     }
     Err(DestError::invalid(
         format!("pulling {}", reference.full()),

@@ -5,6 +5,7 @@
 pub mod corpus;
 pub mod handmade;
 pub mod hygiene;
+pub mod inspect;
 pub mod race;
 pub mod torture;
 
