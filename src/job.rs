@@ -3,8 +3,14 @@
 //! scratch layout), the holds that keep `prune` off them until they are
 //! named, and the naming or exporting of the result.
 
+mod merge;
+pub mod multi;
+
+pub use merge::{IndexDone, IndexJob};
+
 use crate::dest::{self, ImageName, Layout, Location};
 use crate::executor::{self, BuildOptions, Built};
+use crate::oci::Platform;
 use crate::Error;
 use std::io::Write;
 use std::path::PathBuf;
@@ -23,6 +29,10 @@ pub struct Job {
     /// The local store (an OCI layout): the default output, and where base
     /// images from registries are kept.
     pub store: PathBuf,
+    /// `--platform` with several platforms: one image each, and an index
+    /// listing them is the result (see [`multi`]). One platform or none:
+    /// `options.platform` is built, a single image.
+    pub platforms: Vec<Platform>,
 }
 
 /// What a job did.
@@ -40,6 +50,7 @@ pub struct Done {
 impl Job {
     /// Builds the image and stores or exports it. Progress goes to `log`.
     pub fn run(&self, log: &mut dyn Write) -> Result<Done, Error> {
+        multi::check_outputs(&self.platforms, &self.outputs)?;
         let to_store = self.outputs.is_empty();
         let mut _scratch = None;
         let build_dir = if to_store {
@@ -71,13 +82,13 @@ impl Job {
             layout.hold()?,
             store.as_ref().map(Layout::hold).transpose()?,
         );
-        let built = executor::build(
-            &self.dockerfile,
-            &self.options,
-            &layout,
-            store.as_ref().or(Some(&layout)),
-            log,
-        )?;
+        let bases = store.as_ref().or(Some(&layout));
+        let built = if self.platforms.len() > 1 {
+            let (df, opts) = (&self.dockerfile, &self.options);
+            multi::build_platforms(df, opts, &self.platforms, &layout, bases, log)?
+        } else {
+            executor::build(&self.dockerfile, &self.options, &layout, bases, log)?
+        };
         let mut wrote = Vec::new();
         let names = &self.tags;
         if to_store {

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fsck;
 pub mod graph;
 mod images;
+pub mod index;
 pub mod layout;
 pub mod options;
 pub mod registry;
@@ -123,6 +124,8 @@ pub fn export(
         }
         s
     };
+    let picked = pick_for_export(src, manifest, dest, opts)?;
+    let manifest = &picked;
     match dest {
         Location::Oci { dir, reference } => {
             let names = chosen(reference);
@@ -158,6 +161,36 @@ pub fn export(
             ))
         }
     }
+}
+
+/// The image [`export`] writes: with a platform chosen (`save
+/// --platform`), that platform's image of an index; else `manifest` as it
+/// is. A `docker-archive` holds one image: an index without a platform
+/// chosen is refused, with the platforms it has.
+fn pick_for_export(
+    src: &Layout,
+    manifest: &Descriptor,
+    dest: &Location,
+    opts: &RegistryOptions,
+) -> Result<Descriptor, DestError> {
+    if !graph::is_index(&manifest.media_type) {
+        return Ok(manifest.clone());
+    }
+    if let Some(platform) = &opts.platform {
+        return graph::select_platform(src, manifest, platform);
+    }
+    if let Location::DockerArchive { file, .. } = dest {
+        let index: Index = src.read_json(&manifest.digest)?;
+        return Err(DestError::invalid(
+            format!("writing docker-archive:{}", file.display()),
+            format!(
+                "a docker archive holds one image, and {} is an index of {}: choose one with --platform (minibuild save --platform OS/ARCH NAME docker-archive:FILE), or write oci-archive:",
+                manifest.digest,
+                graph::platforms_listed(&index.manifests).join(", ")
+            ),
+        ));
+    }
+    Ok(manifest.clone())
 }
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
@@ -228,7 +261,8 @@ pub fn fetch_image_with(
         }
         Ok(Location::Registry { reference }) => {
             let cached = ImageName::from(&reference);
-            if policy == PullPolicy::Cached && store.resolve(&cached).is_ok() {
+            let fits = |d: Descriptor| cached_fits(store, &d, &opts.platform());
+            if policy == PullPolicy::Cached && store.resolve(&cached).is_ok_and(fits) {
                 return from_layout(store, &cached);
             }
             pull_into_store(&reference, store, into, opts)
@@ -280,6 +314,21 @@ fn pull_into_store(
         into.copy_image_from(store, &desc)?;
     }
     Ok(desc)
+}
+
+/// True when the image cached in `store` from a registry can serve
+/// `platform`: an index (chosen from when read), or an image whose config
+/// states a platform containerd's matcher takes for it. The store keeps
+/// one platform's image under a registry name; another platform's build
+/// pulls its own.
+fn cached_fits(store: &Layout, desc: &Descriptor, platform: &crate::oci::Platform) -> bool {
+    if graph::is_index(&desc.media_type) {
+        return true;
+    }
+    match index::config_platform(store, desc) {
+        Ok(have) => platform.compatible().iter().any(|p| p.same_as(&have)),
+        Err(_) => false,
+    }
 }
 
 fn plain(mut d: Descriptor) -> Descriptor {

@@ -1,0 +1,116 @@
+//! The work the builds of one command share: the platforms of a
+//! multi-platform build read one build context (its ignore files parsed
+//! once) and write a layer that comes out the same for several of them
+//! only once.
+
+use super::BuildError;
+use crate::context::BuildContext;
+use crate::image::Layer;
+use crate::layer::{Data, LayerDesc, LayerOptions, Source};
+use crate::oci::Descriptor;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::rc::Rc;
+
+/// What the builds of one command share. [`super::build`] makes a fresh one;
+/// [`super::build_shared`] takes one that lives across builds.
+#[derive(Debug, Default)]
+pub struct SharedWork {
+    context: RefCell<Option<Rc<BuildContext>>>,
+    layers: RefCell<HashMap<String, (Layer, LayerDesc)>>,
+    reused: std::cell::Cell<usize>,
+}
+
+impl SharedWork {
+    /// An empty share.
+    pub fn new() -> SharedWork {
+        SharedWork::default()
+    }
+
+    /// The build context at `root`, opened by the first build that asks.
+    pub(crate) fn context(
+        &self,
+        root: &Path,
+        dockerfile: Option<&Path>,
+    ) -> Result<Rc<BuildContext>, BuildError> {
+        if let Some(ctx) = self.context.borrow().as_ref() {
+            if ctx.root() == root.canonicalize().unwrap_or_default() {
+                return Ok(ctx.clone());
+            }
+        }
+        let ctx = BuildContext::open(root, dockerfile)
+            .map_err(|e| BuildError::other("reading the build context").caused(e))?;
+        let ctx = Rc::new(ctx);
+        *self.context.borrow_mut() = Some(ctx.clone());
+        Ok(ctx)
+    }
+
+    /// The layer an earlier build wrote from the same sources over the same
+    /// layers, if any.
+    pub(crate) fn layer(&self, key: &str) -> Option<(Layer, LayerDesc)> {
+        let found = self.layers.borrow().get(key).cloned();
+        if found.is_some() {
+            self.reused.set(self.reused.get() + 1);
+        }
+        found
+    }
+
+    /// Remembers the layer written for `key`.
+    pub(crate) fn remember(&self, key: String, layer: (Layer, LayerDesc)) {
+        self.layers.borrow_mut().insert(key, layer);
+    }
+
+    /// How many layers were taken from an earlier build instead of written.
+    pub fn layers_reused(&self) -> usize {
+        self.reused.get()
+    }
+}
+
+/// What a layer's bytes depend on: the layers below it (archives resolve
+/// their entries through them), every source entry with its metadata and
+/// the identity of its data, and how the layer is written.
+pub(crate) fn layer_key(parent: &[Descriptor], sources: &[Source], opts: &LayerOptions) -> String {
+    let mut key = format!("{:?} {:?}\n", opts.compression, opts.clamp_mtime);
+    for layer in parent {
+        let _ = writeln!(key, "below {}", layer.digest);
+    }
+    for source in sources {
+        match source {
+            Source::Entry(entry, data) => {
+                let data = match data {
+                    Data::None => "none".to_string(),
+                    Data::Path(p) => format!("file {p:?} {}", file_stamp(p)),
+                    Data::Bytes(b) => format!("bytes {}", crate::digest::sha256(b)),
+                };
+                let _ = writeln!(key, "entry {entry:?} {data}");
+            }
+            Source::Archive {
+                path,
+                dest_dir,
+                chown,
+                ..
+            } => {
+                let _ = writeln!(
+                    key,
+                    "archive {path:?} {} {dest_dir:?} {chown:?}",
+                    file_stamp(path)
+                );
+            }
+        }
+    }
+    key
+}
+
+/// A file's size and modification time: a file changed between two builds
+/// of the command gives another key.
+fn file_stamp(path: &Path) -> String {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            use std::os::unix::fs::MetadataExt;
+            format!("{} {}.{} {}", m.len(), m.mtime(), m.mtime_nsec(), m.ino())
+        }
+        Err(_) => "missing".to_string(),
+    }
+}
