@@ -24,6 +24,8 @@ mod fake_registry;
 mod hostile;
 mod language;
 mod layer_archive;
+mod multiplatform;
+mod multiplatform_index;
 mod registry_credentials;
 mod registry_hostile;
 mod stage_fidelity;

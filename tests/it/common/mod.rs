@@ -4,6 +4,7 @@
 
 pub mod corpus;
 pub mod handmade;
+pub mod platform;
 pub mod torture;
 
 use flate2::read::MultiGzDecoder;

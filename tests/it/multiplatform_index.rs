@@ -1,0 +1,275 @@
+//! Indexes as bases and merged (#12): FROM an index takes the right
+//! platform's layers byte for byte; `index create` merges single-platform
+//! builds made with different stores into the one-command index.
+
+use crate::common::platform::*;
+use crate::common::*;
+
+/// A context whose image differs per platform: `/arch` says which.
+fn arch_work() -> Work {
+    let w = Work::new();
+    w.file("amd64", "amd64 bits");
+    w.file("arm64", "arm64 bits");
+    w.file("arm", "arm bits");
+    w.dockerfile("FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH} /arch\n");
+    w
+}
+
+const EPOCH: &str = "1700000000";
+
+/// Runs minibuild with SOURCE_DATE_EPOCH and `store`; its stdout.
+fn run_in(w: &Work, store: &str, args: &[&str]) -> String {
+    let o = minibuild()
+        .args(args)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .env("MINIBUILD_STORE", w.path(store))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "minibuild {args:?}: {}", stderr(&o));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn from_an_index_reuses_the_right_platforms_layers() {
+    let w = arch_work();
+    let ctx = w.ctx().to_string_lossy().to_string();
+    let base = w.path("base");
+    let base_dest = format!("oci:{}:arch:multi", base.display());
+    run_in(
+        &w,
+        "store",
+        &[
+            "build",
+            "--platform",
+            "linux/amd64,linux/arm64,linux/arm/v7",
+            "-o",
+            &base_dest,
+            &ctx,
+        ],
+    );
+
+    let app = Work::new();
+    app.file("app", "app");
+    app.dockerfile(&format!("FROM {base_dest}\nCOPY app /app\n"));
+    let out = app.build_oci("app:multi", &["--platform", "linux/arm64,linux/arm/v7"]);
+    for platform in ["linux/arm64", "linux/arm/v7"] {
+        let base_m = platform_manifest(&base, "arch:multi", platform);
+        let m = platform_manifest(&out, "app:multi", platform);
+        assert_eq!(m["layers"][0], base_m["layers"][0], "{platform}");
+        let digest = m["layers"][0]["digest"].as_str().unwrap();
+        assert_eq!(blob(&out, digest), blob(&base, digest), "byte for byte");
+    }
+    // arm/v6 falls back to nothing (v7 does not run on v6); arm64/v8 is arm64
+    app.dockerfile(&format!(
+        "FROM --platform=linux/arm64/v8 {base_dest}\nCOPY app /app\n"
+    ));
+    let one = app.build_oci("app:v8", &[]);
+    let arm = platform_manifest(&base, "arch:multi", "linux/arm64");
+    assert_eq!(manifest_of(&one, "app:v8")["layers"][0], arm["layers"][0]);
+
+    app.dockerfile(&format!("FROM {base_dest}\n"));
+    let ctx2 = app.ctx().to_string_lossy().to_string();
+    let o = app.run(&["build", "--platform", "linux/s390x", &ctx2]);
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "no image for linux/s390x: the index has linux/amd64, linux/arm64, linux/arm/v7"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("Dockerfile:1"), "{err}");
+}
+
+#[test]
+fn index_create_from_two_stores_equals_the_one_command_index() {
+    let w = arch_work();
+    let ctx = w.ctx().to_string_lossy().to_string();
+    let one = run_in(
+        &w,
+        "store-a",
+        &[
+            "build",
+            "--platform",
+            "linux/amd64,linux/arm64",
+            "-t",
+            "arch:one",
+            &ctx,
+        ],
+    );
+    // two "machines": one store each, one platform each
+    run_in(
+        &w,
+        "store-a",
+        &[
+            "build",
+            "--platform",
+            "linux/amd64",
+            "-t",
+            "arch:amd64",
+            &ctx,
+        ],
+    );
+    let b_out = format!("oci:{}:arch:arm64", w.path("machine-b").display());
+    run_in(
+        &w,
+        "store-b",
+        &["build", "--platform", "linux/arm64", "-o", &b_out, &ctx],
+    );
+    let merged = run_in(
+        &w,
+        "store-a",
+        &["index", "create", "-t", "arch:merged", "arch:amd64", &b_out],
+    );
+    assert_eq!(merged, one, "the merged index is the one-command index");
+    validate(&w.path("store-a"));
+
+    // the same platform twice (another amd64 image: built at another
+    // time) is refused, unless --replace; the very same image is listed once
+    let o = minibuild()
+        .args([
+            "build",
+            "--platform",
+            "linux/amd64",
+            "-t",
+            "arch:later",
+            &ctx,
+        ])
+        .env("MINIBUILD_STORE", w.path("store-a"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = minibuild()
+        .args([
+            "index",
+            "create",
+            "-t",
+            "arch:dup",
+            "arch:later",
+            "arch:one",
+        ])
+        .env("MINIBUILD_STORE", w.path("store-a"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("linux/amd64 is there already"),
+        "{}",
+        stderr(&o)
+    );
+    let args = [
+        "index",
+        "create",
+        "--replace",
+        "-t",
+        "arch:dup",
+        "arch:later",
+        "arch:one",
+    ];
+    assert_eq!(
+        run_in(&w, "store-a", &args),
+        one,
+        "the later source replaced"
+    );
+    let args = [
+        "index",
+        "create",
+        "-t",
+        "arch:same",
+        "arch:amd64",
+        "arch:one",
+    ];
+    assert_eq!(
+        run_in(&w, "store-a", &args),
+        one,
+        "the same image is listed once"
+    );
+
+    // annotations on the index and on one platform's entry
+    let out = format!("oci:{}:arch:ann", w.path("ann").display());
+    run_in(
+        &w,
+        "store-a",
+        &[
+            "index",
+            "create",
+            "-t",
+            "arch:ann",
+            "-o",
+            &out,
+            "--annotation",
+            "index:org.opencontainers.image.title=arch",
+            "--annotation",
+            "manifest[linux/arm64]:note=arm",
+            "arch:one",
+        ],
+    );
+    let index = index_of(&w.path("ann"), "arch:ann");
+    assert_eq!(
+        index["annotations"]["org.opencontainers.image.title"],
+        "arch"
+    );
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries[1]["annotations"]["note"], "arm", "{index}");
+    assert!(entries[0].get("annotations").is_none(), "{index}");
+    validate(&w.path("ann"));
+}
+
+#[test]
+fn index_create_pushes_to_a_registry_uploading_what_is_missing() {
+    if !have("docker-registry") {
+        return;
+    }
+    let w = arch_work();
+    let ctx = w.ctx().to_string_lossy().to_string();
+    let reg = Registry::start();
+    let amd = format!("docker://{}/arch:amd64", reg.host());
+    run_in(
+        &w,
+        "store",
+        &["build", "--platform", "linux/amd64", "-o", &amd, &ctx],
+    );
+    run_in(
+        &w,
+        "store",
+        &[
+            "build",
+            "--platform",
+            "linux/arm64",
+            "-t",
+            "arch:arm64",
+            &ctx,
+        ],
+    );
+    let multi = format!("docker://{}/arch:multi", reg.host());
+    let o = minibuild()
+        .args([
+            "index",
+            "create",
+            "-t",
+            "arch:multi",
+            "-o",
+            &multi,
+            &amd,
+            "arch:arm64",
+        ])
+        .env("MINIBUILD_STORE", w.path("store"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    // the amd64 layer and config were there; the arm64 ones were not
+    assert!(
+        stderr(&o).contains("2 blobs uploaded, 2 already there"),
+        "{}",
+        stderr(&o)
+    );
+    // FROM the pushed index, for each platform
+    let app = Work::new();
+    app.dockerfile(&format!("FROM {multi}\n"));
+    let out = app.build_oci("app:multi", &["--platform", "linux/amd64,linux/arm64"]);
+    for (platform, bits) in [("linux/amd64", "amd64 bits"), ("linux/arm64", "arm64 bits")] {
+        let m = platform_manifest(&out, "app:multi", platform);
+        assert_eq!(file_in(&out, &m, "arch"), bits.as_bytes());
+    }
+}
