@@ -139,7 +139,7 @@ pub fn select_platform(
 pub fn no_platform(index: &Digest, entries: &[Descriptor], platform: &Platform) -> DestError {
     let there = platforms_listed(entries);
     DestError::invalid(
-        format!("choosing an image for {platform} from index {index}"),
+        format!("choosing an image from index {index}"),
         if there.is_empty() {
             format!("no image for {platform}: the index lists no platforms")
         } else {

@@ -25,6 +25,7 @@ mod hostile;
 mod language;
 mod layer_archive;
 mod multiplatform;
+mod multiplatform_buildah;
 mod multiplatform_index;
 mod registry_credentials;
 mod registry_hostile;

@@ -127,12 +127,7 @@ pub fn pull(
             entry = Some(picked);
             continue;
         }
-        let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(DestError::json(format!("parsing manifest {digest}")))?;
-        check_manifest(&manifest, &digest)?;
-        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            fetch_blob(&client, into, blob)?;
-        }
+        fetch_manifest_blobs(&client, into, &bytes, &digest)?;
         into.put_blob(&bytes)?;
         return Ok(Descriptor::new(&media_type, digest, bytes.len() as u64));
     }
@@ -179,13 +174,25 @@ fn pull_manifest_tree(
             pull_manifest_tree(client, into, &by_digest, Some(child), depth + 1)?;
         }
     } else {
-        let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(DestError::json(format!("parsing manifest {digest}")))?;
-        check_manifest(&manifest, &digest)?;
-        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            fetch_blob(client, into, blob)?;
-        }
+        fetch_manifest_blobs(client, into, &bytes, &digest)?;
     }
     into.put_blob(&bytes)?;
     Ok(Descriptor::new(&media_type, digest, bytes.len() as u64))
+}
+
+/// Checks the manifest `bytes` (digest `digest`) and fetches its config and
+/// layers into `into`.
+fn fetch_manifest_blobs(
+    client: &Client,
+    into: &Layout,
+    bytes: &[u8],
+    digest: &Digest,
+) -> Result<(), DestError> {
+    let manifest: Manifest = serde_json::from_slice(bytes)
+        .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+    check_manifest(&manifest, digest)?;
+    for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        fetch_blob(client, into, blob)?;
+    }
+    Ok(())
 }
