@@ -7,12 +7,11 @@ pub mod copy;
 mod error;
 pub mod meta;
 pub mod rootfs;
-mod shared;
+pub(crate) mod shared;
 pub mod users;
 mod vars;
 mod words;
 
-use crate::context::BuildContext;
 use crate::dest::{Layout, PushOptions};
 use crate::expand::Lexer;
 use crate::image::{self, Addendum, History, Image, Layer};
@@ -137,7 +136,7 @@ pub struct Builder<'a> {
     store: Option<&'a Layout>,
     log: &'a mut dyn Write,
     lexer: Lexer,
-    context: Rc<BuildContext>,
+    context: Rc<shared::ScannedContext>,
     shared: &'a SharedWork,
     global: Vars,
     declared_args: BTreeSet<String>,
@@ -559,7 +558,7 @@ impl<'a> Builder<'a> {
         self.declared_args.insert(name.to_string());
     }
 
-    pub(crate) fn context(&self) -> &BuildContext {
+    pub(crate) fn context(&self) -> &shared::ScannedContext {
         &self.context
     }
 

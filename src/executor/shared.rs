@@ -4,7 +4,7 @@
 //! only once.
 
 use super::BuildError;
-use crate::context::BuildContext;
+use crate::context::{BuildContext, ContextEntry, ContextError};
 use crate::image::Layer;
 use crate::layer::{Data, LayerDesc, LayerOptions, Source};
 use crate::oci::Descriptor;
@@ -18,7 +18,7 @@ use std::rc::Rc;
 /// [`super::build_shared`] takes one that lives across builds.
 #[derive(Debug, Default)]
 pub struct SharedWork {
-    context: RefCell<Option<Rc<BuildContext>>>,
+    context: RefCell<Option<Rc<ScannedContext>>>,
     layers: RefCell<HashMap<String, (Layer, LayerDesc)>>,
     reused: std::cell::Cell<usize>,
 }
@@ -34,15 +34,19 @@ impl SharedWork {
         &self,
         root: &Path,
         dockerfile: Option<&Path>,
-    ) -> Result<Rc<BuildContext>, BuildError> {
+    ) -> Result<Rc<ScannedContext>, BuildError> {
         if let Some(ctx) = self.context.borrow().as_ref() {
-            if ctx.root() == root.canonicalize().unwrap_or_default() {
+            if ctx.context.root() == root.canonicalize().unwrap_or_default() {
                 return Ok(ctx.clone());
             }
         }
         let ctx = BuildContext::open(root, dockerfile)
             .map_err(|e| BuildError::other("reading the build context").caused(e))?;
-        let ctx = Rc::new(ctx);
+        let ctx = Rc::new(ScannedContext {
+            context: ctx,
+            sources: RefCell::default(),
+            walks: RefCell::default(),
+        });
         *self.context.borrow_mut() = Some(ctx.clone());
         Ok(ctx)
     }
@@ -65,6 +69,42 @@ impl SharedWork {
     /// How many layers were taken from an earlier build instead of written.
     pub fn layers_reused(&self) -> usize {
         self.reused.get()
+    }
+}
+
+/// The build context, each source path resolved and each directory walked
+/// once per command: a second platform's `COPY . /app` reads no directory
+/// again.
+#[derive(Debug)]
+pub struct ScannedContext {
+    context: BuildContext,
+    sources: RefCell<HashMap<String, Vec<ContextEntry>>>,
+    walks: RefCell<HashMap<String, Vec<ContextEntry>>>,
+}
+
+impl ScannedContext {
+    /// [`BuildContext::resolve_source`], remembered.
+    pub fn resolve_source(&self, source: &str) -> Result<Vec<ContextEntry>, ContextError> {
+        if let Some(found) = self.sources.borrow().get(source) {
+            return Ok(found.clone());
+        }
+        let found = self.context.resolve_source(source)?;
+        self.sources
+            .borrow_mut()
+            .insert(source.to_string(), found.clone());
+        Ok(found)
+    }
+
+    /// [`BuildContext::walk`], remembered.
+    pub fn walk(&self, dir: &ContextEntry) -> Result<Vec<ContextEntry>, ContextError> {
+        // the entry whole: the same path with other metadata is walked again
+        let key = format!("{dir:?}");
+        if let Some(found) = self.walks.borrow().get(&key) {
+            return Ok(found.clone());
+        }
+        let found = self.context.walk(dir)?;
+        self.walks.borrow_mut().insert(key, found.clone());
+        Ok(found)
     }
 }
 
