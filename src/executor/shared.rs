@@ -108,13 +108,17 @@ impl ScannedContext {
     }
 }
 
-/// What a layer's bytes depend on: the layers below it (archives resolve
-/// their entries through them), every source entry with its metadata and
-/// the identity of its data, and how the layer is written.
+/// What a layer's bytes depend on: every source entry with its metadata
+/// and the identity of its data, how the layer is written, and, when an
+/// archive is unpacked, the layers below (its entries are placed through
+/// their symlinks as the layer is written; COPY entries were placed when
+/// planned, so the same entries make the same layer over any base).
 pub(crate) fn layer_key(parent: &[Descriptor], sources: &[Source], opts: &LayerOptions) -> String {
     let mut key = format!("{:?} {:?}\n", opts.compression, opts.clamp_mtime);
-    for layer in parent {
-        let _ = writeln!(key, "below {}", layer.digest);
+    if sources.iter().any(|s| matches!(s, Source::Archive { .. })) {
+        for layer in parent {
+            let _ = writeln!(key, "below {}", layer.digest);
+        }
     }
     for source in sources {
         match source {
@@ -152,5 +156,55 @@ fn file_stamp(path: &Path) -> String {
             format!("{} {}.{} {}", m.len(), m.mtime(), m.mtime_nsec(), m.ino())
         }
         Err(_) => "missing".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layer::{Entry, EntryKind};
+
+    #[test]
+    fn only_archives_key_their_layer_by_the_layers_below() {
+        let opts = LayerOptions::default();
+        let below = |s: &[u8]| vec![Descriptor::new("x", crate::digest::sha256(s), 1)];
+        let entry = Source::Entry(
+            Entry {
+                path: "a".into(),
+                kind: EntryKind::File { size: 1 },
+                mode: 0o644,
+                uid: 0,
+                gid: 0,
+                mtime: 0,
+                xattrs: Vec::new(),
+            },
+            Data::Bytes(b"a".to_vec()),
+        );
+        let copy = [entry.clone()];
+        assert_eq!(
+            layer_key(&below(b"1"), &copy, &opts),
+            layer_key(&below(b"2"), &copy, &opts)
+        );
+        let archive = [Source::Archive {
+            path: "/nonexistent.tar".into(),
+            dest_dir: "/".into(),
+            chown: None,
+            lower: Default::default(),
+        }];
+        assert_ne!(
+            layer_key(&below(b"1"), &archive, &opts),
+            layer_key(&below(b"2"), &archive, &opts)
+        );
+        let other = [Source::Entry(
+            Entry {
+                mode: 0o600,
+                ..match entry {
+                    Source::Entry(e, _) => e,
+                    _ => unreachable!(),
+                }
+            },
+            Data::Bytes(b"a".to_vec()),
+        )];
+        assert_ne!(layer_key(&[], &copy, &opts), layer_key(&[], &other, &opts));
     }
 }

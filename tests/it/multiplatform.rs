@@ -149,7 +149,9 @@ fn a_layer_the_same_for_every_platform_is_written_once_and_the_index_is_stable()
     w.file("amd64.txt", "a");
     w.file("arm64.txt", "b");
     w.dockerfile(
-        "FROM scratch\nCOPY common.txt /\nARG TARGETARCH\nCOPY ${TARGETARCH}.txt /arch.txt\n",
+        // the shared layer sits on a layer that differs: COPY entries were
+        // placed when planned, so the same entries make the same layer
+        "FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH}.txt /arch.txt\nCOPY common.txt /\n",
     );
     let ctx = w.ctx().to_string_lossy().to_string();
     let build = |dest: &str| {
@@ -182,8 +184,8 @@ fn a_layer_the_same_for_every_platform_is_written_once_and_the_index_is_stable()
     let out = w.path("a");
     let amd = platform_manifest(&out, "s:1", "linux/amd64");
     let arm = platform_manifest(&out, "s:1", "linux/arm64");
-    assert_eq!(amd["layers"][0], arm["layers"][0]);
-    assert_ne!(amd["layers"][1], arm["layers"][1]);
+    assert_ne!(amd["layers"][0], arm["layers"][0]);
+    assert_eq!(amd["layers"][1], arm["layers"][1]);
 }
 
 #[test]

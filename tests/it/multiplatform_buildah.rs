@@ -123,6 +123,9 @@ fn each_platform_matches_buildah_and_buildahs_index_is_a_base() {
     assert!(!o.status.success());
     let err = stderr(&o);
     assert!(err.contains("no image for linux/ppc64le"), "{err}");
-    assert!(err.contains("the index has") && err.contains("linux/amd64"), "{err}");
+    assert!(
+        err.contains("the index has") && err.contains("linux/amd64"),
+        "{err}"
+    );
     assert!(err.contains("linux/arm64"), "{err}");
 }
