@@ -179,13 +179,12 @@ fn pick_for_export(
     if let Some(platform) = &opts.platform {
         return graph::select_platform(src, manifest, platform);
     }
-    if let Location::DockerArchive { file, .. } = dest {
+    if let Location::DockerArchive { .. } = dest {
         let index: Index = src.read_json(&manifest.digest)?;
         return Err(DestError::invalid(
-            format!("writing docker-archive:{}", file.display()),
+            format!("choosing one image of index {}", manifest.digest),
             format!(
-                "a docker archive holds one image, and {} is an index of {}: choose one with --platform (minibuild save --platform OS/ARCH NAME docker-archive:FILE), or write oci-archive:",
-                manifest.digest,
+                "a docker archive holds one image, and the index has {}: choose one with --platform (minibuild save --platform OS/ARCH NAME docker-archive:FILE), or write oci-archive:",
                 graph::platforms_listed(&index.manifests).join(", ")
             ),
         ));
