@@ -273,3 +273,61 @@ fn index_create_pushes_to_a_registry_uploading_what_is_missing() {
         assert_eq!(file_in(&out, &m, "arch"), bits.as_bytes());
     }
 }
+
+#[test]
+fn copy_from_an_index_and_a_build_platform_stage() {
+    let w = arch_work();
+    let ctx = w.ctx().to_string_lossy().to_string();
+    let base_dest = format!("oci:{}:arch:multi", w.path("base").display());
+    let platforms = "linux/amd64,linux/arm64,linux/arm/v7";
+    run_in(
+        &w,
+        "store",
+        &["build", "--platform", platforms, "-o", &base_dest, &ctx],
+    );
+
+    let app = Work::new();
+    app.dockerfile(&format!(
+        "FROM --platform=$BUILDPLATFORM {base_dest} AS tools\n\
+         FROM scratch\n\
+         COPY --from=tools /arch /build-arch\n\
+         COPY --from={base_dest} /arch /target-arch\n"
+    ));
+    let out = app.build_oci("app:multi", &["--platform", platforms]);
+    let host = minibuild::oci::Platform::host().architecture;
+    for (platform, arch) in [
+        ("linux/amd64", "amd64"),
+        ("linux/arm64", "arm64"),
+        ("linux/arm/v7", "arm"),
+    ] {
+        let m = platform_manifest(&out, "app:multi", platform);
+        let target = file_in(&out, &m, "target-arch");
+        assert_eq!(target, format!("{arch} bits").as_bytes(), "{platform}");
+        let build = file_in(&out, &m, "build-arch");
+        assert_eq!(build, format!("{host} bits").as_bytes(), "{platform}");
+    }
+    // an index written as oci-archive stays an index
+    app.ok(&[
+        "build",
+        "--platform",
+        platforms,
+        "-o",
+        &format!("oci-archive:{}", app.path("a.tar").display()),
+        &app.ctx().to_string_lossy(),
+    ]);
+    let mut ar = tar::Archive::new(std::fs::File::open(app.path("a.tar")).unwrap());
+    let mut index = None;
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_string_lossy() == "index.json" {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+            index = Some(serde_json::from_str::<serde_json::Value>(&s).unwrap());
+        }
+    }
+    let index = index.unwrap();
+    assert_eq!(
+        index["manifests"][0]["mediaType"], "application/vnd.oci.image.index.v1+json",
+        "{index}"
+    );
+}
