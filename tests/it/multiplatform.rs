@@ -264,17 +264,9 @@ fn docker_archive_takes_one_platform() {
         "two:1",
         &format!("docker-archive:{archive}"),
     ]);
-    let mut ar = tar::Archive::new(std::fs::File::open(&archive).unwrap());
-    let mut config = None;
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        let p = e.path().unwrap().to_string_lossy().to_string();
-        if p.ends_with(".json") && p != "manifest.json" {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
-            config = Some(s);
-        }
-    }
+    let config = tar_member(std::path::Path::new(&archive), |p| {
+        p.ends_with(".json") && p != "manifest.json"
+    });
     let config: serde_json::Value = serde_json::from_str(&config.unwrap()).unwrap();
     assert_eq!(config["architecture"], "arm64");
     // --platform on save to oci: picks that image alone

@@ -315,17 +315,8 @@ fn copy_from_an_index_and_a_build_platform_stage() {
         &format!("oci-archive:{}", app.path("a.tar").display()),
         &app.ctx().to_string_lossy(),
     ]);
-    let mut ar = tar::Archive::new(std::fs::File::open(app.path("a.tar")).unwrap());
-    let mut index = None;
-    for e in ar.entries().unwrap() {
-        let mut e = e.unwrap();
-        if e.path().unwrap().to_string_lossy() == "index.json" {
-            let mut s = String::new();
-            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
-            index = Some(serde_json::from_str::<serde_json::Value>(&s).unwrap());
-        }
-    }
-    let index = index.unwrap();
+    let index = tar_member(&app.path("a.tar"), |p| p == "index.json").unwrap();
+    let index: serde_json::Value = serde_json::from_str(&index).unwrap();
     assert_eq!(
         index["manifests"][0]["mediaType"], "application/vnd.oci.image.index.v1+json",
         "{index}"

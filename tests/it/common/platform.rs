@@ -128,3 +128,18 @@ pub fn file_in(layout: &Path, manifest: &Value, path: &str) -> Vec<u8> {
     }
     found.unwrap_or_else(|| panic!("no {path} in {manifest}"))
 }
+
+/// The text of the first member of the tar `file` whose path `wanted` accepts.
+pub fn tar_member(file: &Path, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    let mut ar = tar::Archive::new(std::fs::File::open(file).unwrap());
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let p = e.path().unwrap().to_string_lossy().to_string();
+        if wanted(&p) {
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+            return Some(s);
+        }
+    }
+    None
+}
