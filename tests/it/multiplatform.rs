@@ -317,3 +317,28 @@ fn images_rm_and_prune_handle_indexes() {
     w.ok(&["prune"]);
     assert_eq!(blobs(), 0);
 }
+
+#[test]
+fn platform_lists_are_checked_before_building() {
+    let w = Work::new();
+    w.file("a", "a");
+    w.dockerfile("FROM scratch\nCOPY a /\n");
+    let ctx = w.ctx().to_string_lossy().to_string();
+    for (list, why) in [
+        (
+            "linux/amd64,linux/x86_64",
+            "--platform lists linux/amd64 twice",
+        ),
+        (
+            "linux/arm64/v8,linux/arm64",
+            "--platform lists linux/arm64 twice",
+        ),
+        ("linux//v7", "invalid platform \"linux//v7\""),
+        ("nonsense", "unknown operating system or architecture"),
+    ] {
+        let o = w.run(&["build", "--platform", list, "-t", "x:1", &ctx]);
+        assert_eq!(o.status.code(), Some(2), "{list}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{list}: {}", stderr(&o));
+    }
+    assert!(!w.path("store/index.json").exists() || !w.ok(&["images"]).contains("x:1"));
+}
