@@ -264,6 +264,13 @@ fn index_create_pushes_to_a_registry_uploading_what_is_missing() {
         "{}",
         stderr(&o)
     );
+    // nor the amd64 manifest: its build's push, then the arm64 one and the index
+    let puts = reg
+        .log()
+        .lines()
+        .filter(|l| l.contains("\"PUT /v2/arch/manifests/"))
+        .count();
+    assert_eq!(puts, 3, "{}", reg.log());
     // FROM the pushed index, for each platform
     let app = Work::new();
     app.dockerfile(&format!("FROM {multi}\n"));

@@ -325,6 +325,26 @@ impl Client {
         }
     }
 
+    /// True when the registry answers 200 for the manifest `digest` (an
+    /// index's child pushed before): anything else means push it.
+    pub(super) fn has_manifest(&self, digest: &Digest) -> Result<bool, DestError> {
+        let url = self.url(&format!("manifests/{digest}"));
+        let what = format!("checking for manifest at {url}");
+        let accept = [
+            MEDIA_TYPE_MANIFEST,
+            MEDIA_TYPE_INDEX,
+            MEDIA_TYPE_DOCKER_MANIFEST,
+            MEDIA_TYPE_DOCKER_LIST,
+        ]
+        .join(", ");
+        let resp = self
+            .auth(&url, self.agent.head(&url))
+            .header("Accept", &accept)
+            .call()
+            .map_err(self.http(&what))?;
+        Ok(resp.status().as_u16() == 200)
+    }
+
     /// Starts an upload session; the absolute URL to PUT the blob to.
     fn start_upload(&self, desc: &Descriptor) -> Result<String, DestError> {
         let url = self.url("blobs/uploads/");

@@ -81,6 +81,11 @@ pub fn push(
             continue;
         }
         if is_manifest(&blob.media_type) || is_index(&blob.media_type) {
+            // an index's image pushed before (index create of images the
+            // registry has) is not sent again
+            if client.has_manifest(&blob.digest)? {
+                continue;
+            }
             let bytes = src.read_blob(&blob.digest)?;
             let by_digest = ManifestRef::Digest(blob.digest.clone());
             client.put_manifest(&bytes, &blob.media_type, &by_digest)?;
