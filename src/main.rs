@@ -366,6 +366,29 @@ fn source_date_epoch() -> Result<Option<i64>, Failure> {
     }
 }
 
+/// The image line(s) of the log: each platform's image, then the index.
+fn report_built(log: &mut dyn Write, built: &minibuild::executor::Built) {
+    for (platform, manifest, image) in &built.platforms {
+        let layers = image.layers.len();
+        let _ = writeln!(
+            log,
+            "image {} ({layers} layers, {platform})",
+            manifest.digest
+        );
+    }
+    if built.platforms.is_empty() {
+        let _ = writeln!(
+            log,
+            "image {} ({} layers, {})",
+            built.manifest.digest,
+            built.image.layers.len(),
+            built.image.platform().architecture
+        );
+    } else {
+        let _ = writeln!(log, "index {}", built.manifest.digest);
+    }
+}
+
 fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     let dockerfile = args.file.clone().unwrap_or_else(|| {
         // as docker build: `Dockerfile`, else a lowercase `dockerfile`
@@ -443,25 +466,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         let _ = writeln!(log, "warning: {w}");
     }
     let built = &done.built;
-    for (platform, manifest, image) in &built.platforms {
-        let _ = writeln!(
-            log,
-            "image {} ({} layers, {platform})",
-            manifest.digest,
-            image.layers.len()
-        );
-    }
-    if built.platforms.is_empty() {
-        let _ = writeln!(
-            log,
-            "image {} ({} layers, {})",
-            built.manifest.digest,
-            built.image.layers.len(),
-            built.image.platform().architecture
-        );
-    } else {
-        let _ = writeln!(log, "index {}", built.manifest.digest);
-    }
+    report_built(&mut *log, built);
     for line in &done.wrote {
         let _ = writeln!(log, "{line}");
     }
