@@ -82,51 +82,61 @@ fn from_an_index_reuses_the_right_platforms_layers() {
     assert!(err.contains("Dockerfile:1"), "{err}");
 }
 
-#[test]
-fn index_create_from_two_stores_equals_the_one_command_index() {
+/// `arch:one` (amd64 and arm64 in one command) and `arch:amd64` in
+/// store-a; the Work, the context and arch:one's digest.
+fn one_and_amd64() -> (Work, String, String) {
     let w = arch_work();
     let ctx = w.ctx().to_string_lossy().to_string();
-    let one = run_in(
-        &w,
-        "store-a",
-        &[
-            "build",
-            "--platform",
-            "linux/amd64,linux/arm64",
-            "-t",
-            "arch:one",
-            &ctx,
-        ],
-    );
-    // two "machines": one store each, one platform each
-    run_in(
-        &w,
-        "store-a",
-        &[
-            "build",
-            "--platform",
-            "linux/amd64",
-            "-t",
-            "arch:amd64",
-            &ctx,
-        ],
-    );
+    let both = [
+        "build",
+        "--platform",
+        "linux/amd64,linux/arm64",
+        "-t",
+        "arch:one",
+        &ctx,
+    ];
+    let one = run_in(&w, "store-a", &both);
+    let amd = [
+        "build",
+        "--platform",
+        "linux/amd64",
+        "-t",
+        "arch:amd64",
+        &ctx,
+    ];
+    run_in(&w, "store-a", &amd);
+    (w, ctx, one)
+}
+
+/// `index create ARGS...` in store-a, expected to fail; its stderr.
+fn create_fails(w: &Work, args: &[&str]) -> String {
+    let o = minibuild()
+        .args(["index", "create"])
+        .args(args)
+        .env("MINIBUILD_STORE", w.path("store-a"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "index create {args:?} succeeded");
+    stderr(&o)
+}
+
+#[test]
+fn index_create_from_two_stores_equals_the_one_command_index() {
+    let (w, ctx, one) = one_and_amd64();
+    // another "machine": its own store, the other platform
     let b_out = format!("oci:{}:arch:arm64", w.path("machine-b").display());
-    run_in(
-        &w,
-        "store-b",
-        &["build", "--platform", "linux/arm64", "-o", &b_out, &ctx],
-    );
-    let merged = run_in(
-        &w,
-        "store-a",
-        &["index", "create", "-t", "arch:merged", "arch:amd64", &b_out],
-    );
+    let arm = ["build", "--platform", "linux/arm64", "-o", &b_out, &ctx];
+    run_in(&w, "store-b", &arm);
+    let args = ["index", "create", "-t", "arch:merged", "arch:amd64", &b_out];
+    let merged = run_in(&w, "store-a", &args);
     assert_eq!(merged, one, "the merged index is the one-command index");
     validate(&w.path("store-a"));
+}
 
-    // the same platform twice (another amd64 image: built at another
-    // time) is refused, unless --replace; the very same image is listed once
+#[test]
+fn index_create_refuses_a_platform_twice_unless_replace() {
+    let (w, ctx, one) = one_and_amd64();
+    // another amd64 image: built at another time (no SOURCE_DATE_EPOCH)
     let o = minibuild()
         .args([
             "build",
@@ -140,24 +150,8 @@ fn index_create_from_two_stores_equals_the_one_command_index() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = minibuild()
-        .args([
-            "index",
-            "create",
-            "-t",
-            "arch:dup",
-            "arch:later",
-            "arch:one",
-        ])
-        .env("MINIBUILD_STORE", w.path("store-a"))
-        .output()
-        .unwrap();
-    assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("linux/amd64 is there already"),
-        "{}",
-        stderr(&o)
-    );
+    let err = create_fails(&w, &["-t", "arch:dup", "arch:later", "arch:one"]);
+    assert!(err.contains("linux/amd64 is there already"), "{err}");
     let args = [
         "index",
         "create",
@@ -172,6 +166,7 @@ fn index_create_from_two_stores_equals_the_one_command_index() {
         one,
         "the later source replaced"
     );
+    // the very same image twice is listed once
     let args = [
         "index",
         "create",
@@ -180,31 +175,28 @@ fn index_create_from_two_stores_equals_the_one_command_index() {
         "arch:amd64",
         "arch:one",
     ];
-    assert_eq!(
-        run_in(&w, "store-a", &args),
-        one,
-        "the same image is listed once"
-    );
+    assert_eq!(run_in(&w, "store-a", &args), one);
+}
 
-    // annotations on the index and on one platform's entry
+#[test]
+fn index_create_annotates_the_index_and_one_platforms_entry() {
+    let (w, _, _) = one_and_amd64();
     let out = format!("oci:{}:arch:ann", w.path("ann").display());
-    run_in(
-        &w,
-        "store-a",
-        &[
-            "index",
-            "create",
-            "-t",
-            "arch:ann",
-            "-o",
-            &out,
-            "--annotation",
-            "index:org.opencontainers.image.title=arch",
-            "--annotation",
-            "manifest[linux/arm64]:note=arm",
-            "arch:one",
-        ],
-    );
+    let index_note = "index:org.opencontainers.image.title=arch";
+    let args = [
+        "index",
+        "create",
+        "-t",
+        "arch:ann",
+        "-o",
+        &out,
+        "--annotation",
+        index_note,
+        "--annotation",
+        "manifest[linux/arm64]:note=arm",
+        "arch:one",
+    ];
+    run_in(&w, "store-a", &args);
     let index = index_of(&w.path("ann"), "arch:ann");
     assert_eq!(
         index["annotations"]["org.opencontainers.image.title"],
@@ -214,6 +206,17 @@ fn index_create_from_two_stores_equals_the_one_command_index() {
     assert_eq!(entries[1]["annotations"]["note"], "arm", "{index}");
     assert!(entries[0].get("annotations").is_none(), "{index}");
     validate(&w.path("ann"));
+    let err = create_fails(
+        &w,
+        &[
+            "-t",
+            "x",
+            "--annotation",
+            "manifest[linux/s390x]:a=b",
+            "arch:one",
+        ],
+    );
+    assert!(err.contains("no image for linux/s390x"), "{err}");
 }
 
 #[test]
