@@ -331,4 +331,14 @@ fn copy_from_an_index_and_a_build_platform_stage() {
         index["manifests"][0]["mediaType"], "application/vnd.oci.image.index.v1+json",
         "{index}"
     );
+    // and is a base: FROM oci-archive: for each platform
+    let next = Work::new();
+    let archive = format!("oci-archive:{}", app.path("a.tar").display());
+    next.dockerfile(&format!("FROM {archive}\n"));
+    let out = next.build_oci("next:multi", &["--platform", "linux/arm64,linux/arm/v7"]);
+    for (platform, arch) in [("linux/arm64", "arm64"), ("linux/arm/v7", "arm")] {
+        let m = platform_manifest(&out, "next:multi", platform);
+        let target = file_in(&out, &m, "target-arch");
+        assert_eq!(target, format!("{arch} bits").as_bytes(), "{platform}");
+    }
 }
