@@ -58,6 +58,46 @@ pub fn platforms_of(src: &Layout, desc: &Descriptor) -> Result<Vec<String>, Dest
     Ok(Vec::new())
 }
 
+/// What the store names `name` after `pulled` (an image just pulled for
+/// one platform) is cached under it: `pulled` itself, or — when the name
+/// holds another platform's image already — a store-local index of the
+/// platforms pulled so far (`pulled` replacing one for its platform), so
+/// that a multi-platform build finds each base again without the network.
+/// Every image such an index lists is in the store.
+pub(crate) fn with_cached_platforms(
+    store: &Layout,
+    name: &ImageName,
+    pulled: &Descriptor,
+) -> Result<Descriptor, DestError> {
+    let Ok(old) = store.resolve(name) else {
+        return Ok(pulled.clone());
+    };
+    if old.digest == pulled.digest {
+        return Ok(pulled.clone());
+    }
+    let platform = config_platform(store, pulled)?;
+    let mut entries = match source_entries(store, &old) {
+        Ok(entries) => entries,
+        // what was there cannot be read: the new image alone
+        Err(_) => return Ok(pulled.clone()),
+    };
+    entries.retain(|d| {
+        is_manifest(&d.media_type)
+            && store.has_blob(&d.digest)
+            && d.platform.as_ref().is_some_and(|p| !p.same_as(&platform))
+    });
+    if entries.is_empty() {
+        return Ok(pulled.clone());
+    }
+    for d in &mut entries {
+        d.annotations = None;
+    }
+    let mut entry = Descriptor::new(&pulled.media_type, pulled.digest.clone(), pulled.size);
+    entry.platform = Some(platform);
+    entries.push(entry);
+    write_index(store, entries, None)
+}
+
 /// Where an `--annotation` of `index create` goes (buildx's syntax).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AnnotationTarget {

@@ -308,7 +308,9 @@ fn pull_into_store(
         }
     })?;
     let desc = plain(desc);
-    store.tag(&desc, &ImageName::from(reference))?;
+    let name = ImageName::from(reference);
+    let cached = index::with_cached_platforms(store, &name, &desc)?;
+    store.tag(&cached, &name)?;
     if into.root() != store.root() {
         into.copy_image_from(store, &desc)?;
     }
@@ -316,13 +318,13 @@ fn pull_into_store(
 }
 
 /// True when the image cached in `store` from a registry can serve
-/// `platform`: an index (chosen from when read), or an image whose config
-/// states a platform containerd's matcher takes for it. The store keeps
-/// one platform's image under a registry name; another platform's build
-/// pulls its own.
+/// `platform`: an index with an image for it (see
+/// [`index::with_cached_platforms`]), or an image whose config states a
+/// platform containerd's matcher takes for it. Otherwise the build pulls
+/// that platform's image.
 fn cached_fits(store: &Layout, desc: &Descriptor, platform: &crate::oci::Platform) -> bool {
     if graph::is_index(&desc.media_type) {
-        return true;
+        return graph::select_platform(store, desc, platform).is_ok();
     }
     match index::config_platform(store, desc) {
         Ok(have) => platform.compatible().iter().any(|p| p.same_as(&have)),

@@ -226,7 +226,7 @@ fn index_create_pushes_to_a_registry_uploading_what_is_missing() {
     }
     let w = arch_work();
     let ctx = w.ctx().to_string_lossy().to_string();
-    let reg = Registry::start();
+    let mut reg = Registry::start();
     let amd = format!("docker://{}/arch:amd64", reg.host());
     run_in(
         &w,
@@ -282,6 +282,18 @@ fn index_create_pushes_to_a_registry_uploading_what_is_missing() {
         let m = platform_manifest(&out, "app:multi", platform);
         assert_eq!(file_in(&out, &m, "arch"), bits.as_bytes());
     }
+    // both platforms' bases are cached in the store: built again without
+    // the registry, the same index comes out
+    let first = index_of(&out, "app:multi");
+    reg.stop();
+    std::fs::remove_dir_all(&out).unwrap();
+    let again = app.build_oci("app:multi", &["--platform", "linux/amd64,linux/arm64"]);
+    assert_eq!(
+        index_of(&again, "app:multi")["manifests"],
+        first["manifests"]
+    );
+    let images = app.ok(&["images"]);
+    assert!(images.contains("linux/amd64,linux/arm64"), "{images}");
 }
 
 #[test]
