@@ -274,6 +274,15 @@ fn index_create_pushes_to_a_registry_uploading_what_is_missing() {
         .filter(|l| l.contains("\"PUT /v2/arch/manifests/"))
         .count();
     assert_eq!(puts, 3, "{}", reg.log());
+    // an index at a registry as a source: pulled whole, listed as it was
+    let pushed = String::from_utf8_lossy(&o.stdout).trim().to_string();
+    let copy = run_in(
+        &w,
+        "other-store",
+        &["index", "create", "-t", "arch:copy", &multi],
+    );
+    assert_eq!(copy, pushed);
+    validate(&w.path("other-store"));
     // FROM the pushed index, for each platform
     let app = Work::new();
     app.dockerfile(&format!("FROM {multi}\n"));
