@@ -4,8 +4,14 @@
 //! named, and the naming or exporting of the result.
 
 use crate::dest::scratch::{self, ScratchDir};
+mod merge;
+pub mod multi;
+
+pub use merge::{IndexDone, IndexJob};
+
 use crate::dest::{self, ImageName, Layout, Location};
 use crate::executor::{self, BuildOptions, Built};
+use crate::oci::Platform;
 use crate::Error;
 use std::io::Write;
 use std::path::PathBuf;
@@ -24,6 +30,10 @@ pub struct Job {
     /// The local store (an OCI layout): the default output, and where base
     /// images from registries are kept.
     pub store: PathBuf,
+    /// `--platform` with several platforms: one image each, and an index
+    /// listing them is the result (see [`multi`]). One platform or none:
+    /// `options.platform` is built, a single image.
+    pub platforms: Vec<Platform>,
 }
 
 /// What a job did.
@@ -46,6 +56,7 @@ impl Job {
     /// registries) and only moved in once the image is built: a build that
     /// fails leaves nothing there, not even a layout it would have made.
     pub fn run(&self, log: &mut dyn Write) -> Result<Done, Error> {
+        multi::check_outputs(&self.platforms, &self.outputs)?;
         let to_store = self.outputs.is_empty();
         let first_oci = self.outputs.iter().find_map(|d| match d {
             Location::Oci { dir, .. } => Some(dir.clone()),
@@ -74,13 +85,13 @@ impl Job {
             layout.hold()?,
             store.as_ref().map(Layout::hold).transpose()?,
         );
-        let built = executor::build(
-            &self.dockerfile,
-            &self.options,
-            &layout,
-            store.as_ref().or(Some(&layout)),
-            log,
-        )?;
+        let bases = store.as_ref().or(Some(&layout));
+        let built = if self.platforms.len() > 1 {
+            let (df, opts) = (&self.dockerfile, &self.options);
+            multi::build_platforms(df, opts, &self.platforms, &layout, bases, log)?
+        } else {
+            executor::build(&self.dockerfile, &self.options, &layout, bases, log)?
+        };
         // the layout may be new: make it and hold it now
         layout.ensure_created()?;
         let _hold = layout.hold()?;

@@ -53,7 +53,13 @@ enum Command {
         name: String,
         /// Location, e.g. oci-archive:hello.tar.
         destination: String,
+        /// Of an index, write only the image for OS/ARCH[/VARIANT].
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
     },
+    /// Image indexes: `index create` merges images into one.
+    #[command(subcommand)]
+    Index(IndexCommand),
     /// Push a stored image to a registry (docker://HOST/REPO:TAG) or any destination.
     Push {
         /// NAME[:TAG] in the store.
@@ -62,6 +68,34 @@ enum Command {
         /// Default: docker://NAME (the registry the name says, as docker push does).
         destination: Option<String>,
         /// Verify TLS (default: true, false for localhost); `--tls-verify` alone means true.
+        #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+        tls_verify: Option<bool>,
+        /// Of an index, push only the image for OS/ARCH[/VARIANT].
+        #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+        platform: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum IndexCommand {
+    /// Make one image index from images and indexes (store names, oci:DIR[:REF], docker://...).
+    Create {
+        /// The index's name in the store (or with -o, at the destination).
+        #[arg(short = 't', long = "tag", value_name = "NAME[:TAG]", required = true)]
+        tags: Vec<String>,
+        /// The images and indexes to list.
+        #[arg(value_name = "SRC", required = true)]
+        sources: Vec<String>,
+        /// A later source's image for a platform replaces an earlier one's.
+        #[arg(long)]
+        replace: bool,
+        /// index:KEY=VALUE, or manifest[OS/ARCH]:KEY=VALUE on that image's entry.
+        #[arg(long = "annotation", value_name = "TYPE:KEY=VALUE")]
+        annotations: Vec<String>,
+        /// Where the index goes (oci:, oci-archive:, docker://); default: the store.
+        #[arg(short = 'o', long = "output", value_name = "DEST")]
+        outputs: Vec<String>,
+        /// Verify TLS for registries; `--tls-verify` alone means true.
         #[arg(long, num_args = 0..=1, default_missing_value = "true", require_equals = true)]
         tls_verify: Option<bool>,
     },
@@ -109,6 +143,14 @@ struct BuildArgs {
     /// Set a build argument (repeatable).
     #[arg(long = "build-arg", value_name = "KEY=VALUE")]
     build_args: Vec<String>,
+    /// The platforms to build for, OS/ARCH[/VARIANT] comma-separated (default:
+    /// the host). Several: one image each, under one image index.
+    #[arg(
+        long = "platform",
+        value_name = "OS/ARCH[/VARIANT],...",
+        value_delimiter = ','
+    )]
+    platforms: Vec<String>,
     /// Where the image goes (repeatable): oci:DIR[:REF], oci-archive:FILE[:REF],
     /// docker-archive:FILE[:REF], docker://HOST/REPO:TAG. Default: the local store.
     #[arg(short = 'o', long = "output", value_name = "DEST")]
@@ -251,20 +293,55 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Some(Command::Prune) => Ok(dest::commands::prune(&open_store(&store)?, &mut out)?),
-        Some(Command::Save { name, destination }) => export_stored(
-            &store,
-            &name,
-            &destination,
-            PushOptions::default(),
-            &mut out,
-        ),
+        Some(Command::Save {
+            name,
+            destination,
+            platform,
+        }) => {
+            let opts = PushOptions {
+                platform: parse_platform(platform)?,
+                ..PushOptions::default()
+            };
+            export_stored(&store, &name, &destination, opts, &mut out)
+        }
+        Some(Command::Index(IndexCommand::Create {
+            tags,
+            sources,
+            replace,
+            annotations,
+            outputs,
+            tls_verify,
+        })) => {
+            let job = minibuild::job::IndexJob {
+                spec: dest::index::IndexSpec {
+                    sources,
+                    replace,
+                    annotations: parse_all(&annotations)?,
+                },
+                tags: parse_tags(&tags)?,
+                outputs: parse_locations(&outputs)?,
+                store: store.clone(),
+                registry: PushOptions {
+                    tls_verify,
+                    ..PushOptions::default()
+                },
+            };
+            let done = job.run()?;
+            for line in &done.wrote {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            }
+            let _ = writeln!(out, "{}", done.index.digest);
+            Ok(())
+        }
         Some(Command::Push {
             name,
             destination,
             tls_verify,
+            platform,
         }) => {
             let opts = PushOptions {
                 tls_verify,
+                platform: parse_platform(platform)?,
                 ..PushOptions::default()
             };
             let destination = destination.unwrap_or_else(|| format!("docker://{name}"));
@@ -294,6 +371,35 @@ fn export_stored(
     .map_err(|e| Failure::build(format!("writing {destination}: {e}")))?;
     let _ = writeln!(out, "{name} → {done}");
     Ok(())
+}
+
+fn parse_platform(raw: Option<String>) -> Result<Option<Platform>, Failure> {
+    raw.map(|p| p.parse::<Platform>().map_err(Failure::usage))
+        .transpose()
+}
+
+fn parse_all<T: std::str::FromStr>(raw: &[String]) -> Result<Vec<T>, Failure>
+where
+    T::Err: std::fmt::Display,
+{
+    raw.iter()
+        .map(|s| s.parse::<T>().map_err(|e| Failure::usage(e.to_string())))
+        .collect()
+}
+
+fn parse_locations(raw: &[String]) -> Result<Vec<Location>, Failure> {
+    raw.iter()
+        .map(|o| Location::parse(o).map_err(|e| Failure::usage(e.to_string())))
+        .collect()
+}
+
+fn parse_tags(raw: &[String]) -> Result<Vec<ImageName>, Failure> {
+    raw.iter()
+        .map(|t| {
+            ImageName::reference_name(t)
+                .map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))
+        })
+        .collect()
 }
 
 fn parse_build_args(raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
@@ -362,6 +468,29 @@ fn run_inspect(
     }
 }
 
+/// The image line(s) of the log: each platform's image, then the index.
+fn report_built(log: &mut dyn Write, built: &minibuild::executor::Built) {
+    for (platform, manifest, image) in &built.platforms {
+        let layers = image.layers.len();
+        let _ = writeln!(
+            log,
+            "image {} ({layers} layers, {platform})",
+            manifest.digest
+        );
+    }
+    if built.platforms.is_empty() {
+        let _ = writeln!(
+            log,
+            "image {} ({} layers, {})",
+            built.manifest.digest,
+            built.image.layers.len(),
+            built.image.platform().architecture
+        );
+    } else {
+        let _ = writeln!(log, "index {}", built.manifest.digest);
+    }
+}
+
 fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     let dockerfile = args.file.clone().unwrap_or_else(|| {
         // as docker build: `Dockerfile`, else a lowercase `dockerfile`
@@ -375,18 +504,10 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
     });
     let compression = Compression::parse(&args.compression, args.compression_level)
         .map_err(|e| Failure::usage(e.to_string()))?;
-    let mut dests = Vec::new();
-    for o in &args.outputs {
-        dests.push(Location::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
-    }
+    let dests = parse_locations(&args.outputs)?;
     // parsed once: the store, every -o and the log use these
-    let mut tags = Vec::new();
-    for t in &args.tags {
-        tags.push(
-            ImageName::reference_name(t)
-                .map_err(|e| Failure::usage(format!("invalid tag {t:?}: {e}")))?,
-        );
-    }
+    let tags = parse_tags(&args.tags)?;
+    let platforms: Vec<Platform> = parse_all(&args.platforms)?;
     let build_args = parse_build_args(&args.build_args)?;
     let source_date_epoch = source_date_epoch()?;
     let registry = PushOptions {
@@ -419,7 +540,8 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         source_date_epoch,
         now,
         compression,
-        platform: Platform::host(),
+        platform: platforms.first().cloned().unwrap_or_else(Platform::host),
+        platform_chosen: !platforms.is_empty(),
         progress: !args.quiet && std::io::stderr().is_terminal(),
         registry: registry.clone(),
         pull: args.pull,
@@ -431,6 +553,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         tags,
         outputs: dests,
         store: store_dir.to_path_buf(),
+        platforms,
     };
     let mut log: Box<dyn Write> = if args.quiet {
         Box::new(std::io::sink())
@@ -445,13 +568,7 @@ fn run_build(args: BuildArgs, store_dir: &Path) -> Result<(), Failure> {
         let _ = writeln!(log, "warning: {w}");
     }
     let built = &done.built;
-    let _ = writeln!(
-        log,
-        "image {} ({} layers, {})",
-        built.manifest.digest,
-        built.image.layers.len(),
-        built.image.platform().architecture
-    );
+    report_built(&mut *log, built);
     for line in &done.wrote {
         let _ = writeln!(log, "{line}");
     }

@@ -59,7 +59,8 @@ fn config_of(store: &Layout, desc: &Descriptor) -> Result<Option<ConfigFile>, De
     Ok(None)
 }
 
-/// Lists the named images: NAME:TAG, DIGEST (short), SIZE, CREATED, in aligned columns.
+/// Lists the named images: NAME:TAG, DIGEST (short), SIZE, CREATED and
+/// PLATFORMS (an index's, comma-separated), in aligned columns.
 pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
     let index = store.index()?;
     let mut rows = vec![[
@@ -67,6 +68,7 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
         "DIGEST".to_string(),
         "SIZE".to_string(),
         "CREATED".to_string(),
+        "PLATFORMS".to_string(),
     ]];
     let mut entries: Vec<&Descriptor> = index.manifests.iter().collect();
     entries.sort_by_key(|d| ref_name(d).unwrap_or("").to_string());
@@ -82,9 +84,12 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
             .unwrap_or_else(|| "-".into());
         // 12 hex digits without the algorithm, as `docker images` shows IDs
         let id = d.digest.hex()[..12].to_string();
-        rows.push([name, id, size, created]);
+        let platforms = super::index::platforms_of(store, d)
+            .map(|p| p.join(","))
+            .unwrap_or_else(|_| "?".into());
+        rows.push([name, id, size, created, platforms]);
     }
-    let widths: Vec<usize> = (0..4)
+    let widths: Vec<usize> = (0..5)
         .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
         .collect();
     for row in rows {

@@ -118,7 +118,9 @@ pub fn image_blobs(
 }
 
 /// Picks the image for `platform` from `desc`: a manifest is returned as
-/// is; an index is searched (recursively) for a matching entry.
+/// is; an index is searched (recursively) as containerd's
+/// `platforms.Only(platform)` searches it. No match is an error listing
+/// the platforms the index has.
 pub fn select_platform(
     src: &(impl BlobSource + ?Sized),
     desc: &Descriptor,
@@ -128,31 +130,49 @@ pub fn select_platform(
         return Ok(desc.clone());
     }
     let index: Index = read_json(src, &desc.digest)?;
-    let found = pick_platform(&index.manifests, platform).ok_or_else(|| {
-        DestError::invalid(
-            format!("choosing an image from index {}", desc.digest),
-            format!("no entry for {}/{}", platform.os, platform.architecture),
-        )
-    })?;
+    let found = pick_platform(&index.manifests, platform)
+        .ok_or_else(|| no_platform(&desc.digest, &index.manifests, platform))?;
     select_platform(src, &found, platform)
 }
 
-/// The entry of `entries` made for `platform` (variant compared only when
-/// both say), or the only entry when there is one without a platform.
-pub fn pick_platform(entries: &[Descriptor], platform: &Platform) -> Option<Descriptor> {
-    let matches = |p: &Platform| {
-        p.os == platform.os
-            && p.architecture == platform.architecture
-            && match (&p.variant, &platform.variant) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
-    };
-    if let Some(d) = entries
+/// The error for an index without an image for `platform`.
+pub fn no_platform(index: &Digest, entries: &[Descriptor], platform: &Platform) -> DestError {
+    let there = platforms_listed(entries);
+    DestError::invalid(
+        format!("choosing an image from index {index}"),
+        if there.is_empty() {
+            format!("no image for {platform}: the index lists no platforms")
+        } else {
+            format!(
+                "no image for {platform}: the index has {}",
+                there.join(", ")
+            )
+        },
+    )
+}
+
+/// The platforms of an index's entries, as `os/arch[/variant]`, in order.
+pub fn platforms_listed(entries: &[Descriptor]) -> Vec<String> {
+    entries
         .iter()
-        .find(|d| d.platform.as_ref().is_some_and(matches))
-    {
-        return Some(d.clone());
+        .filter_map(|d| d.platform.as_ref())
+        .map(ToString::to_string)
+        .collect()
+}
+
+/// The entry of `entries` an image for `platform` is taken from, as
+/// containerd's matcher takes it: the first entry for the best of
+/// [`Platform::compatible`] (so `arm64/v8` and `arm64` are one, and an
+/// `arm/v7` build falls back to `arm/v6`); else the only entry when there
+/// is one without a platform.
+pub fn pick_platform(entries: &[Descriptor], platform: &Platform) -> Option<Descriptor> {
+    for wanted in platform.compatible() {
+        if let Some(d) = entries
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| wanted.same_as(p)))
+        {
+            return Some(d.clone());
+        }
     }
     match entries {
         [only] if only.platform.is_none() => Some(only.clone()),
@@ -193,5 +213,21 @@ mod tests {
             variant: None,
         };
         assert!(pick_platform(&entries, &s390).is_none());
+        // arm/v7 falls back to arm/v6; arm64 to arm/v8 and below
+        let entries = vec![mk("arm", Some("v6")), mk("amd64", None)];
+        let v7: Platform = "linux/arm/v7".parse().unwrap();
+        assert_eq!(pick_platform(&entries, &v7).unwrap().digest, sha256(b"arm"));
+        let arm64: Platform = "linux/arm64".parse().unwrap();
+        assert_eq!(
+            pick_platform(&entries, &arm64).unwrap().digest,
+            sha256(b"arm")
+        );
+        let v5: Platform = "linux/arm/v5".parse().unwrap();
+        assert!(pick_platform(&entries, &v5).is_none());
+        let err = no_platform(&sha256(b"i"), &entries, &v5).to_string();
+        assert!(
+            err.contains("no image for linux/arm/v5: the index has linux/arm/v6, linux/amd64"),
+            "{err}"
+        );
     }
 }

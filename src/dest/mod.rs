@@ -13,6 +13,7 @@ pub mod error;
 pub mod fsck;
 pub mod graph;
 mod images;
+pub mod index;
 pub mod layout;
 pub mod options;
 pub mod registry;
@@ -125,6 +126,8 @@ pub fn export(
         }
         s
     };
+    let picked = pick_for_export(src, manifest, dest, opts)?;
+    let manifest = &picked;
     match dest {
         Location::Oci { dir, reference } => {
             let names = chosen(reference);
@@ -165,6 +168,35 @@ pub fn export(
             ))
         }
     }
+}
+
+/// The image [`export`] writes: with a platform chosen (`save
+/// --platform`), that platform's image of an index; else `manifest` as it
+/// is. A `docker-archive` holds one image: an index without a platform
+/// chosen is refused, with the platforms it has.
+fn pick_for_export(
+    src: &Layout,
+    manifest: &Descriptor,
+    dest: &Location,
+    opts: &RegistryOptions,
+) -> Result<Descriptor, DestError> {
+    if !graph::is_index(&manifest.media_type) {
+        return Ok(manifest.clone());
+    }
+    if let Some(platform) = &opts.platform {
+        return graph::select_platform(src, manifest, platform);
+    }
+    if let Location::DockerArchive { .. } = dest {
+        let index: Index = src.read_json(&manifest.digest)?;
+        return Err(DestError::invalid(
+            format!("choosing one image of index {}", manifest.digest),
+            format!(
+                "a docker archive holds one image, and the index has {}: choose one with --platform (minibuild save --platform OS/ARCH NAME docker-archive:FILE), or write oci-archive:",
+                graph::platforms_listed(&index.manifests).join(", ")
+            ),
+        ));
+    }
+    Ok(manifest.clone())
 }
 
 /// Brings an image into `into` from a source spec: `oci:DIR[:REF]`,
@@ -230,7 +262,8 @@ pub fn fetch_image_with(
         }
         Ok(Location::Registry { reference }) => {
             let cached = ImageName::from(&reference);
-            if policy == PullPolicy::Cached && store.resolve(&cached).is_ok() {
+            let fits = |d: Descriptor| cached_fits(store, &d, &opts.platform());
+            if policy == PullPolicy::Cached && store.resolve(&cached).is_ok_and(fits) {
                 return from_layout(store, &cached);
             }
             pull_into_store(&reference, store, into, opts)
@@ -296,11 +329,29 @@ fn pull_into_store(
     let desc = plain(desc);
     // a staging store (a build into it) names only what it has published
     store.publish(&desc)?;
-    store.tag(&desc, &ImageName::from(reference))?;
+    let name = ImageName::from(reference);
+    let cached = index::with_cached_platforms(store, &name, &desc)?;
+    store.publish(&cached)?;
+    store.tag(&cached, &name)?;
     if into.root() != store.root() {
         into.copy_image_from(store, &desc)?;
     }
     Ok(desc)
+}
+
+/// True when the image cached in `store` from a registry can serve
+/// `platform`: an index with an image for it (see
+/// [`index::with_cached_platforms`]), or an image whose config states a
+/// platform containerd's matcher takes for it. Otherwise the build pulls
+/// that platform's image.
+fn cached_fits(store: &Layout, desc: &Descriptor, platform: &crate::oci::Platform) -> bool {
+    if graph::is_index(&desc.media_type) {
+        return graph::select_platform(store, desc, platform).is_ok();
+    }
+    match index::config_platform(store, desc) {
+        Ok(have) => platform.compatible().iter().any(|p| p.same_as(&have)),
+        Err(_) => false,
+    }
 }
 
 fn plain(mut d: Descriptor) -> Descriptor {

@@ -24,6 +24,12 @@ impl<'a> Builder<'a> {
             }
             let raw = flag.value.clone().unwrap_or_default();
             let value = self.expand_word(flag.span, &raw, &self.global.clone())?;
+            if value.is_empty() {
+                return Err(BuildError::at(
+                    flag.span,
+                    format!("empty platform value from expression {raw}"),
+                ));
+            }
             platform = value
                 .parse::<Platform>()
                 .map_err(|e| BuildError::at(flag.span, e))?;
@@ -32,14 +38,6 @@ impl<'a> Builder<'a> {
             self.say("      → empty base (scratch)");
             return Ok(Image::scratch(&platform));
         }
-        if platform != self.opts.platform {
-            return Err(BuildError::at(
-                span,
-                format!(
-                    "FROM --platform={platform} of an image: minibuild only pulls images for the platform it builds for; use FROM --platform with scratch"
-                ),
-            ));
-        }
         if !base.chars().all(|c| c.is_ascii_digit()) {
             if let Some(dep) = self.stages.by_name(&base, index) {
                 let img = self.build_stage(dep)?;
@@ -47,15 +45,21 @@ impl<'a> Builder<'a> {
                 return Ok(img);
             }
         }
-        self.fetch_image(&base, span)
+        self.fetch_image(&base, span, &platform)
     }
 
     /// Brings an image from a store, a layout or a registry into the build
-    /// layout, for the platform being built.
-    pub(crate) fn fetch_image(&mut self, spec: &str, span: Span) -> Result<Image, BuildError> {
+    /// layout: from an index, the image for `platform`, chosen as
+    /// containerd's matcher chooses it.
+    pub(crate) fn fetch_image(
+        &mut self,
+        spec: &str,
+        span: Span,
+        platform: &Platform,
+    ) -> Result<Image, BuildError> {
         let store = self.store.unwrap_or(self.layout);
         let registry = PushOptions {
-            platform: Some(self.opts.platform.clone()),
+            platform: Some(platform.clone()),
             ..self.opts.registry.clone()
         };
         let policy = if self.opts.pull {
@@ -73,7 +77,8 @@ impl<'a> Builder<'a> {
                     )),
                     _ => None,
                 };
-                let err = BuildError::at(span, format!("loading base image {spec}")).caused(e);
+                let what = format!("loading base image {spec} for {platform}");
+                let err = BuildError::at(span, what).caused(e);
                 match hint {
                     Some(h) => err.with_help(h),
                     None => err,
@@ -84,9 +89,10 @@ impl<'a> Builder<'a> {
             .read_image(&desc)
             .map_err(|e| BuildError::at(span, format!("loading base image {spec}")).caused(e))?;
         self.say(&format!(
-            "      → base {} ({} layers)",
+            "      → base {} ({} layers, {})",
             desc.digest.short(),
-            image.layers.len()
+            image.layers.len(),
+            image.platform()
         ));
         Ok(image)
     }
@@ -116,7 +122,10 @@ impl<'a> Builder<'a> {
                 format!("COPY --from={from}: there is no stage {n}"),
             ));
         }
-        self.fetch_image(from, span).map_err(|e| match e {
+        // an image (not a stage) is read for the platform being built, as
+        // BuildKit reads it: a stage of its own without FROM --platform
+        let target = self.opts.platform.clone();
+        self.fetch_image(from, span, &target).map_err(|e| match e {
             BuildError::At {
                 span,
                 message,

@@ -7,11 +7,11 @@ pub mod copy;
 mod error;
 pub mod meta;
 pub mod rootfs;
+pub(crate) mod shared;
 pub mod users;
 mod vars;
 mod words;
 
-use crate::context::BuildContext;
 use crate::dest::{Layout, PushOptions};
 use crate::expand::Lexer;
 use crate::image::{self, Addendum, History, Image, Layer};
@@ -22,6 +22,7 @@ use crate::syntax::ast::{Dockerfile, Instruction, Kind};
 use crate::syntax::stages::Stages;
 pub use error::{BuildError, Cause};
 use rootfs::RootFs;
+pub use shared::SharedWork;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,8 +52,12 @@ pub struct BuildOptions {
     pub now: i64,
     /// How layers are compressed.
     pub compression: Compression,
-    /// The platform to build for.
+    /// The platform to build for (`TARGETPLATFORM`).
     pub platform: Platform,
+    /// The platform was asked for (`--platform`): the image's config then
+    /// states it whatever the base says, as BuildKit does; otherwise the
+    /// base's platform stands.
+    pub platform_chosen: bool,
     /// Show progress bars for long ADDs.
     pub progress: bool,
     /// How to reach registries for FROM images.
@@ -76,6 +81,7 @@ impl BuildOptions {
             now,
             compression: Compression::default(),
             platform: Platform::host(),
+            platform_chosen: false,
             progress: false,
             registry: PushOptions::default(),
             pull: false,
@@ -92,6 +98,9 @@ pub struct Built {
     pub image: Image,
     /// Warnings (e.g. unused build args).
     pub warnings: Vec<String>,
+    /// For a multi-platform build (`manifest` is then the index): each
+    /// platform's image, in the order asked for. Empty otherwise.
+    pub platforms: Vec<(Platform, Descriptor, Image)>,
 }
 
 /// The state of a stage being built.
@@ -127,7 +136,8 @@ pub struct Builder<'a> {
     store: Option<&'a Layout>,
     log: &'a mut dyn Write,
     lexer: Lexer,
-    context: BuildContext,
+    context: Rc<shared::ScannedContext>,
+    shared: &'a SharedWork,
     global: Vars,
     declared_args: BTreeSet<String>,
     stages: Stages<'a>,
@@ -154,10 +164,22 @@ pub fn build(
     store: Option<&Layout>,
     log: &mut dyn Write,
 ) -> Result<Built, crate::Error> {
+    build_shared(src, opts, layout, store, &SharedWork::new(), log)
+}
+
+/// [`build`], sharing the build context and identical layers with the
+/// other builds given the same `shared` (the platforms of one command).
+pub fn build_shared(
+    src: &str,
+    opts: &BuildOptions,
+    layout: &Layout,
+    store: Option<&Layout>,
+    shared: &SharedWork,
+    log: &mut dyn Write,
+) -> Result<Built, crate::Error> {
     let df: Dockerfile = crate::syntax::parse(src).map_err(BuildError::from)?;
     let stages = df.stages().map_err(BuildError::from)?;
-    let context = BuildContext::open(&opts.context, opts.dockerfile.as_deref())
-        .map_err(|e| BuildError::other("reading the build context").caused(e))?;
+    let context = shared.context(&opts.context, opts.dockerfile.as_deref())?;
     // swept by the next build when this one is killed
     let tmp = crate::dest::scratch::ScratchDir::new_in(&std::env::temp_dir(), false)
         .map_err(|e| BuildError::other("creating a temporary directory").caused(e))?;
@@ -169,6 +191,7 @@ pub fn build(
         log,
         lexer: Lexer::new(df.directives.escape),
         context,
+        shared,
         global: Vars::default(),
         declared_args: BTreeSet::new(),
         stages,
@@ -184,9 +207,12 @@ pub fn build(
     let target = b.plan()?;
     let mut image = b.build_stage(target)?;
     image.config.created = Some(b.created());
+    if opts.platform_chosen {
+        state_platform(&mut image, &opts.platform);
+    }
     if image.layers.is_empty() {
         let span = b.stages.stages[target].from.span;
-        let (layer, _) = b.write_layer(&[], span)?;
+        let (layer, _) = b.write_layer(&[], &[], span)?;
         image.add_empty_layer(layer);
     }
     let manifest = layout
@@ -196,24 +222,40 @@ pub fn build(
         manifest,
         image,
         warnings: b.warnings(),
+        platforms: Vec::new(),
     })
 }
 
-/// The predefined platform ARGs BuildKit puts in the global scope.
-fn platform_args(p: &Platform) -> Vec<(String, String)> {
-    let variant = p.variant.clone().unwrap_or_default();
-    let full = match &p.variant {
-        Some(v) => format!("{}/{}/{}", p.os, p.architecture, v),
-        None => format!("{}/{}", p.os, p.architecture),
-    };
+/// The predefined platform ARGs BuildKit puts in the global scope
+/// (dockerfile2llb `defaultArgs`): `BUILD*` the platform minibuild runs
+/// on, `TARGET*` the one it builds for. Usable in FROM; inside a stage
+/// after `ARG TARGETARCH` (without a value) declares them.
+fn platform_args(target: &Platform, build: &Platform) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for prefix in ["TARGET", "BUILD"] {
-        out.push((format!("{prefix}PLATFORM"), full.clone()));
+    for (prefix, p) in [("BUILD", build), ("TARGET", target)] {
+        out.push((format!("{prefix}PLATFORM"), p.to_string()));
         out.push((format!("{prefix}OS"), p.os.clone()));
+        out.push((format!("{prefix}OSVERSION"), String::new()));
         out.push((format!("{prefix}ARCH"), p.architecture.clone()));
-        out.push((format!("{prefix}VARIANT"), variant.clone()));
+        out.push((
+            format!("{prefix}VARIANT"),
+            p.variant.clone().unwrap_or_default(),
+        ));
     }
     out
+}
+
+/// BuildKit's rule for a build with `--platform`: the config's os and
+/// architecture are the target's; its variant too, unless the target has
+/// none and the base is the same os and architecture.
+fn state_platform(image: &mut Image, target: &Platform) {
+    let config = &mut image.config;
+    let same = config.os == target.os && config.architecture == target.architecture;
+    config.os = target.os.clone();
+    config.architecture = target.architecture.clone();
+    if target.variant.is_some() || !same {
+        config.variant = target.variant.clone();
+    }
 }
 
 impl<'a> Builder<'a> {
@@ -231,7 +273,9 @@ impl<'a> Builder<'a> {
     /// references between stages and that the stages the target needs are
     /// in minibuild's subset; the target stage.
     fn plan(&mut self) -> Result<usize, BuildError> {
-        for (k, v) in platform_args(&self.opts.platform) {
+        // a --build-arg overrides a predefined value, as in BuildKit
+        for (k, v) in platform_args(&self.opts.platform, &Platform::host()) {
+            let v = self.build_arg(&k).map_or(v, str::to_string);
             self.global.set(&k, &v);
         }
         // BuildKit's TARGETSTAGE (dockerfile2llb defaultArgs): the target,
@@ -399,9 +443,12 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Writes `sources` as one layer into the build layout.
+    /// Writes `sources` as one layer over the layers `parent` into the
+    /// build layout (or takes the one an earlier build of the same command
+    /// wrote from the same sources over the same layers).
     pub(crate) fn write_layer(
         &mut self,
+        parent: &[Descriptor],
         sources: &[Source],
         span: Span,
     ) -> Result<(Layer, layer::LayerDesc), BuildError> {
@@ -410,6 +457,23 @@ impl<'a> Builder<'a> {
             clamp_mtime: self.opts.source_date_epoch,
             progress: self.opts.progress,
         };
+        let key = shared::layer_key(parent, sources, &options);
+        if let Some(done) = self.shared.layer(&key) {
+            if self.layout.has_blob(&done.0.descriptor.digest) {
+                return Ok(done);
+            }
+        }
+        let done = self.write_new_layer(sources, span, &options)?;
+        self.shared.remember(key, done.clone());
+        Ok(done)
+    }
+
+    fn write_new_layer(
+        &mut self,
+        sources: &[Source],
+        span: Span,
+        options: &LayerOptions,
+    ) -> Result<(Layer, layer::LayerDesc), BuildError> {
         let layout = self.layout;
         let (desc, blob) = layer::write_layer(
             sources,
@@ -418,7 +482,7 @@ impl<'a> Builder<'a> {
                     .new_temp_blob()
                     .map_err(|e| std::io::Error::other(e.to_string()))
             },
-            &options,
+            options,
         )
         .map_err(|e| BuildError::at(span, "writing the layer").caused(e))?;
         blob.commit(&desc.digest)
@@ -452,7 +516,8 @@ impl<'a> Builder<'a> {
             Kind::Copy(paths) | Kind::Add(paths) => {
                 let is_add = matches!(instr.kind, Kind::Add(_));
                 let (sources, created_by) = copy::plan(self, index, stage, instr, paths, is_add)?;
-                let (layer, desc) = self.write_layer(&sources, instr.span)?;
+                let (layer, desc) =
+                    self.write_layer(&stage.image.layers.clone(), &sources, instr.span)?;
                 let history = self.history(format!("{created_by} # buildkit"));
                 stage.image.append(Addendum {
                     layer: Some(layer),
@@ -492,7 +557,7 @@ impl<'a> Builder<'a> {
         self.declared_args.insert(name.to_string());
     }
 
-    pub(crate) fn context(&self) -> &BuildContext {
+    pub(crate) fn context(&self) -> &shared::ScannedContext {
         &self.context
     }
 

@@ -79,14 +79,23 @@ fn store_commands_images_inspect_rm_prune_save_push() {
         .iter()
         .map(|l| l.split_whitespace().collect())
         .collect();
-    assert_eq!(cols[0], ["NAME", "DIGEST", "SIZE", "CREATED"], "{images}");
+    assert_eq!(
+        cols[0],
+        ["NAME", "DIGEST", "SIZE", "CREATED", "PLATFORMS"],
+        "{images}"
+    );
     let size_col = lines[0].find("SIZE").unwrap();
     for (row, (name, digest)) in
         cols[1..]
             .iter()
             .zip([("hello:1", &d1), ("hello:2", &d2), ("hello:two", &d2)])
     {
-        assert_eq!(row.len(), 4, "{images}");
+        assert_eq!(row.len(), 5, "{images}");
+        assert_eq!(
+            row[4],
+            minibuild::oci::Platform::host().to_string(),
+            "{images}"
+        );
         assert_eq!(row[0], name, "{images}");
         assert_eq!(row[1], short(digest), "{images}");
         // the static hello is some hundred kB; the size counts every blob once

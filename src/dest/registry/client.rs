@@ -325,6 +325,20 @@ impl Client {
         }
     }
 
+    /// True when the registry answers 200 for the manifest `digest` (an
+    /// index's child pushed before): anything else means push it.
+    pub(super) fn has_manifest(&self, digest: &Digest) -> Result<bool, DestError> {
+        let url = self.url(&format!("manifests/{digest}"));
+        let what = format!("checking for manifest at {url}");
+        let accept = manifest_accept();
+        let resp = self
+            .auth(&url, self.agent.head(&url))
+            .header("Accept", &accept)
+            .call()
+            .map_err(self.http(&what))?;
+        Ok(resp.status().as_u16() == 200)
+    }
+
     /// Starts an upload session; the absolute URL to PUT the blob to.
     fn start_upload(&self, desc: &Descriptor) -> Result<String, DestError> {
         let url = self.url("blobs/uploads/");
@@ -404,13 +418,7 @@ impl Client {
     ) -> Result<(Vec<u8>, String, Digest), DestError> {
         let url = self.url(&format!("manifests/{reference}"));
         let what = format!("getting manifest {url}");
-        let accept = [
-            MEDIA_TYPE_MANIFEST,
-            MEDIA_TYPE_INDEX,
-            MEDIA_TYPE_DOCKER_MANIFEST,
-            MEDIA_TYPE_DOCKER_LIST,
-        ]
-        .join(", ");
+        let accept = manifest_accept();
         let mut resp = self
             .auth(&url, self.agent.get(&url))
             .header("Accept", &accept)
@@ -534,6 +542,17 @@ impl std::fmt::Display for ManifestRef {
             ManifestRef::Digest(d) => d.fmt(f),
         }
     }
+}
+
+/// The `Accept` header of manifest requests: every manifest and index type.
+fn manifest_accept() -> String {
+    [
+        MEDIA_TYPE_MANIFEST,
+        MEDIA_TYPE_INDEX,
+        MEDIA_TYPE_DOCKER_MANIFEST,
+        MEDIA_TYPE_DOCKER_LIST,
+    ]
+    .join(", ")
 }
 
 #[cfg(test)]

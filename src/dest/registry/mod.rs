@@ -19,7 +19,9 @@ pub use super::options::{Timeouts, TIMEOUT_ENV};
 pub use client::base_url;
 
 use super::error::DestError;
-use super::graph::{image_blobs, is_index, is_manifest, pick_platform, Index, Manifest};
+use super::graph::{
+    image_blobs, is_index, is_manifest, no_platform, pick_platform, Index, Manifest,
+};
 use super::layout::Layout;
 use super::options::RegistryOptions;
 use crate::digest::Digest;
@@ -79,6 +81,11 @@ pub fn push(
             continue;
         }
         if is_manifest(&blob.media_type) || is_index(&blob.media_type) {
+            // an index's image pushed before (index create of images the
+            // registry has) is not sent again
+            if client.has_manifest(&blob.digest)? {
+                continue;
+            }
             let bytes = src.read_blob(&blob.digest)?;
             let by_digest = ManifestRef::Digest(blob.digest.clone());
             client.put_manifest(&bytes, &blob.media_type, &by_digest)?;
@@ -142,15 +149,8 @@ pub fn pull_image(
         if is_index(&media_type) {
             let index: Index = serde_json::from_slice(&bytes)
                 .map_err(DestError::json(format!("parsing index {digest}")))?;
-            let picked = pick_platform(&index.manifests, &platform).ok_or_else(|| {
-                DestError::invalid(
-                    format!("pulling {}", reference.full()),
-                    format!(
-                        "index {digest} has no image for {}/{}",
-                        platform.os, platform.architecture
-                    ),
-                )
-            })?;
+            let picked = pick_platform(&index.manifests, &platform)
+                .ok_or_else(|| no_platform(&digest, &index.manifests, &platform))?;
             if keep_indexes {
                 into.put_blob(&bytes)?;
             }
@@ -159,12 +159,7 @@ pub fn pull_image(
             entry = Some(picked);
             continue;
         }
-        let manifest: Manifest = serde_json::from_slice(&bytes)
-            .map_err(DestError::json(format!("parsing manifest {digest}")))?;
-        check_manifest(&manifest, &digest)?;
-        for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-            fetch_blob(&client, into, blob)?;
-        }
+        fetch_manifest_blobs(&client, into, &bytes, &digest)?;
         into.put_blob(&bytes)?;
         return Ok(Pulled {
             index: outer,
@@ -175,4 +170,64 @@ pub fn pull_image(
         format!("pulling {}", reference.full()),
         "indexes nested too deeply",
     ))
+}
+
+/// Pulls `reference` whole into `into`: a manifest with its blobs, or an
+/// index with every image it lists (`index create` merges them). Returns
+/// the top descriptor. Blobs already in `into` are not fetched again; each
+/// manifest is stored only once what it references checked out.
+pub fn pull_all(
+    reference: &Reference,
+    into: &Layout,
+    opts: &RegistryOptions,
+) -> Result<Descriptor, DestError> {
+    let client = Client::connect(reference, opts, "pull")?;
+    pull_manifest_tree(&client, into, &ManifestRef::of(reference), None, 0)
+}
+
+/// Fetches the manifest or index `wanted` (an index entry `entry` when
+/// nested) and everything below it into `into`.
+fn pull_manifest_tree(
+    client: &Client,
+    into: &Layout,
+    wanted: &ManifestRef,
+    entry: Option<&Descriptor>,
+    depth: usize,
+) -> Result<Descriptor, DestError> {
+    let (bytes, media_type, digest) = client.get_manifest(wanted, entry)?;
+    if is_index(&media_type) {
+        if depth >= 4 {
+            return Err(DestError::invalid(
+                format!("pulling index {digest}"),
+                "indexes nested too deeply",
+            ));
+        }
+        let index: Index = serde_json::from_slice(&bytes)
+            .map_err(DestError::json(format!("parsing index {digest}")))?;
+        for child in &index.manifests {
+            let by_digest = ManifestRef::Digest(child.digest.clone());
+            pull_manifest_tree(client, into, &by_digest, Some(child), depth + 1)?;
+        }
+    } else {
+        fetch_manifest_blobs(client, into, &bytes, &digest)?;
+    }
+    into.put_blob(&bytes)?;
+    Ok(Descriptor::new(&media_type, digest, bytes.len() as u64))
+}
+
+/// Checks the manifest `bytes` (digest `digest`) and fetches its config and
+/// layers into `into`.
+fn fetch_manifest_blobs(
+    client: &Client,
+    into: &Layout,
+    bytes: &[u8],
+    digest: &Digest,
+) -> Result<(), DestError> {
+    let manifest: Manifest = serde_json::from_slice(bytes)
+        .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+    check_manifest(&manifest, digest)?;
+    for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
+        fetch_blob(client, into, blob)?;
+    }
+    Ok(())
 }

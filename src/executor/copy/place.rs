@@ -10,7 +10,8 @@ use super::super::rootfs::{FsKind, FsMeta, RootFs};
 use super::super::BuildError;
 use super::flags::Chmod;
 use super::sources::{ImagePath, Item};
-use crate::context::{BuildContext, ContextEntry, ContextKind};
+use crate::context::{ContextEntry, ContextKind};
+use crate::executor::shared::ScannedContext;
 use crate::ignore::PatternMatcher;
 use crate::layer::{self, Data, Entry, EntryKind, Source};
 use crate::span::Span;
@@ -64,7 +65,7 @@ impl<'a> Placer<'a> {
     }
 
     /// Places one item.
-    pub(crate) fn place(&mut self, ctx: &BuildContext, item: Item) -> Result<(), BuildError> {
+    pub(crate) fn place(&mut self, ctx: &ScannedContext, item: Item) -> Result<(), BuildError> {
         match item {
             Item::Inline(name, content) => {
                 self.inline(&name, content);
@@ -200,7 +201,7 @@ impl<'a> Placer<'a> {
         self.put_fixed(e, Data::Bytes(content.into_bytes()), false);
     }
 
-    fn context_dir(&mut self, ctx: &BuildContext, dir: &ContextEntry) -> Result<(), BuildError> {
+    fn context_dir(&mut self, ctx: &ScannedContext, dir: &ContextEntry) -> Result<(), BuildError> {
         self.ensure_dest_dir()?;
         let below = ctx.walk(dir).map_err(|e| {
             BuildError::at(self.how.span, format!("{} failed", self.how.name)).caused(e)

@@ -60,7 +60,7 @@ pub(crate) fn workdir(
         };
         sources.push(Source::Entry(entry, Data::None));
     }
-    let (layer, desc) = b.write_layer(&sources, instr.span)?;
+    let (layer, desc) = b.write_layer(&stage.image.layers.clone(), &sources, instr.span)?;
     let history = b.history(created_by);
     stage.image.append(Addendum {
         layer: Some(layer),

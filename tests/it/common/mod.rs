@@ -6,6 +6,7 @@ pub mod corpus;
 pub mod handmade;
 pub mod hygiene;
 pub mod inspect;
+pub mod platform;
 pub mod race;
 pub mod torture;
 

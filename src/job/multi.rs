@@ -1,0 +1,115 @@
+//! A build for several platforms (`--platform linux/amd64,linux/arm64`):
+//! each platform built as its own image, with its own predefined ARGs,
+//! sharing the build context and the layers that come out the same; then
+//! one OCI image index listing each image with its platform.
+
+use crate::dest::{self, Layout, Location};
+use crate::executor::{self, BuildError, BuildOptions, Built, SharedWork};
+use crate::oci::Platform;
+use crate::Error;
+use std::io::Write;
+
+/// Builds `dockerfile` for each of `platforms` into `layout` and writes the
+/// index; a [`Built`] whose manifest is the index and whose image is the
+/// first platform's. A failure names the platform it happened for.
+pub fn build_platforms(
+    dockerfile: &str,
+    options: &BuildOptions,
+    platforms: &[Platform],
+    layout: &Layout,
+    store: Option<&Layout>,
+    log: &mut dyn Write,
+) -> Result<Built, Error> {
+    check_distinct(platforms)?;
+    let shared = SharedWork::new();
+    let mut done = Vec::new();
+    let mut warnings = Vec::new();
+    for platform in platforms {
+        let _ = writeln!(log, "building for {platform}");
+        let opts = BuildOptions {
+            platform: platform.clone(),
+            platform_chosen: true,
+            ..options.clone()
+        };
+        let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, log)
+            .map_err(|e| for_platform(e, platform))?;
+        for w in built.warnings {
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        let mut entry = built.manifest.clone();
+        entry.annotations = None;
+        entry.platform = Some(platform.clone());
+        done.push((platform.clone(), entry, built.image));
+    }
+    let entries = done.iter().map(|(_, d, _)| d.clone()).collect();
+    let index = dest::index::write_index(layout, entries, None)?;
+    let _ = writeln!(
+        log,
+        "index {} ({} platforms; {} layers shared between them)",
+        index.digest.short(),
+        done.len(),
+        shared.layers_reused()
+    );
+    let image = done
+        .first()
+        .map(|(_, _, image)| image.clone())
+        .ok_or_else(|| Error::Usage("--platform names no platform".to_string()))?;
+    Ok(Built {
+        manifest: index,
+        image,
+        warnings,
+        platforms: done,
+    })
+}
+
+/// Refuses a platform listed twice, and outputs that cannot hold an
+/// index (before anything is built).
+pub fn check_outputs(platforms: &[Platform], outputs: &[Location]) -> Result<(), Error> {
+    if platforms.len() < 2 {
+        return Ok(());
+    }
+    for o in outputs {
+        if let Location::DockerArchive { file, .. } = o {
+            let list: Vec<String> = platforms.iter().map(ToString::to_string).collect();
+            return Err(Error::Usage(format!(
+                "docker-archive:{} holds one image, and this build makes one per platform ({}): write oci-archive: or oci:, or build one platform",
+                file.display(),
+                list.join(", ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_distinct(platforms: &[Platform]) -> Result<(), Error> {
+    for (i, p) in platforms.iter().enumerate() {
+        if platforms[..i].iter().any(|q| q.same_as(p)) {
+            return Err(Error::Usage(format!("--platform lists {p} twice")));
+        }
+    }
+    Ok(())
+}
+
+/// `e` with the platform it happened for in its message.
+fn for_platform(e: Error, platform: &Platform) -> Error {
+    match e {
+        Error::Build(BuildError::At {
+            span,
+            message,
+            help,
+            cause,
+        }) => Error::Build(BuildError::At {
+            span,
+            message: format!("[{platform}] {message}"),
+            help,
+            cause,
+        }),
+        Error::Build(BuildError::Other { message, cause }) => Error::Build(BuildError::Other {
+            message: format!("[{platform}] {message}"),
+            cause,
+        }),
+        other => other,
+    }
+}
