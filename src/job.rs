@@ -4,9 +4,9 @@
 //! named, and the naming or exporting of the result.
 
 use crate::dest::{self, ImageName, Layout, Location};
+use crate::events::Events;
 use crate::executor::{self, BuildOptions, Built};
 use crate::Error;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// A build and where its image goes.
@@ -38,8 +38,9 @@ pub struct Done {
 }
 
 impl Job {
-    /// Builds the image and stores or exports it. Progress goes to `log`.
-    pub fn run(&self, log: &mut dyn Write) -> Result<Done, Error> {
+    /// Builds the image and stores or exports it. What it does is
+    /// reported to `events` (steps, layers, blobs pulled and pushed).
+    pub fn run(&self, events: &Events) -> Result<Done, Error> {
         let to_store = self.outputs.is_empty();
         let mut _scratch = None;
         let build_dir = if to_store {
@@ -76,7 +77,7 @@ impl Job {
             &self.options,
             &layout,
             store.as_ref().or(Some(&layout)),
-            log,
+            events,
         )?;
         let mut wrote = Vec::new();
         let names = &self.tags;
@@ -89,9 +90,12 @@ impl Job {
                 wrote.push(format!("stored {n} in {}", self.store.display()));
             }
         } else {
+            let registry = dest::RegistryOptions {
+                events: events.clone(),
+                ..self.options.registry.clone()
+            };
             for d in &self.outputs {
-                let done =
-                    dest::export(&layout, &built.manifest, names, d, &self.options.registry)?;
+                let done = dest::export(&layout, &built.manifest, names, d, &registry)?;
                 wrote.push(format!("wrote {done}"));
             }
         }

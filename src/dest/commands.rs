@@ -59,35 +59,66 @@ fn config_of(store: &Layout, desc: &Descriptor) -> Result<Option<ConfigFile>, De
     Ok(None)
 }
 
-/// Lists the named images: NAME:TAG, DIGEST (short), SIZE, CREATED, in aligned columns.
-pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
+/// One image of the store, as `images` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImageRow {
+    /// `NAME:TAG` (`<none>` when untagged).
+    pub name: String,
+    /// The index entry's digest (a manifest or an index).
+    pub digest: String,
+    /// Bytes of every blob it reaches, each once (`null` if unreadable).
+    pub size: Option<u64>,
+    /// The config's `created`, when it has one.
+    pub created: Option<String>,
+}
+
+/// The store's images, sorted by name.
+pub fn image_rows(store: &Layout) -> Result<Vec<ImageRow>, DestError> {
     let index = store.index()?;
-    let mut rows = vec![[
+    let mut entries: Vec<&Descriptor> = index.manifests.iter().collect();
+    entries.sort_by_key(|d| ref_name(d).unwrap_or("").to_string());
+    Ok(entries
+        .into_iter()
+        .map(|d| ImageRow {
+            name: ref_name(d).unwrap_or("<none>").to_string(),
+            digest: d.digest.to_string(),
+            size: image_size(store, d).ok(),
+            created: config_of(store, d).ok().flatten().and_then(|c| c.created),
+        })
+        .collect())
+}
+
+/// Prints `rows` as aligned columns: NAME:TAG, DIGEST (short), SIZE, CREATED.
+pub fn images_table(rows: &[ImageRow], out: &mut dyn Write) -> Result<(), DestError> {
+    let mut table = vec![[
         "NAME".to_string(),
         "DIGEST".to_string(),
         "SIZE".to_string(),
         "CREATED".to_string(),
     ]];
-    let mut entries: Vec<&Descriptor> = index.manifests.iter().collect();
-    entries.sort_by_key(|d| ref_name(d).unwrap_or("").to_string());
-    for d in entries {
-        let name = ref_name(d).unwrap_or("<none>").to_string();
-        let size = image_size(store, d)
-            .map(human_size)
-            .unwrap_or_else(|_| "?".into());
-        let created = config_of(store, d)
-            .ok()
-            .flatten()
-            .and_then(|c| c.created)
-            .unwrap_or_else(|| "-".into());
+    for r in rows {
         // 12 hex digits without the algorithm, as `docker images` shows IDs
-        let id = d.digest.hex()[..12].to_string();
-        rows.push([name, id, size, created]);
+        let hex = r
+            .digest
+            .split_once(':')
+            .map_or(r.digest.as_str(), |(_, h)| h);
+        table.push([
+            r.name.clone(),
+            hex.chars().take(12).collect(),
+            r.size.map(human_size).unwrap_or_else(|| "?".into()),
+            r.created.clone().unwrap_or_else(|| "-".into()),
+        ]);
     }
     let widths: Vec<usize> = (0..4)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
-    for row in rows {
+    for row in table {
         let line = row
             .iter()
             .zip(&widths)
@@ -97,6 +128,11 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
         writeln!(out, "{}", line.trim_end()).map_err(out_err)?;
     }
     Ok(())
+}
+
+/// Lists the named images in aligned columns (see [`images_table`]).
+pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
+    images_table(&image_rows(store)?, out)
 }
 
 /// Explains one image, top-down: its index entry, the manifest, the config

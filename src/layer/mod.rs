@@ -11,7 +11,6 @@
 mod archive;
 mod compress;
 mod normalize;
-mod progress;
 mod read;
 mod resolve;
 mod writer;
@@ -301,8 +300,8 @@ pub struct LayerOptions {
     pub compression: Compression,
     /// Clamp every mtime to this (SOURCE_DATE_EPOCH).
     pub clamp_mtime: Option<i64>,
-    /// Show progress for archives on stderr.
-    pub progress: bool,
+    /// Where progress goes (a COPY of many files, an archive read by ADD).
+    pub events: crate::events::Events,
 }
 
 /// Writes `sources` into one layer blob. `sink` is called to get a fresh sink (it may be
