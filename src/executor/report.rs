@@ -147,19 +147,20 @@ impl Builder<'_> {
                 Err(_) => p.display().to_string(),
             }
         };
+        let absolute = |p: &str| format!("/{}", super::rootfs::key(p));
         match source {
             Source::Entry(e, Data::Path(p)) => Some(PathTaken {
                 from: shown(p),
-                to: e.path.clone(),
+                to: absolute(&e.path),
             }),
             Source::Entry(e, Data::Bytes(_)) => Some(PathTaken {
                 from: "(inline: a heredoc or generated file)".to_string(),
-                to: e.path.clone(),
+                to: absolute(&e.path),
             }),
             Source::Entry(_, Data::None) => None,
             Source::Archive { path, dest_dir, .. } => Some(PathTaken {
                 from: format!("{} (unpacked)", shown(path)),
-                to: dest_dir.clone(),
+                to: absolute(dest_dir),
             }),
         }
     }

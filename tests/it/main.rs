@@ -8,6 +8,8 @@ mod archive_add;
 mod archive_symlinks;
 mod blob_trust;
 mod cli;
+mod cli_explain;
+mod cli_progress;
 mod context_fidelity;
 mod copy_fidelity;
 mod corpus_buildah;

@@ -4,6 +4,7 @@
 
 pub mod corpus;
 pub mod handmade;
+pub mod terminal;
 pub mod torture;
 
 use flate2::read::MultiGzDecoder;
