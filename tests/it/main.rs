@@ -10,6 +10,7 @@ mod blob_trust;
 mod cli;
 mod cli_explain;
 mod cli_progress;
+mod cli_shell;
 mod context_fidelity;
 mod copy_fidelity;
 mod corpus_buildah;
