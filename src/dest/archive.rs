@@ -8,6 +8,7 @@ use super::error::DestError;
 use super::graph::{image_blobs, is_index, select_platform, ConfigFile, Index, Manifest};
 use super::layout::{ImageName, Layout};
 use crate::digest::{Digest, HashingWriter};
+use crate::events::{seconds_since, Blob, Direction, Event, Events, Meter, MeterReader, Task};
 use crate::oci::{canonical_json, Descriptor, Platform};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +37,7 @@ pub fn write_oci_archive(
     names: &[ImageName],
     file: &Path,
     platform: &Platform,
+    events: &Events,
 ) -> Result<(), DestError> {
     let mut index = Index::empty();
     for entry in index_entries(manifest, names) {
@@ -64,9 +66,14 @@ pub fn write_oci_archive(
         append_dir(tar, "blobs/")?;
         append_dir(tar, "blobs/sha256/")?;
         for blob in image_blobs(src, manifest)? {
+            let started = std::time::Instant::now();
             let f = src.open_blob(&blob.digest)?;
             let name = blob_name(&blob.digest);
-            append_file(tar, &name, f, &format!("adding blob {}", blob.digest))?;
+            let meter = save_meter(events, &blob);
+            let what = format!("adding blob {}", blob.digest);
+            append_file(tar, &name, f, &what, Some(&meter))?;
+            meter.finish();
+            report_saved(events, &blob, file, started);
         }
         Ok(())
     })
@@ -82,6 +89,7 @@ pub fn write_docker_archive(
     names: &[ImageName],
     file: &Path,
     platform: &Platform,
+    events: &Events,
 ) -> Result<(), DestError> {
     let image = select_platform(src, manifest, platform)?;
     let m: Manifest = src.read_json(&image.digest)?;
@@ -114,7 +122,12 @@ pub fn write_docker_archive(
         let mut written = BTreeSet::new();
         for (i, layer) in m.layers.iter().enumerate() {
             let what = format!("uncompressing layer {}", layer.digest);
-            let mut blob = src.open_blob(&layer.digest)?;
+            let started = std::time::Instant::now();
+            let meter = save_meter(events, layer);
+            let mut blob = MeterReader {
+                inner: src.open_blob(&layer.digest)?,
+                meter: &meter,
+            };
             let tmp_path = scratch.path().join(format!("layer-{i}"));
             let tmp = std::fs::OpenOptions::new()
                 .read(true)
@@ -143,8 +156,10 @@ pub fn write_docker_archive(
             let name = format!("{}.tar", diff_id.hex());
             if written.insert(name.clone()) {
                 tmp.rewind().map_err(DestError::io(what.clone()))?;
-                append_file(tar, &name, tmp, &format!("adding layer {name}"))?;
+                append_file(tar, &name, tmp, &format!("adding layer {name}"), None)?;
             }
+            meter.finish();
+            report_saved(events, layer, file, started);
             // Free the space now; the scratch directory goes at the end anyway.
             let _ = std::fs::remove_file(&tmp_path);
             layer_names.push(name);
@@ -244,7 +259,7 @@ fn parent_dir(file: &Path) -> std::path::PathBuf {
 /// A reader that uncompresses a layer of `media_type`.
 fn decompressor<'a>(
     media_type: &str,
-    blob: &'a mut File,
+    blob: &'a mut (dyn Read + Send),
     what: &str,
 ) -> Result<Box<dyn Read + 'a>, DestError> {
     // the one layer reader refuses a media type it does not know
@@ -305,14 +320,48 @@ fn append_dir(tar: &mut Tar, name: &str) -> Result<(), DestError> {
         .map_err(DestError::io(format!("adding {name} to the archive")))
 }
 
-fn append_file(tar: &mut Tar, name: &str, file: File, what: &str) -> Result<(), DestError> {
+/// Adds `file` as `name`, its bytes counted on `meter` when given.
+fn append_file(
+    tar: &mut Tar,
+    name: &str,
+    file: File,
+    what: &str,
+    meter: Option<&Meter>,
+) -> Result<(), DestError> {
     let size = file
         .metadata()
         .map_err(DestError::io(what.to_string()))?
         .len();
     let mut h = header(size, 0o644, tar::EntryType::Regular);
-    tar.append_data(&mut h, name, io::BufReader::new(file).take(size))
-        .map_err(DestError::io(what.to_string()))
+    let data = io::BufReader::new(file).take(size);
+    let result = match meter {
+        Some(meter) => tar.append_data(&mut h, name, MeterReader { inner: data, meter }),
+        None => tar.append_data(&mut h, name, data),
+    };
+    result.map_err(DestError::io(what.to_string()))
+}
+
+/// Progress of writing one blob into an archive.
+fn save_meter(events: &Events, blob: &Descriptor) -> Meter {
+    let label = format!(
+        "saving {} {}",
+        super::registry::blob_kind(&blob.media_type),
+        blob.digest.short()
+    );
+    events.meter(Task::Save, label, Some(blob.size), None)
+}
+
+/// Reports one blob written into the archive `file`.
+fn report_saved(events: &Events, blob: &Descriptor, file: &Path, started: std::time::Instant) {
+    events.emit(Event::BlobTransferred(Blob {
+        digest: blob.digest.to_string(),
+        bytes: blob.size,
+        direction: Direction::Write,
+        kind: super::registry::blob_kind(&blob.media_type),
+        peer: file.display().to_string(),
+        skipped: false,
+        seconds: seconds_since(started),
+    }));
 }
 
 #[cfg(test)]

@@ -292,3 +292,34 @@ fn colour_only_on_a_terminal_and_never_with_no_color_or_a_pipe() {
     assert!(built.last.contains("[4/4] ENTRYPOINT"), "{}", built.last);
     assert!(!has_colour(&built.raw));
 }
+
+#[test]
+fn save_reports_each_blob_it_writes() {
+    let w = Work::new();
+    hello(&w);
+    let o = w.run(&["build", "-q", "-t", "hello:1", "ctx"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for (kind, blobs) in [("oci-archive", 3), ("docker-archive", 1)] {
+        let file = w.path(&format!("{kind}.tar"));
+        let dest = format!("{kind}:{}", file.display());
+        let o = w.run(&["save", "--progress", "plain", "hello:1", &dest]);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let err = stderr(&o);
+        let wrote: Vec<&str> = err.lines().filter(|l| l.starts_with("wrote ")).collect();
+        assert_eq!(wrote.len(), blobs, "{kind}: {err}");
+        assert!(
+            wrote.iter().any(|l| l.starts_with("wrote layer sha256:")
+                && l.contains(&format!(" to {} in ", file.display()))),
+            "{err}"
+        );
+        let o = w.run(&["save", "--progress", "rawjson", "hello:1", &dest]);
+        let events = json_lines(&stderr(&o));
+        let written = events
+            .iter()
+            .filter(|e| e["event"] == "blob_transferred" && e["direction"] == "write")
+            .count();
+        assert_eq!(written, blobs, "{kind}");
+        let o = w.run(&["save", "-q", "hello:1", &dest]);
+        assert!(o.stderr.is_empty(), "{}", stderr(&o));
+    }
+}

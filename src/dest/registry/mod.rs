@@ -84,9 +84,11 @@ fn blob_meter(opts: &RegistryOptions, desc: &Descriptor, task: Task) -> Meter {
     } else {
         "pulling"
     };
-    let short = desc.digest.to_string();
-    let short = short.get(..19).unwrap_or(&short);
-    let label = format!("{verb} {} {short}", blob_kind(&desc.media_type));
+    let label = format!(
+        "{verb} {} {}",
+        blob_kind(&desc.media_type),
+        desc.digest.short()
+    );
     opts.events.meter(task, label, Some(desc.size), None)
 }
 
