@@ -23,7 +23,6 @@ use std::process::ExitCode;
 #[command(
     name = "minibuild",
     version,
-    args_conflicts_with_subcommands = true,
     after_help = examples::TOP
 )]
 pub(crate) struct Cli {
@@ -136,7 +135,10 @@ fn progress_args(cli: &Cli) -> Option<&ProgressArgs> {
 /// Parses the command line, runs it, and shows its failure (coloured on a
 /// terminal; as a JSON `error` event with `--progress rawjson`).
 pub(crate) fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let color = cli.color.stderr();
     let progress = progress_args(&cli).cloned().unwrap_or_default();
     let events = progress.events(color, explain_of(&cli));
@@ -161,6 +163,33 @@ pub(crate) fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// The command line. Build flags before a subcommand are refused (they
+/// would be ignored); global flags (`--store`, `--color`) go anywhere.
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::parser::ValueSource;
+    use clap::FromArgMatches;
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some(sub) = matches.subcommand_name() {
+        let misplaced = matches.ids().find(|id| {
+            !matches!(id.as_str(), "store" | "color")
+                && matches.value_source(id.as_str()) == Some(ValueSource::CommandLine)
+        });
+        if let Some(id) = misplaced {
+            let flag = command
+                .get_arguments()
+                .find(|a| a.get_id() == id)
+                .and_then(|a| a.get_long().map(|l| format!("--{l}")))
+                .unwrap_or_else(|| id.to_string());
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("the build flag {flag} goes after `minibuild build`, not before `{sub}`"),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches)
 }
 
 fn explain_of(cli: &Cli) -> bool {

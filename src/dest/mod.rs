@@ -139,7 +139,14 @@ pub fn export(
         }
         Location::OciArchive { file, reference } => {
             let names = chosen(reference);
-            archive::write_oci_archive(src, manifest, &names, file, &opts.platform(), &opts.events)?;
+            archive::write_oci_archive(
+                src,
+                manifest,
+                &names,
+                file,
+                &opts.platform(),
+                &opts.events,
+            )?;
             Ok(describe("oci-archive", file, &names))
         }
         Location::DockerArchive { file, reference } => {

@@ -202,6 +202,23 @@ fn rawjson_is_one_event_per_line_with_each_step_and_each_uploaded_blob() {
         .filter(|e| e["event"] == "blob_transferred" && e["skipped"] == true)
         .count();
     assert_eq!(skipped, 2);
+    // FROM the registry in a fresh store: one event per downloaded blob
+    let pulled = Work::new();
+    pulled.dockerfile(&format!("FROM docker://{}/hello:1\nENV B=1\n", reg.host()));
+    let o = pulled.run(&["build", "--progress", "rawjson", "ctx"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let events = json_lines(&stderr(&o));
+    let downloaded: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "blob_transferred" && e["direction"] == "download")
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(downloaded, ["config", "layer"], "{events:?}");
+    let progress = events
+        .iter()
+        .filter(|e| e["event"] == "progress" && e["task"] == "download")
+        .count();
+    assert!(progress >= 4, "a start and a finish per blob: {events:?}");
 }
 
 #[test]

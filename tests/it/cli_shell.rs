@@ -17,7 +17,10 @@ fn bash_with_completions(w: &Work, script: &str) -> String {
     let o = std::process::Command::new("bash")
         .arg("--norc")
         .arg("-c")
-        .arg(format!("source {} && {script}", w.path("minibuild.bash").display()))
+        .arg(format!(
+            "source {} && {script}",
+            w.path("minibuild.bash").display()
+        ))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
@@ -31,7 +34,10 @@ fn the_bash_completion_loads_and_completes_subcommands_and_progress_modes() {
     }
     let w = Work::new();
     let registered = bash_with_completions(&w, "complete -p minibuild");
-    assert!(registered.contains("-F _minibuild minibuild"), "{registered}");
+    assert!(
+        registered.contains("-F _minibuild minibuild"),
+        "{registered}"
+    );
     // COMP_WORDS as bash sets them; the function gets (command, word, previous)
     let complete = |words: &[&str]| -> Vec<String> {
         let array = words
@@ -56,14 +62,20 @@ fn the_bash_completion_loads_and_completes_subcommands_and_progress_modes() {
         complete(&["minibuild", "build", "--progress", ""]),
         ["auto", "tty", "plain", "quiet", "rawjson"]
     );
-    assert_eq!(complete(&["minibuild", "push", "--progress", "r"]), ["rawjson"]);
+    assert_eq!(
+        complete(&["minibuild", "push", "--progress", "r"]),
+        ["rawjson"]
+    );
     assert!(complete(&["minibuild", "build", "--pro"]).contains(&"--progress".to_string()));
 }
 
 #[test]
 fn zsh_and_fish_scripts_and_the_man_page_are_written() {
     let w = Work::new();
-    for (shell, mark) in [("zsh", "#compdef minibuild"), ("fish", "complete -c minibuild")] {
+    for (shell, mark) in [
+        ("zsh", "#compdef minibuild"),
+        ("fish", "complete -c minibuild"),
+    ] {
         let o = w.run(&["completions", shell]);
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stdout(&o).contains(mark), "{shell}");
@@ -71,7 +83,10 @@ fn zsh_and_fish_scripts_and_the_man_page_are_written() {
     let o = w.run(&["man"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let page = stdout(&o);
-    assert!(page.starts_with(".ie") || page.contains(".TH minibuild"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH minibuild"),
+        "{page}"
+    );
     assert!(page.contains("completions"), "{page}");
     if have("man") {
         std::fs::write(w.path("minibuild.1"), &page).unwrap();
@@ -82,7 +97,11 @@ fn zsh_and_fish_scripts_and_the_man_page_are_written() {
             .env("MANWIDTH", "100")
             .output()
             .unwrap();
-        assert!(stdout(&o).contains("Build OCI container images"), "{}", stdout(&o));
+        assert!(
+            stdout(&o).contains("Build OCI container images"),
+            "{}",
+            stdout(&o)
+        );
     }
 }
 
@@ -109,7 +128,10 @@ fn every_subcommand_help_ends_with_examples() {
         let lines: Vec<&str> = examples.lines().filter(|l| !l.is_empty()).collect();
         assert!((2..=3).contains(&lines.len()), "{sub}: {lines:?}");
         for l in lines {
-            assert!(l.starts_with("  ") && l.contains("minibuild "), "{sub}: {l}");
+            assert!(
+                l.starts_with("  ") && l.contains("minibuild "),
+                "{sub}: {l}"
+            );
         }
     }
 }
@@ -166,7 +188,11 @@ fn images_as_json_filtered_by_reference() {
     assert!(rows[1].starts_with("other:1 "));
     let o = w.run(&["images", "--filter", "label=x"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("expected reference=PATTERN"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("expected reference=PATTERN"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -205,4 +231,28 @@ fn results_as_json_for_build_inspect_save_rm_and_prune() {
     let pruned: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(pruned["blobs"], 3);
     assert!(pruned["bytes"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn global_flags_go_before_a_subcommand_and_build_flags_do_not() {
+    let w = Work::new();
+    w.file("a.txt", "a");
+    w.dockerfile("FROM scratch\nCOPY a.txt /\n");
+    let store = w.path("elsewhere").display().to_string();
+    let o = w.run(&["--store", &store, "build", "-q", "-t", "t:1", "ctx"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = w.run(&["--store", &store, "--color", "never", "images"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("t:1"), "{}", stdout(&o));
+    let o = w.run(&["images", "--store", &store]);
+    assert!(stdout(&o).contains("t:1"), "{}", stdout(&o));
+    // a build flag before a subcommand would be ignored: refused instead
+    let o = w.run(&["-t", "x:1", "images"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o)
+            .contains("the build flag --tag goes after `minibuild build`, not before `images`"),
+        "{}",
+        stderr(&o)
+    );
 }
