@@ -4,7 +4,7 @@
 //! garble a line.
 
 use super::{common_line, step_done, step_header};
-use crate::events::{Event, Progress, Reporter, Task};
+use crate::events::{Event, Progress, Reporter};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,6 +22,15 @@ fn style(template: &str) -> ProgressStyle {
     ProgressStyle::with_template(template)
         .map(|s| s.progress_chars("=> "))
         .unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+/// What a bar says: its label, and the files done of a COPY.
+fn message(p: &Progress) -> String {
+    let label = crate::error::escape_controls(&p.label);
+    match p.total_files {
+        Some(total) => format!("{label} {}/{total} files", p.files),
+        None => label,
+    }
 }
 
 impl Tty {
@@ -47,20 +56,12 @@ impl Tty {
         // would draw itself once, a stale line under the others
         let bar = ProgressBar::hidden();
         bar.set_length(p.total_bytes.unwrap_or(0));
-        let template = match (p.task, p.total_bytes, p.total_files) {
-            (Task::Layer, _, Some(_)) => {
-                "  {msg} {pos_files} [{bar:25}] {bytes}/{total_bytes} {bytes_per_sec}"
-            }
-            (_, Some(_), _) => "  {msg} [{bar:25}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-            _ => "  {spinner} {msg} {bytes} {bytes_per_sec}",
+        let template = match p.total_bytes {
+            Some(_) => "  {msg} [{bar:25}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+            None => "  {spinner} {msg} {bytes} {bytes_per_sec}",
         };
-        let files = p
-            .total_files
-            .map(|t| format!("{} files", t))
-            .unwrap_or_default();
-        let template = template.replace("{pos_files}", &files);
-        bar.set_style(style(&template));
-        bar.set_message(crate::error::escape_controls(&p.label));
+        bar.set_style(style(template));
+        bar.set_message(message(p));
         self.multi.add(bar)
     }
 
@@ -76,6 +77,9 @@ impl Tty {
             return;
         }
         let bar = bars.entry(p.id).or_insert_with(|| self.bar_for(p));
+        if p.total_files.is_some() {
+            bar.set_message(message(p));
+        }
         bar.set_position(p.bytes);
     }
 
