@@ -351,6 +351,15 @@ impl<'a> Builder<'a> {
             env_index,
         };
         for instr in self.stages.stages[index].body.clone() {
+            // a stage COPY --from reads is built (and reported) before this
+            // step starts, so the steps are reported in their order
+            let from = instr.flags.iter().find(|f| f.name == "from");
+            if let Some(dep) = from
+                .and_then(|f| f.value.as_deref())
+                .and_then(|v| self.stages.by_ref(v, index))
+            {
+                self.build_stage(dep)?;
+            }
             self.step += 1;
             let text = self.df_text(instr.span);
             let text = if instr.heredocs.is_empty() {
