@@ -48,13 +48,32 @@ fn a_push_on_a_terminal_shows_moving_bytes_and_ends_on_a_clean_screen() {
     let w = Work::new();
     random_file(&w.ctx().join("big.bin"), 100_000_000);
     w.dockerfile("FROM scratch\nCOPY big.bin /\n");
-    let o = w.run(&["build", "-q", "--compression", "none", "-t", "big:1", "ctx"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let store = sh_quote(&w.path("store").display().to_string());
+    let bin = sh_quote(env!("CARGO_BIN_EXE_minibuild"));
+    // the build: its bar for the layer's bytes, then only whole step lines
+    let build = format!("MINIBUILD_STORE={store} {bin} build --compression none -t big:1 ctx");
+    let screen = run_on_terminal(w.dir.path(), &build, 200, Duration::from_secs(120));
+    assert!(
+        String::from_utf8_lossy(&screen.raw).contains("writing the layer 0/1 files ["),
+        "{}",
+        String::from_utf8_lossy(&screen.raw).escape_debug()
+    );
+    let lines: Vec<&str> = screen
+        .last
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert_eq!(lines.len(), 6, "{}", screen.last);
+    assert!(lines[0].starts_with("[1/2] FROM scratch → empty base (scratch)  DONE "));
+    assert!(lines[1].starts_with("[2/2] COPY big.bin / → layer sha256:"));
+    assert!(lines[1].contains("(100MB, 1 entry)  DONE "), "{}", lines[1]);
+    assert!(lines[2].starts_with("image sha256:"));
+    assert!(lines[3].starts_with("stored big:1 in "));
+    assert!(lines[4].starts_with("sha256:"));
+    assert_eq!(lines[5], "EXIT=0");
     let reg = Registry::start();
     let command = format!(
-        "MINIBUILD_STORE={} {} push big:1 docker://{}/big:1",
-        sh_quote(&w.path("store").display().to_string()),
-        sh_quote(env!("CARGO_BIN_EXE_minibuild")),
+        "MINIBUILD_STORE={store} {bin} push big:1 docker://{}/big:1",
         reg.host()
     );
     let screen = run_on_terminal(w.dir.path(), &command, 200, Duration::from_secs(120));
