@@ -170,8 +170,12 @@ pub(crate) fn main() -> ExitCode {
 fn parse() -> Result<Cli, clap::Error> {
     use clap::parser::ValueSource;
     use clap::FromArgMatches;
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
     let mut command = Cli::command();
-    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    if let Some(choice) = ColorChoice::in_args(&args) {
+        command = command.color(choice.for_clap());
+    }
+    let matches = command.try_get_matches_from_mut(args)?;
     if let Some(sub) = matches.subcommand_name() {
         let misplaced = matches.ids().find(|id| {
             !matches!(id.as_str(), "store" | "color")

@@ -87,6 +87,29 @@ pub(crate) enum ColorChoice {
 }
 
 impl ColorChoice {
+    /// The `--color` among raw arguments, for clap's own messages (printed
+    /// before the arguments are parsed).
+    pub(crate) fn in_args(args: &[std::ffi::OsString]) -> Option<ColorChoice> {
+        let args: Vec<&str> = args.iter().filter_map(|a| a.to_str()).collect();
+        let value = args.iter().enumerate().rev().find_map(|(i, a)| {
+            a.strip_prefix("--color=").or_else(|| {
+                (*a == "--color")
+                    .then(|| args.get(i + 1).copied())
+                    .flatten()
+            })
+        })?;
+        ColorChoice::from_str(value, false).ok()
+    }
+
+    /// The same choice for clap's usage errors and help.
+    pub(crate) fn for_clap(self) -> clap::ColorChoice {
+        match self {
+            ColorChoice::Auto => clap::ColorChoice::Auto,
+            ColorChoice::Always => clap::ColorChoice::Always,
+            ColorChoice::Never => clap::ColorChoice::Never,
+        }
+    }
+
     /// Whether what goes to stderr is coloured.
     pub(crate) fn stderr(self) -> bool {
         match self {

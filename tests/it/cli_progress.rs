@@ -287,6 +287,12 @@ fn colour_only_on_a_terminal_and_never_with_no_color_or_a_pipe() {
         .output()
         .unwrap();
     assert!(!o.stderr.contains(&0x1b));
+    // clap's own usage errors follow --color too
+    let o = w.run(&["--bogus"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!o.stderr.contains(&0x1b), "{}", stderr(&o));
+    let o = w.run(&["--bogus", "--color=always"]);
+    assert!(o.stderr.contains(&0x1b), "{}", stderr(&o));
     if !have("tmux") || !have("script") {
         return;
     }
