@@ -3,10 +3,19 @@
 //! a place outside it (symbolic links are resolved as if the context were
 //! the root of a filesystem).
 
+mod beneath;
+mod entry;
+
+pub use beneath::Identity;
+use beneath::RootDir;
+use entry::{list_names, stat_at};
+pub use entry::{ContextEntry, ContextFile, ContextKind};
+
 use crate::ignore::{self, PatternMatcher};
-use crate::layer::EntryKind;
+use std::ffi::{CStr, CString};
 use std::fs;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// Errors reading the context.
@@ -39,6 +48,14 @@ pub enum ContextError {
         /// What it is instead of a regular file in the context.
         reason: String,
     },
+    /// A name minibuild cannot carry (see [`crate::layer::names`]).
+    #[error("{path}: {reason}")]
+    BadName {
+        /// The directory or path, bytes that are not UTF-8 shown as `\\xNN`.
+        path: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ContextError {
@@ -46,65 +63,12 @@ fn io_err(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ContextErro
     move |source| ContextError::Io { what, source }
 }
 
-/// One file, directory or link of the context, with its metadata.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextEntry {
-    /// Path relative to the context root, `/`-separated, no leading `/`
-    /// (empty for the root itself).
-    pub rel: String,
-    /// The path on disk.
-    pub path: PathBuf,
-    /// What it is.
-    pub kind: ContextKind,
-    /// Permission bits, setuid/setgid/sticky included.
-    pub mode: u32,
-    /// Modification time, seconds since the epoch.
-    pub mtime: i64,
-    /// (device, inode) of a regular file with more than one link, so
-    /// that hard links among copied files stay hard links.
-    pub inode: Option<(u64, u64)>,
-    /// Extended attributes as fsutil reads them (`llistxattr`), without
-    /// the ones that describe the host rather than the file.
-    pub xattrs: Vec<(String, Vec<u8>)>,
-}
-
-/// The type of a context entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ContextKind {
-    /// A regular file of `size` bytes.
-    File {
-        /// Size in bytes.
-        size: u64,
-    },
-    /// A directory.
-    Dir,
-    /// A symbolic link, with its target verbatim.
-    Symlink {
-        /// The link target.
-        target: String,
-    },
-    /// A fifo or a device, as the layer entry it becomes
-    /// ([`EntryKind::Fifo`], [`EntryKind::Char`] or [`EntryKind::Block`]):
-    /// fsutil sends them as they are, and COPY copies them.
-    Special(EntryKind),
-    /// A Unix socket. fsutil clears the socket bit when it sends the
-    /// context (stat.go: "archive/tar.FileInfoHeader does not handle it"),
-    /// so BuildKit copies it as an empty regular file.
-    Socket,
-}
-
-/// Extended attributes that describe the host, not the file: those the
-/// layer normalizer drops from every source, and macOS' metadata, which
-/// fsutil's stat_unix.go skips too.
-fn host_specific_xattr(name: &str) -> bool {
-    crate::layer::is_host_xattr(name) || name.starts_with("com.apple.")
-}
-
 /// A build context directory and its ignore rules.
 #[derive(Debug)]
 pub struct BuildContext {
     root: PathBuf,
+    /// The root held open: every path is opened from it.
+    dir: RootDir,
     ignore: PatternMatcher,
 }
 
@@ -124,8 +88,11 @@ impl BuildContext {
                 source: std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory"),
             });
         }
+        let dir = RootDir::open(&root)
+            .map_err(io_err(format!("opening build context {}", root.display())))?;
         let mut ctx = BuildContext {
             root,
+            dir,
             ignore: PatternMatcher::new(&[])?,
         };
         let mut candidates = Vec::new();
@@ -221,11 +188,11 @@ impl BuildContext {
         if !self.ignore.has_exceptions_below(rel) {
             return Ok(false);
         }
-        let dir = self.root.join(rel);
-        if !fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir()) {
+        // not a directory (or not one any more): nothing below
+        let Ok(dir) = self.dir.open_dir(rel) else {
             return Ok(false);
-        }
-        for name in sorted_names(&dir)? {
+        };
+        for (_, name) in list_names(&dir, rel)? {
             let sub = join_rel(rel, &name);
             if self.present(&sub)? {
                 return Ok(true);
@@ -259,11 +226,13 @@ impl BuildContext {
         let pattern = parts[split..].join("/");
         let mut matched = Vec::new();
         if let Some(real) = self.follow(&base, 0)? {
-            if fs::symlink_metadata(self.root.join(&real)).is_ok_and(|m| m.is_dir()) {
+            let dir = self.entry(&real)?;
+            if dir.kind == ContextKind::Dir {
+                let fd = dir.file.open_dir().map_err(dir_err(&real))?;
                 // `*`, `?` and classes match one character each, only a
                 // class can match a `/`: deeper paths cannot match.
                 let depth = pattern.matches(['/', '[']).count();
-                self.match_below(&real, "", &pattern, depth, &mut matched)?;
+                self.match_below(&fd, &real, "", &pattern, depth, &mut matched)?;
             }
         }
         let mut found = Vec::new();
@@ -278,31 +247,32 @@ impl BuildContext {
         Ok(found)
     }
 
-    /// fsutil's `resolveWildcards`: walks the real directory `dir` (links
-    /// not followed), collecting the paths below it (`sub`, relative to the
-    /// walk's start) that match `pattern`. A directory that cannot be read
-    /// is an error, as filepath.Walk's is.
+    /// fsutil's `resolveWildcards`: walks the real directory `dir` (open
+    /// as `fd`; links not followed), collecting the paths below it (`sub`,
+    /// relative to the walk's start) that match `pattern`. A directory
+    /// that cannot be read is an error, as filepath.Walk's is; so is a
+    /// matching name that is not UTF-8.
     fn match_below(
         &self,
+        fd: &OwnedFd,
         dir: &str,
         sub: &str,
         pattern: &str,
         depth: usize,
         out: &mut Vec<String>,
     ) -> Result<(), ContextError> {
-        for name in sorted_names(&self.root.join(dir))? {
+        for (raw, name) in list_names(fd, dir)? {
             let real = join_rel(dir, &name);
             if !self.present(&real)? {
                 continue;
             }
             let path = join_rel(sub, &name);
-            let is_dir = fs::symlink_metadata(self.root.join(&real))
-                .map_err(io_err(format!("reading {real}")))?
-                .is_dir();
+            let entry = stat_listed(&self.dir, fd, &raw, &real)?;
             if ignore::fn_match(pattern, &path)? {
                 out.push(path);
-            } else if is_dir && path.matches('/').count() < depth {
-                self.match_below(&real, &path, pattern, depth, out)?;
+            } else if entry.kind == ContextKind::Dir && path.matches('/').count() < depth {
+                let child = open_child_dir(fd, &raw, &entry)?;
+                self.match_below(&child, &real, &path, pattern, depth, out)?;
             }
         }
         Ok(())
@@ -313,56 +283,58 @@ impl BuildContext {
     /// but keeping the directories above what an exception re-includes.
     /// Symbolic links inside are listed as links, never followed. Listed
     /// entries' `rel` are relative to `dir`.
+    ///
+    /// Every directory is read from its parent's descriptor, and must
+    /// still be the directory its parent's listing showed: a directory
+    /// swapped for a link during the build is an error, never followed.
     pub fn walk(&self, dir: &ContextEntry) -> Result<Vec<ContextEntry>, ContextError> {
+        let real = dir.file.real();
+        let fd = dir.file.open_dir().map_err(dir_err(real))?;
         let mut out = Vec::new();
-        let base = dir.path.clone();
-        let real_rel = base
-            .strip_prefix(&self.root)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        // Excluded directories being searched for re-included entries,
-        // emitted (as fsutil does) before the first entry found below them.
-        let mut pending: Vec<(usize, ContextEntry)> = Vec::new();
-        let mut walker = walkdir::WalkDir::new(&base)
-            .follow_links(false)
-            .sort_by_file_name()
-            .min_depth(1)
-            .into_iter();
-        while let Some(item) = walker.next() {
-            let item = item.map_err(|e| {
-                let place = e
-                    .path()
-                    .and_then(|p| p.strip_prefix(&self.root).ok())
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_else(|| dir.rel.clone());
-                ContextError::Io {
-                    what: format!("reading build context directory {place}"),
-                    source: e.into(),
-                }
-            })?;
-            pending.retain(|(depth, _)| *depth < item.depth());
-            let sub = item
-                .path()
-                .strip_prefix(&base)
-                .map(|p| p.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ctx_rel = join_rel(&real_rel, &sub);
-            let mut entry = self.entry(&ctx_rel)?;
-            entry.rel = sub;
-            if self.is_excluded(&ctx_rel)? {
-                if item.file_type().is_dir() {
-                    if self.ignore.has_exceptions_below(&ctx_rel) {
-                        pending.push((item.depth(), entry));
-                    } else {
-                        walker.skip_current_dir();
-                    }
+        self.walk_fd(&fd, real, "", &mut Vec::new(), &mut out)?;
+        Ok(out)
+    }
+
+    /// [`BuildContext::walk`] below the directory `fd` (`real` in the
+    /// context, `sub` below the walk's start). `pending` holds excluded
+    /// directories being searched for re-included entries, emitted (as
+    /// fsutil does) before the first entry found below them.
+    fn walk_fd(
+        &self,
+        fd: &OwnedFd,
+        real: &str,
+        sub: &str,
+        pending: &mut Vec<ContextEntry>,
+        out: &mut Vec<ContextEntry>,
+    ) -> Result<(), ContextError> {
+        for (raw, name) in list_names(fd, real)? {
+            let ctx_rel = join_rel(real, &name);
+            let excluded = self.is_excluded(&ctx_rel)?;
+            if excluded && !self.ignore.has_exceptions_below(&ctx_rel) {
+                continue;
+            }
+            let mut entry = stat_listed(&self.dir, fd, &raw, &ctx_rel)?;
+            let rel = join_rel(sub, &name);
+            entry.rel.clone_from(&rel);
+            if entry.kind != ContextKind::Dir {
+                if !excluded {
+                    out.append(pending);
+                    out.push(entry);
                 }
                 continue;
             }
-            out.extend(pending.drain(..).map(|(_, e)| e));
-            out.push(entry);
+            let child = open_child_dir(fd, &raw, &entry)?;
+            let before = pending.len();
+            if excluded {
+                pending.push(entry);
+            } else {
+                out.append(pending);
+                out.push(entry);
+            }
+            self.walk_fd(&child, &ctx_rel, &rel, pending, out)?;
+            pending.truncate(before);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Follows symbolic links in `rel` (every component) inside the
@@ -376,24 +348,13 @@ impl BuildContext {
         let parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
         for (i, part) in parts.iter().enumerate() {
             let candidate = join_rel(&resolved, part);
-            let on_disk = self.root.join(&candidate);
-            let meta = match fs::symlink_metadata(&on_disk) {
-                Ok(m) => m,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => {
-                    return Err(ContextError::Io {
-                        what: format!("reading {}", on_disk.display()),
-                        source: e,
-                    })
-                }
+            let Some(found) = self.lookup(&candidate)? else {
+                return Ok(None);
             };
             if !self.present(&candidate)? {
                 return Ok(None);
             }
-            if meta.file_type().is_symlink() {
-                let target = fs::read_link(&on_disk)
-                    .map_err(io_err(format!("reading link {}", on_disk.display())))?;
-                let target = target.to_string_lossy();
+            if let ContextKind::Symlink { target } = &found.kind {
                 let joined = if target.starts_with('/') {
                     target.to_string()
                 } else {
@@ -404,7 +365,7 @@ impl BuildContext {
                 return self.follow(&next, depth + 1);
             }
             // A regular file has nothing below it.
-            if i + 1 < parts.len() && !meta.is_dir() {
+            if i + 1 < parts.len() && found.kind != ContextKind::Dir {
                 return Ok(None);
             }
             resolved = candidate;
@@ -412,95 +373,96 @@ impl BuildContext {
         Ok(Some(resolved))
     }
 
-    fn entry(&self, rel: &str) -> Result<ContextEntry, ContextError> {
-        let path = if rel.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(rel)
-        };
-        let meta =
-            fs::symlink_metadata(&path).map_err(io_err(format!("reading context file {rel}")))?;
-        let ft = meta.file_type();
-        let device = || {
-            let rdev = meta.rdev();
-            device_numbers(rdev)
-        };
-        let kind = if ft.is_file() {
-            ContextKind::File { size: meta.len() }
-        } else if ft.is_dir() {
-            ContextKind::Dir
-        } else if ft.is_symlink() {
-            let target =
-                fs::read_link(&path).map_err(io_err(format!("reading link {}", path.display())))?;
-            ContextKind::Symlink {
-                target: target.to_string_lossy().into_owned(),
+    /// The entry at the real path `rel` (no link in it), `None` if there
+    /// is none.
+    fn lookup(&self, rel: &str) -> Result<Option<ContextEntry>, ContextError> {
+        match self.entry(rel) {
+            Err(ContextError::Io { source, .. })
+                if matches!(
+                    source.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Ok(None)
             }
-        } else if ft.is_fifo() {
-            ContextKind::Special(EntryKind::Fifo)
-        } else if ft.is_char_device() {
-            let (major, minor) = device();
-            ContextKind::Special(EntryKind::Char { major, minor })
-        } else if ft.is_block_device() {
-            let (major, minor) = device();
-            ContextKind::Special(EntryKind::Block { major, minor })
-        } else {
-            ContextKind::Socket
+            other => other.map(Some),
+        }
+    }
+
+    /// The entry at the real path `rel` (no link in it; empty for the
+    /// root), read from its parent directory's descriptor.
+    fn entry(&self, rel: &str) -> Result<ContextEntry, ContextError> {
+        let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let name = if name.is_empty() { "." } else { name };
+        let missing = || ContextError::Io {
+            what: format!("reading context file {rel}"),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
-        Ok(ContextEntry {
-            rel: rel.to_string(),
-            kind,
-            mode: meta.mode() & 0o7777,
-            mtime: meta.mtime(),
-            inode: (ft.is_file() && meta.nlink() > 1).then(|| (meta.dev(), meta.ino())),
-            xattrs: read_xattrs(&path, rel)?,
-            path,
+        let name = CString::new(crate::layer::names::encode(name)).map_err(|_| missing())?;
+        // `rel` has no link in it: a link met now was swapped in since
+        let fd = self.dir.open_dir(parent).map_err(|e| ContextError::Io {
+            what: format!("reading context file {rel}"),
+            source: if beneath::met_a_link(&e) {
+                beneath::changed()
+            } else {
+                e
+            },
+        })?;
+        stat_at(&self.dir, &fd, &name, rel)
+    }
+}
+
+/// The error reading the directory `real`.
+fn dir_err(real: &str) -> impl FnOnce(std::io::Error) -> ContextError + '_ {
+    let shown = if real.is_empty() { "." } else { real };
+    move |source| ContextError::Io {
+        what: format!("reading build context directory {shown}"),
+        source,
+    }
+}
+
+/// Opens the directory `name` of `dir`, which must be what `entry` (read
+/// from `dir` just before) says: never a link swapped in since.
+fn open_child_dir(
+    dir: &OwnedFd,
+    name: &CStr,
+    entry: &ContextEntry,
+) -> Result<OwnedFd, ContextError> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let opened = rustix::fs::openat(dir, name, flags, Mode::empty())
+        .map_err(std::io::Error::from)
+        .map_err(|e| {
+            if beneath::is_change(&e) {
+                beneath::changed()
+            } else {
+                e
+            }
         })
-    }
+        .and_then(|fd| {
+            beneath::check_identity(&fd, &entry.file.identity())?;
+            Ok(fd)
+        });
+    opened.map_err(dir_err(entry.file.real()))
 }
 
-/// (major, minor) of a Linux `dev_t`, as glibc's `gnu_dev_major` and
-/// `gnu_dev_minor` split it.
-fn device_numbers(rdev: u64) -> (u32, u32) {
-    let major = ((rdev >> 8) & 0xfff) | ((rdev >> 32) & !0xfff);
-    let minor = (rdev & 0xff) | ((rdev >> 12) & !0xff);
-    (major as u32, minor as u32)
-}
-
-/// The extended attributes of `path` itself (links not followed), as
-/// fsutil's stat_unix.go reads them: a filesystem without them has none,
-/// and a value that cannot be read is skipped.
-fn read_xattrs(path: &Path, rel: &str) -> Result<Vec<(String, Vec<u8>)>, ContextError> {
-    let names = match xattr::list(path) {
-        Ok(names) => names,
-        Err(e) if e.kind() == std::io::ErrorKind::Unsupported => return Ok(Vec::new()),
-        Err(e) => return Err(io_err(format!("listing extended attributes of {rel}"))(e)),
-    };
-    let mut out = Vec::new();
-    for name in names {
-        let Some(name) = name.to_str().map(str::to_string) else {
-            continue;
-        };
-        if host_specific_xattr(&name) {
-            continue;
+/// [`stat_at`] of a name the directory's listing just gave: gone by now
+/// means the context changed.
+fn stat_listed(
+    root: &RootDir,
+    dir: &OwnedFd,
+    name: &CStr,
+    real: &str,
+) -> Result<ContextEntry, ContextError> {
+    stat_at(root, dir, name, real).map_err(|e| match e {
+        ContextError::Io { what, source } if source.kind() == std::io::ErrorKind::NotFound => {
+            ContextError::Io {
+                what,
+                source: beneath::changed(),
+            }
         }
-        if let Ok(Some(value)) = xattr::get(path, &name) {
-            out.push((name, value));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// The names in a directory, sorted (as filepath.Walk visits them).
-fn sorted_names(dir: &Path) -> Result<Vec<String>, ContextError> {
-    let what = || format!("reading build context directory {}", dir.display());
-    let mut names = Vec::new();
-    for e in fs::read_dir(dir).map_err(io_err(what()))? {
-        let e = e.map_err(io_err(what()))?;
-        names.push(e.file_name().to_string_lossy().into_owned());
-    }
-    names.sort();
-    Ok(names)
+        other => other,
+    })
 }
 
 /// What a non-regular file is, for messages.

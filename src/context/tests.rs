@@ -1,6 +1,8 @@
 //! Unit tests of the `context` module.
 
+use super::entry::host_specific_xattr;
 use super::*;
+use crate::layer::EntryKind;
 use std::os::unix::fs::symlink;
 
 fn ctx() -> (tempfile::TempDir, BuildContext) {
@@ -44,7 +46,7 @@ fn resolves_plain_wildcard_and_links() {
     // an absolute link target resolves inside the context: not found
     assert!(c.resolve_source("escape").is_err());
     let e = c.resolve_source("srclink/sub/c.txt").unwrap();
-    assert_eq!(e[0].path, c.root().join("src/sub/c.txt"));
+    assert_eq!(e[0].file.real(), "src/sub/c.txt");
 }
 
 #[test]
@@ -242,4 +244,58 @@ fn user_xattrs_are_read_and_host_ones_dropped() {
     let c = BuildContext::open(dir.path(), None).unwrap();
     let e = c.resolve_source("f").unwrap().remove(0);
     assert_eq!(e.xattrs, [("user.foo".to_string(), b"bar".to_vec())]);
+}
+
+/// What the walk planned is what is read: a directory or a file swapped
+/// for a link (or for another file) afterwards is an error, never followed.
+#[test]
+fn swapped_for_links_after_the_walk_is_an_error() {
+    let (dir, c) = ctx();
+    let outside = tempfile::tempdir().unwrap();
+    fs::create_dir(outside.path().join("sub")).unwrap();
+    fs::write(outside.path().join("a.txt"), "o").unwrap();
+    let r = dir.path();
+    let src = c.resolve_source("src").unwrap().remove(0);
+    let top = c.resolve_source("top").unwrap().remove(0);
+    fs::rename(r.join("src"), r.join("src.moved")).unwrap();
+    symlink(outside.path(), r.join("src")).unwrap();
+    let e = c.walk(&src).unwrap_err().to_string();
+    assert!(
+        e.contains("src") && e.contains("changed during the build"),
+        "{e}"
+    );
+    // the same directory moved back is the same directory
+    fs::remove_file(r.join("src")).unwrap();
+    fs::rename(r.join("src.moved"), r.join("src")).unwrap();
+    assert_eq!(c.walk(&src).unwrap().len(), 3);
+    let a = c.walk(&src).unwrap().remove(0);
+    fs::remove_file(r.join("src/a.txt")).unwrap();
+    symlink(outside.path().join("a.txt"), r.join("src/a.txt")).unwrap();
+    let e = a.file.open().unwrap_err().to_string();
+    assert!(e.contains("changed during the build"), "{e}");
+    fs::write(r.join("top.new"), "t").unwrap();
+    fs::rename(r.join("top.new"), r.join("top")).unwrap();
+    let e = top.file.open().unwrap_err().to_string();
+    assert!(e.contains("changed during the build"), "{e}");
+}
+
+/// Names are listed by their bytes: `n\xff` and `n\u{FFFD}` are two.
+#[test]
+fn names_that_are_not_utf8_are_walked_apart() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path();
+    fs::create_dir(r.join("d")).unwrap();
+    fs::write(r.join("d").join(std::ffi::OsStr::from_bytes(b"n\xff")), "1").unwrap();
+    fs::write(r.join("d/n\u{FFFD}"), "2").unwrap();
+    let c = BuildContext::open(r, None).unwrap();
+    let d = c.resolve_source("d").unwrap().remove(0);
+    let names: Vec<Vec<u8>> = c
+        .walk(&d)
+        .unwrap()
+        .iter()
+        .map(|e| crate::layer::names::encode(&e.rel).into_owned())
+        .collect();
+    assert_eq!(names, vec![b"n\xef\xbf\xbd".to_vec(), b"n\xff".to_vec()]);
+    assert_eq!(c.resolve_source("d/n*").unwrap().len(), 2);
 }

@@ -10,7 +10,7 @@ use crate::events::{
     Step, StepResult,
 };
 use crate::image::Image;
-use crate::layer::{Data, LayerDesc, Source};
+use crate::layer::{Data, FileRef, LayerDesc, Source};
 use crate::span::Span;
 use std::time::Instant;
 
@@ -138,31 +138,34 @@ impl Builder<'_> {
     /// Where a source came from and where it lands; `None` for what the
     /// copy made itself (parent directories, empty files).
     fn path_taken(&self, source: &Source) -> Option<PathTaken> {
-        let shown = |p: &std::path::Path| -> String {
-            if let Ok(rel) = p.strip_prefix(self.context().root()) {
-                return rel.display().to_string();
-            }
-            match p.strip_prefix(self.tmp.path()) {
-                Ok(_) => "(another stage or image)".to_string(),
-                Err(_) => p.display().to_string(),
-            }
+        // minibuild's own files are extracted from another stage or image
+        let own = |p: &std::path::Path| match p.strip_prefix(self.tmp.path()) {
+            Ok(_) => "(another stage or image)".to_string(),
+            Err(_) => p.display().to_string(),
+        };
+        let file = |f: &FileRef| match f {
+            FileRef::Context(c) => c.real().to_string(),
+            FileRef::Path(p) => own(p),
         };
         let absolute = |p: &str| format!("/{}", super::rootfs::key(p));
-        match source {
-            Source::Entry(e, Data::Path(p)) => Some(PathTaken {
-                from: shown(p),
-                to: absolute(&e.path),
-            }),
-            Source::Entry(e, Data::Bytes(_)) => Some(PathTaken {
-                from: "(inline: a heredoc or generated file)".to_string(),
-                to: absolute(&e.path),
-            }),
-            Source::Entry(_, Data::None) => None,
-            Source::Archive { path, dest_dir, .. } => Some(PathTaken {
-                from: format!("{} (unpacked)", shown(path)),
-                to: absolute(dest_dir),
-            }),
-        }
+        let (from, to) = match source {
+            Source::Entry(_, Data::None) => return None,
+            Source::Entry(e, data) => {
+                let from = match data {
+                    Data::Context(c) => c.real().to_string(),
+                    Data::Path(p) => own(p),
+                    _ => "(inline: a heredoc or generated file)".to_string(),
+                };
+                (from, &e.path)
+            }
+            Source::Archive {
+                file: f, dest_dir, ..
+            } => (format!("{} (unpacked)", file(f)), dest_dir),
+        };
+        Some(PathTaken {
+            from,
+            to: absolute(to),
+        })
     }
 
     /// The layer's report; with details, each entry against the layers

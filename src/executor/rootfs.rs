@@ -202,11 +202,16 @@ pub fn for_each_entry(
     let mut archive = tar::Archive::new(reader);
     for entry in archive.entries()? {
         let mut entry = entry?;
-        let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        // names not UTF-8 as the layer writer carries them
+        let carried = |b: &[u8]| match crate::layer::names::decode(b) {
+            Ok(s) => s.into_owned(),
+            Err(_) => String::from_utf8_lossy(b).into_owned(),
+        };
+        let path = carried(&entry.path_bytes());
         let header = entry.header();
         let link = entry
             .link_name_bytes()
-            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .map(|l| carried(&l))
             .unwrap_or_default();
         let kind = match header.entry_type() {
             tar::EntryType::Directory => FsKind::Dir,

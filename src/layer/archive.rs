@@ -4,7 +4,7 @@
 use super::normalize::{clean_path, join};
 use super::resolve::{resolve_path, Lower, PathKind, ResolveError};
 use super::writer::{Content, Origin, TarStream};
-use super::{Entry, EntryKind, LayerError};
+use super::{Entry, EntryKind, FileRef, LayerError};
 use crate::events::{Events, MeterReader, Task};
 use std::fs::File;
 use std::io::{self, Read, Seek};
@@ -88,14 +88,22 @@ impl ArchiveLimits {
 /// but whose first block does not decompress is an error: a truncated
 /// `.tar.zst` must not land in the image as an opaque file.
 pub fn detect_archive(path: &Path) -> io::Result<Option<ArchiveFormat>> {
+    detect_archive_in(&mut File::open(path)?)
+}
+
+/// [`detect_archive`] of an open file (read from its start; its position
+/// is left anywhere).
+pub fn detect_archive_in(file: &mut File) -> io::Result<Option<ArchiveFormat>> {
     let mut head = [0u8; 512];
-    let n = read_full(&mut File::open(path)?, &mut head)?;
+    file.rewind()?;
+    let n = read_full(file, &mut head)?;
     match sniff(&head[..n]) {
         None => Ok(None),
         Some(ArchiveFormat::Tar) => Ok(Some(ArchiveFormat::Tar)),
         Some(format) => {
             let mut inner = [0u8; 512];
-            let n = decoder(format, File::open(path)?)
+            file.rewind()?;
+            let n = decoder(format, &mut *file)
                 .and_then(|mut d| read_full(&mut d, &mut inner))
                 .map_err(|e| {
                     io::Error::new(
@@ -273,15 +281,15 @@ pub(crate) struct Placement<'a> {
     pub(crate) lower: &'a Lower,
 }
 
-/// Adds the entries of the archive at `path` under `place.dest_dir`.
+/// Adds the entries of the archive `file` under `place.dest_dir`.
 pub(crate) fn add_archive(
     tar: &mut TarStream<'_, '_>,
-    path: &Path,
+    file: &FileRef,
     place: &Placement<'_>,
     limits: &ArchiveLimits,
     events: &Events,
 ) -> Result<(), LayerError> {
-    let name = path.display().to_string();
+    let name = file.name();
     let dest_dir = place.dest_dir;
     let dest = clean_path(dest_dir).map_err(|reason| LayerError::BadPath {
         context: String::new(),
@@ -297,7 +305,7 @@ pub(crate) fn add_archive(
             source,
         }
     };
-    let mut file = File::open(path).map_err(io_err("opening it"))?;
+    let mut file = file.open().map_err(io_err("opening it"))?;
     let size = file.metadata().map_err(io_err("opening it"))?.len();
     let mut head = [0u8; 512];
     let n = read_full(&mut file, &mut head).map_err(io_err("reading its first bytes"))?;
@@ -510,18 +518,17 @@ impl Unpack<'_> {
         let name = self.name;
         let origin = Origin::Archive(name);
         let bad = |path: &str, reason: String| self.bad(path, reason);
-        let raw = String::from_utf8(item.path_bytes().into_owned()).map_err(|e| {
-            bad(
-                &String::from_utf8_lossy(e.as_bytes()),
-                "the name is not valid UTF-8".into(),
-            )
-        })?;
+        // names not UTF-8 are carried (see `names`), as tar carries them
+        let raw = super::names::decode(&item.path_bytes())
+            .map_err(|reason| bad(&String::from_utf8_lossy(&item.path_bytes()), reason))?
+            .into_owned();
         last.clone_from(&raw);
         let rel = clean_path(&raw).map_err(|r| bad(&raw, r))?;
         let link = match item.link_name_bytes() {
             Some(l) => Some(
-                String::from_utf8(l.into_owned())
-                    .map_err(|_| bad(&raw, "the link target is not valid UTF-8".into()))?,
+                super::names::decode(&l)
+                    .map_err(|reason| bad(&raw, format!("its link target {reason}")))?
+                    .into_owned(),
             ),
             None => None,
         };

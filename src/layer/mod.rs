@@ -10,16 +10,20 @@
 
 mod archive;
 mod compress;
+pub mod names;
 mod normalize;
 mod read;
 mod resolve;
 mod writer;
 
-pub use archive::{detect_archive, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES};
+pub use archive::{
+    detect_archive, detect_archive_in, ArchiveFormat, ArchiveLimits, MAX_HEADER_BYTES,
+};
 pub(crate) use normalize::is_host_xattr;
 pub use read::{known_layer_type, uncompressed};
 pub use resolve::{resolve_path, DirMeta, Lower, LowerFs, PathKind, ResolveError, MAX_LINKS};
 
+use crate::context::ContextFile;
 use crate::digest::Digest;
 use crate::oci;
 use std::path::PathBuf;
@@ -131,7 +135,7 @@ pub enum LayerError {
         source: std::io::Error,
     },
     /// A path that cannot go into a layer: `..` components, whiteouts, etc.
-    #[error("{context}entry {path}: {reason}")]
+    #[error("{context}entry {}: {reason}", names::shown(.path))]
     BadPath {
         /// "archive <name>: " when the entry comes from an archive, else empty.
         context: String,
@@ -141,7 +145,7 @@ pub enum LayerError {
         reason: String,
     },
     /// A hard link whose target is not an earlier entry of the same archive.
-    #[error("archive {archive}: entry {path}: hard link to {target}, which is not in the archive")]
+    #[error("archive {archive}: entry {}: hard link to {}, which is not in the archive", names::shown(.path), names::shown(.target))]
     HardlinkOutside {
         /// The archive's file name.
         archive: String,
@@ -190,7 +194,7 @@ pub enum LayerError {
         limit: u64,
     },
     /// A file whose content does not have the size its entry says.
-    #[error("entry {path}: expected {expected} bytes of content, found {found}")]
+    #[error("entry {}: expected {expected} bytes of content, found {found}", names::shown(.path))]
     SizeMismatch {
         /// The entry.
         path: String,
@@ -268,10 +272,48 @@ pub enum EntryKind {
 pub enum Data {
     /// No content (anything but a regular file, or an empty file).
     None,
-    /// A file on disk, read when the layer is written.
+    /// A file on disk of minibuild's own (extracted from another image),
+    /// read when the layer is written.
     Path(PathBuf),
+    /// A file of the build context, read when the layer is written from
+    /// the context's root descriptor, never through a symbolic link, and
+    /// only if it is still the file that was planned.
+    Context(ContextFile),
     /// Bytes in memory (heredocs, small generated files).
     Bytes(Vec<u8>),
+}
+
+/// A file a layer reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRef {
+    /// A path of minibuild's own, or one the library's caller gives.
+    Path(PathBuf),
+    /// A file of the build context, as it was planned (see [`Data::Context`]).
+    Context(ContextFile),
+}
+
+impl FileRef {
+    /// Opens it for reading.
+    pub fn open(&self) -> std::io::Result<std::fs::File> {
+        match self {
+            FileRef::Path(p) => std::fs::File::open(p),
+            FileRef::Context(c) => c.open(),
+        }
+    }
+
+    /// Its name, for messages.
+    pub fn name(&self) -> String {
+        match self {
+            FileRef::Path(p) => p.display().to_string(),
+            FileRef::Context(c) => c.real().to_string(),
+        }
+    }
+}
+
+impl From<PathBuf> for FileRef {
+    fn from(p: PathBuf) -> FileRef {
+        FileRef::Path(p)
+    }
 }
 
 /// One thing an ADD/COPY puts into a layer, in order.
@@ -282,7 +324,7 @@ pub enum Source {
     /// A local archive, unpacked under `dest_dir` (e.g. "/" or "/opt/sub").
     Archive {
         /// The archive file (tar, or tar compressed with gzip, bzip2, xz, zstd).
-        path: PathBuf,
+        file: FileRef,
         /// Where it is unpacked in the image.
         dest_dir: String,
         /// Owner and group overriding the archive's (`ADD --chown`).

@@ -88,6 +88,10 @@ pub(crate) fn encode_header(
         }
     }
 
+    // names not UTF-8 are carried as code points (see `names`): their
+    // bytes go into the PAX records, as Go's archive/tar writes them
+    let name_bytes = super::names::encode(&name);
+    let link_bytes = link.map(super::names::encode);
     // PAX records, sorted by key (the order of this list, then xattrs sorted).
     let mut records = xattr_records(entry)?;
     let fits = |s: &str, max: usize| s.len() <= max && s.is_ascii();
@@ -98,16 +102,16 @@ pub(crate) fn encode_header(
     if entry.gid > MAX_OCTAL_7 {
         records.push(("gid".to_string(), gid_s.as_bytes()));
     }
-    if let Some(link) = link {
+    if let (Some(link), Some(bytes)) = (link, &link_bytes) {
         if !fits(link, 100) {
-            records.push(("linkpath".to_string(), link.as_bytes()));
+            records.push(("linkpath".to_string(), bytes));
         }
     }
     if mtime > MAX_OCTAL_11 {
         records.push(("mtime".to_string(), mtime_s.as_bytes()));
     }
     if !fits(&name, 100) {
-        records.push(("path".to_string(), name.as_bytes()));
+        records.push(("path".to_string(), &name_bytes));
     }
     if size > MAX_OCTAL_11 {
         records.push(("size".to_string(), size_s.as_bytes()));

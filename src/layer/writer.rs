@@ -10,6 +10,7 @@
 use super::normalize::{self, clean_path, parent, BLOCK};
 use super::resolve::{Lower, PathKind};
 use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
+use crate::context::ContextFile;
 use crate::events::{Events, Meter, MeterReader, Task};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
@@ -55,6 +56,9 @@ pub(crate) enum Content<'a> {
     Bytes(&'a [u8]),
     /// A file on disk, opened only if the entry is written.
     File(&'a Path),
+    /// A file of the build context, opened (only if the entry is written)
+    /// from the context's root, never through a link.
+    Context(&'a ContextFile),
     /// A reader positioned at the content (an archive entry).
     Reader(&'a mut dyn Read),
 }
@@ -257,23 +261,11 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 Content::Empty => return Err(mismatch(0)),
                 Content::Bytes(b) if b.len() as u64 == size => write_out(self.out, b)?,
                 Content::Bytes(b) => return Err(mismatch(b.len() as u64)),
-                Content::File(path) => {
-                    let io_err = |source| LayerError::Io {
-                        what: format!("reading file {} for {}", path.display(), entry.path),
-                        source,
-                    };
-                    let mut file = File::open(path).map_err(io_err)?;
-                    let found = file.metadata().map_err(io_err)?.len();
-                    if found != size {
-                        return Err(mismatch(found));
-                    }
-                    let copied = self.copy(&mut file, size).map_err(|e| match e {
-                        CopyError::Read(source) => io_err(source),
-                        CopyError::Write(source) => write_err(source),
-                    })?;
-                    if copied != size {
-                        return Err(mismatch(copied));
-                    }
+                Content::File(p) => {
+                    self.copy_file(entry, File::open(p), format!("file {}", p.display()))?
+                }
+                Content::Context(c) => {
+                    self.copy_file(entry, c.open(), format!("context file {}", c.real()))?
                 }
                 Content::Reader(reader) => {
                     let name = match origin {
@@ -303,6 +295,41 @@ impl<'w, 'p> TarStream<'w, 'p> {
             }
         }
         self.entries += 1;
+        Ok(())
+    }
+
+    /// Copies the content of a regular file entry from `opened` (`shown`
+    /// in messages), which must hold exactly the entry's size.
+    fn copy_file(
+        &mut self,
+        entry: &Entry,
+        opened: io::Result<File>,
+        shown: String,
+    ) -> Result<(), LayerError> {
+        let EntryKind::File { size } = entry.kind else {
+            return Ok(());
+        };
+        let mismatch = |found| LayerError::SizeMismatch {
+            path: entry.path.clone(),
+            expected: size,
+            found,
+        };
+        let io_err = |source| LayerError::Io {
+            what: format!("reading {shown} for {}", entry.path),
+            source,
+        };
+        let mut file = opened.map_err(io_err)?;
+        let found = file.metadata().map_err(io_err)?.len();
+        if found != size {
+            return Err(mismatch(found));
+        }
+        let copied = self.copy(&mut file, size).map_err(|e| match e {
+            CopyError::Read(source) => io_err(source),
+            CopyError::Write(source) => write_err(source),
+        })?;
+        if copied != size {
+            return Err(mismatch(copied));
+        }
         Ok(())
     }
 
@@ -433,6 +460,7 @@ pub(crate) fn write_sources(
                     Data::None => Content::Empty,
                     Data::Bytes(b) => Content::Bytes(b),
                     Data::Path(p) => Content::File(p),
+                    Data::Context(c) => Content::Context(c),
                 };
                 tar.put(entry, content, Origin::Given)?;
                 if let Some(m) = &meter {
@@ -440,7 +468,7 @@ pub(crate) fn write_sources(
                 }
             }
             Source::Archive {
-                path,
+                file,
                 dest_dir,
                 chown,
                 lower,
@@ -451,7 +479,7 @@ pub(crate) fn write_sources(
                     chown: *chown,
                     lower,
                 };
-                archive::add_archive(&mut tar, path, &place, limits, &opts.events)?
+                archive::add_archive(&mut tar, file, &place, limits, &opts.events)?
             }
         }
     }

@@ -118,7 +118,7 @@ fn unpack(archive: &[u8], dest: &str, lower: Lower) -> Result<Listing, LayerErro
     let path = dir.path().join("a.tar");
     std::fs::write(&path, archive).unwrap();
     let sources = [Source::Archive {
-        path,
+        file: path.into(),
         dest_dir: dest.to_string(),
         chown: None,
         lower,

@@ -175,7 +175,7 @@ fn decompress_layer(blob: &[u8], c: Compression) -> Vec<u8> {
 
 fn add(path: &Path, dest: &str) -> Vec<Source> {
     vec![Source::Archive {
-        path: path.to_path_buf(),
+        file: path.to_path_buf().into(),
         dest_dir: dest.to_string(),
         chown: None,
         lower: Lower::default(),
@@ -291,7 +291,7 @@ fn chown_overrides_owners() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_file(dir.path(), "t.tar", &tar_only_torture_tar());
     let sources = [Source::Archive {
-        path,
+        file: path.into(),
         dest_dir: "/".into(),
         chown: Some((7, 8)),
         lower: Lower::default(),
@@ -689,7 +689,7 @@ fn entries_and_archives_in_one_layer() {
             Data::Path(ctx_file),
         ),
         Source::Archive {
-            path: archive,
+            file: archive.into(),
             dest_dir: "/srv/data".into(),
             chown: None,
             lower: Lower::default(),

@@ -5,6 +5,7 @@
 mod common;
 
 mod archive_add;
+mod archive_fuzz;
 mod archive_symlinks;
 mod blob_trust;
 mod cli;
@@ -12,6 +13,8 @@ mod cli_explain;
 mod cli_progress;
 mod cli_shell;
 mod context_fidelity;
+mod context_names;
+mod context_specials;
 mod copy_fidelity;
 mod corpus_buildah;
 mod corpus_buildkit;
@@ -25,6 +28,7 @@ mod executor_lib;
 mod expand_buildkit;
 mod fake_registry;
 mod hostile;
+mod hostile_race;
 mod language;
 mod layer_archive;
 mod registry_credentials;

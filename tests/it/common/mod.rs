@@ -4,6 +4,7 @@
 
 pub mod corpus;
 pub mod handmade;
+pub mod race;
 pub mod terminal;
 pub mod torture;
 
