@@ -41,6 +41,63 @@ pub fn render(file: &str, src: &str, span: Span, message: &str, help: Option<&st
     out
 }
 
+const BOLD: &str = "\u{1b}[1m";
+const RED: &str = "\u{1b}[1;31m";
+const YELLOW: &str = "\u{1b}[1;33m";
+const BLUE: &str = "\u{1b}[1;34m";
+const RESET: &str = "\u{1b}[0m";
+
+/// Colours rendered diagnostics (from [`render`] or `error: ...` lines) as
+/// rustc does on a terminal: `error` red and `warning` yellow with the
+/// message bold, the gutter (`-->`, line numbers, `|`, `=`) blue, the
+/// carets red. Only the renderer's own structure is coloured; the text it
+/// quotes was escaped when rendered.
+pub fn paint(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len() + 64);
+    for line in rendered.split_inclusive('\n') {
+        let (body, nl) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        out.push_str(&paint_line(body));
+        out.push_str(nl);
+    }
+    out
+}
+
+fn paint_line(line: &str) -> String {
+    for (label, colour) in [("error", RED), ("warning", YELLOW)] {
+        if let Some(msg) = line.strip_prefix(label).and_then(|r| r.strip_prefix(": ")) {
+            return format!("{colour}{label}{RESET}{BOLD}: {msg}{RESET}");
+        }
+    }
+    let indent = line.len() - line.trim_start().len();
+    let (pad, rest) = line.split_at(indent);
+    if let Some(loc) = rest.strip_prefix("--> ") {
+        return format!("{pad}{BLUE}-->{RESET} {loc}");
+    }
+    if let Some(help) = rest.strip_prefix("= help: ") {
+        return format!("{pad}{BLUE}={RESET} {BOLD}help{RESET}: {help}");
+    }
+    // a gutter: `2 | text`, `  | ^^^`
+    let Some(bar) = line.find('|') else {
+        return line.to_string();
+    };
+    let (gutter, text) = line.split_at(bar);
+    if !gutter.chars().all(|c| c.is_ascii_digit() || c == ' ') {
+        return line.to_string();
+    }
+    let text = &text[1..];
+    let carets = !text.trim().is_empty() && text.trim().chars().all(|c| c == '^');
+    let text = if carets && gutter.trim().is_empty() {
+        let lead = text.len() - text.trim_start().len();
+        format!("{}{RED}{}{RESET}", &text[..lead], &text[lead..])
+    } else {
+        text.to_string()
+    };
+    format!("{BLUE}{gutter}|{RESET}{text}")
+}
+
 /// Text from a Dockerfile as it may be shown on a terminal: control
 /// characters (an escape sequence, a carriage return, a NUL) are written as
 /// `\u{1b}`; tabs and newlines stay.
@@ -181,6 +238,35 @@ mod tests {
         };
         assert_eq!(chain(&r), "reading x: pipe closed");
         assert_eq!(Error::Usage("bad".into()).exit_code(), 2);
+    }
+
+    #[test]
+    fn paint_colours_the_structure_only() {
+        let src = "FROM scratch\nCOPPY hello | x /\n";
+        let plain = render(
+            "Dockerfile",
+            src,
+            Span::new(13, 18),
+            "unknown instruction: COPPY",
+            Some("did you mean COPY?"),
+        );
+        let painted = paint(&plain);
+        assert!(painted.starts_with("\u{1b}[1;31merror\u{1b}[0m\u{1b}[1m: unknown"));
+        assert!(painted.contains("\u{1b}[1;34m-->\u{1b}[0m Dockerfile:2:1"));
+        assert!(painted.contains("\u{1b}[1;34m2 |\u{1b}[0m COPPY hello | x /\n"));
+        assert!(painted.contains("\u{1b}[1;31m^^^^^\u{1b}[0m"));
+        assert!(painted.contains("\u{1b}[1mhelp\u{1b}[0m: did you mean COPY?"));
+        // without the escapes, the same text
+        let stripped = painted
+            .replace("\u{1b}[1;31m", "")
+            .replace("\u{1b}[1;34m", "")
+            .replace("\u{1b}[1m", "")
+            .replace("\u{1b}[0m", "");
+        assert_eq!(stripped, plain);
+        assert_eq!(
+            paint("warning: w\n"),
+            "\u{1b}[1;33mwarning\u{1b}[0m\u{1b}[1m: w\u{1b}[0m\n"
+        );
     }
 
     #[test]

@@ -10,10 +10,10 @@ pub mod multi;
 pub use merge::{IndexDone, IndexJob};
 
 use crate::dest::{self, ImageName, Layout, Location};
+use crate::events::Events;
 use crate::executor::{self, BuildOptions, Built};
 use crate::oci::Platform;
 use crate::Error;
-use std::io::Write;
 use std::path::PathBuf;
 
 /// A build and where its image goes.
@@ -49,13 +49,14 @@ pub struct Done {
 }
 
 impl Job {
-    /// Builds the image and stores or exports it. Progress goes to `log`.
+    /// Builds the image and stores or exports it. What it does is
+    /// reported to `events` (steps, layers, blobs pulled and pushed).
     ///
     /// Blobs are written into a staging area of the layout they go to (the
     /// store, or the first `oci:` output; a scratch layout for archives and
     /// registries) and only moved in once the image is built: a build that
     /// fails leaves nothing there, not even a layout it would have made.
-    pub fn run(&self, log: &mut dyn Write) -> Result<Done, Error> {
+    pub fn run(&self, events: &Events) -> Result<Done, Error> {
         multi::check_outputs(&self.platforms, &self.outputs)?;
         let to_store = self.outputs.is_empty();
         let first_oci = self.outputs.iter().find_map(|d| match d {
@@ -88,15 +89,15 @@ impl Job {
         let bases = store.as_ref().or(Some(&layout));
         let built = if self.platforms.len() > 1 {
             let (df, opts) = (&self.dockerfile, &self.options);
-            multi::build_platforms(df, opts, &self.platforms, &layout, bases, log)?
+            multi::build_platforms(df, opts, &self.platforms, &layout, bases, events)?
         } else {
-            executor::build(&self.dockerfile, &self.options, &layout, bases, log)?
+            executor::build(&self.dockerfile, &self.options, &layout, bases, events)?
         };
         // the layout may be new: make it and hold it now
         layout.ensure_created()?;
         let _hold = layout.hold()?;
         layout.publish(&built.manifest)?;
-        let wrote = self.name_or_export(&layout, &built)?;
+        let wrote = self.name_or_export(&layout, &built, events)?;
         let mut warnings = built.warnings.clone();
         if to_store && self.tags.is_empty() {
             warnings.push("no -t given: the image is kept in the store untagged".to_string());
@@ -109,7 +110,12 @@ impl Job {
     }
 
     /// Names the built image in the store, or exports it to every output.
-    fn name_or_export(&self, layout: &Layout, built: &Built) -> Result<Vec<String>, Error> {
+    fn name_or_export(
+        &self,
+        layout: &Layout,
+        built: &Built,
+        events: &Events,
+    ) -> Result<Vec<String>, Error> {
         let mut wrote = Vec::new();
         let names = &self.tags;
         if self.outputs.is_empty() {
@@ -122,8 +128,12 @@ impl Job {
             }
             return Ok(wrote);
         }
+        let registry = dest::RegistryOptions {
+            events: events.clone(),
+            ..self.options.registry.clone()
+        };
         for d in &self.outputs {
-            let done = dest::export(layout, &built.manifest, names, d, &self.options.registry)?;
+            let done = dest::export(layout, &built.manifest, names, d, &registry)?;
             wrote.push(format!("wrote {done}"));
         }
         Ok(wrote)

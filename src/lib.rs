@@ -14,7 +14,9 @@
 //!    in one pass;
 //! 6. [`image`] assembles config, manifest and history from layers;
 //! 7. [`dest`] stores the result: an OCI layout, archives, a registry;
-//!    [`job`] runs a whole build as the command does.
+//!    [`job`] runs a whole build as the command does;
+//! 8. [`events`] is what all of them report as they go (steps, layers,
+//!    blobs, progress), for a renderer to show.
 //!
 //! Building an image from another Rust program:
 //!
@@ -25,7 +27,7 @@
 //! let layout = minibuild::Layout::create(&dir.path().join("oci"))?;
 //! let options = minibuild::BuildOptions::new(dir.path(), 0);
 //! let dockerfile = "FROM scratch\nCOPY hello.txt /\nCMD [\"/hello\"]\n";
-//! let built = minibuild::build(dockerfile, &options, &layout, None, &mut std::io::sink())?;
+//! let built = minibuild::build(dockerfile, &options, &layout, None, &Default::default())?;
 //! layout.tag(&built.manifest, &"hello:latest".parse()?)?;
 //! assert_eq!(built.image.layers.len(), 1);
 //! assert!(layout.fsck()?.is_clean());
@@ -39,6 +41,7 @@ pub mod context;
 pub mod dest;
 pub mod digest;
 pub mod error;
+pub mod events;
 pub mod executor;
 pub mod expand;
 pub mod ignore;

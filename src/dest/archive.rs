@@ -9,9 +9,10 @@
 
 use super::error::DestError;
 use super::graph::{image_blobs, is_index, select_platform, ConfigFile, Index, Manifest};
-use super::layout::{BlobReader, ImageName, Layout};
+use super::layout::{ImageName, Layout};
 use super::scratch::{self, ScratchDir, SCRATCH_PREFIX};
 use crate::digest::{Digest, HashingWriter};
+use crate::events::{seconds_since, Blob, Direction, Event, Events, Meter, MeterReader, Task};
 use crate::oci::{canonical_json, Descriptor, Platform};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -40,6 +41,7 @@ pub fn write_oci_archive(
     names: &[ImageName],
     file: &Path,
     platform: &Platform,
+    events: &Events,
 ) -> Result<(), DestError> {
     let mut index = Index::empty();
     for entry in index_entries(manifest, names) {
@@ -68,10 +70,15 @@ pub fn write_oci_archive(
         append_dir(tar, "blobs/")?;
         append_dir(tar, "blobs/sha256/")?;
         for blob in image_blobs(src, manifest)? {
+            let started = std::time::Instant::now();
             let f = src.open_blob(&blob.digest)?;
             let name = blob_name(&blob.digest);
             let size = f.len();
-            append_file(tar, &name, f, size, &format!("adding blob {}", blob.digest))?;
+            let meter = save_meter(events, &blob);
+            let what = format!("adding blob {}", blob.digest);
+            append_file(tar, &name, f, size, &what, Some(&meter))?;
+            meter.finish();
+            report_saved(events, &blob, file, started);
         }
         Ok(())
     })
@@ -87,6 +94,7 @@ pub fn write_docker_archive(
     names: &[ImageName],
     file: &Path,
     platform: &Platform,
+    events: &Events,
 ) -> Result<(), DestError> {
     let image = select_platform(src, manifest, platform)?;
     let m: Manifest = src.read_json(&image.digest)?;
@@ -111,7 +119,12 @@ pub fn write_docker_archive(
         let mut written = BTreeSet::new();
         for (i, layer) in m.layers.iter().enumerate() {
             let what = format!("uncompressing layer {}", layer.digest);
-            let mut blob = src.open_blob(&layer.digest)?;
+            let started = std::time::Instant::now();
+            let meter = save_meter(events, layer);
+            let mut blob = MeterReader {
+                inner: src.open_blob(&layer.digest)?,
+                meter: &meter,
+            };
             let tmp_path = scratch.join(format!("layer-{i}"));
             let tmp = std::fs::OpenOptions::new()
                 .read(true)
@@ -144,8 +157,10 @@ pub fn write_docker_archive(
             if written.insert(name.clone()) {
                 tmp.rewind().map_err(DestError::io(what.clone()))?;
                 let size = tmp.metadata().map_err(DestError::io(what.clone()))?.len();
-                append_file(tar, &name, tmp, size, &format!("adding layer {name}"))?;
+                append_file(tar, &name, tmp, size, &format!("adding layer {name}"), None)?;
             }
+            meter.finish();
+            report_saved(events, layer, file, started);
             // Free the space now; the scratch directory goes at the end anyway.
             let _ = std::fs::remove_file(&tmp_path);
             layer_names.push(name);
@@ -245,7 +260,7 @@ fn parent_dir(file: &Path) -> std::path::PathBuf {
 /// A reader that uncompresses a layer of `media_type`.
 fn decompressor<'a>(
     media_type: &str,
-    blob: &'a mut BlobReader,
+    blob: &'a mut (dyn Read + Send),
     what: &str,
 ) -> Result<Box<dyn Read + 'a>, DestError> {
     // the one layer reader refuses a media type it does not know
@@ -313,18 +328,24 @@ fn append_dir(tar: &mut Tar, name: &str) -> Result<(), DestError> {
 }
 
 /// Appends `size` bytes read from `file`, which must end there (a blob's
-/// reader checks its digest at its end, so it is read to the end).
+/// reader checks its digest at its end, so it is read to the end), its
+/// bytes counted on `meter` when given.
 fn append_file(
     tar: &mut Tar,
     name: &str,
     file: impl Read,
     size: u64,
     what: &str,
+    meter: Option<&Meter>,
 ) -> Result<(), DestError> {
     let mut h = header(size, 0o644, tar::EntryType::Regular);
     let mut reader = io::BufReader::new(file);
-    tar.append_data(&mut h, name, (&mut reader).take(size))
-        .map_err(DestError::io(what.to_string()))?;
+    let data = (&mut reader).take(size);
+    let result = match meter {
+        Some(meter) => tar.append_data(&mut h, name, MeterReader { inner: data, meter }),
+        None => tar.append_data(&mut h, name, data),
+    };
+    result.map_err(DestError::io(what.to_string()))?;
     // at the end: a blob that grew, or does not hash to its name, fails here
     let mut rest = [0u8; 1];
     match reader
@@ -334,6 +355,29 @@ fn append_file(
         0 => Ok(()),
         _ => Err(DestError::invalid(what, "the file grew while it was added")),
     }
+}
+
+/// Progress of writing one blob into an archive.
+fn save_meter(events: &Events, blob: &Descriptor) -> Meter {
+    let label = format!(
+        "saving {} {}",
+        super::registry::blob_kind(&blob.media_type),
+        blob.digest.short()
+    );
+    events.meter(Task::Save, label, Some(blob.size), None)
+}
+
+/// Reports one blob written into the archive `file`.
+fn report_saved(events: &Events, blob: &Descriptor, file: &Path, started: std::time::Instant) {
+    events.emit(Event::BlobTransferred(Blob {
+        digest: blob.digest.to_string(),
+        bytes: blob.size,
+        direction: Direction::Write,
+        kind: super::registry::blob_kind(&blob.media_type),
+        peer: file.display().to_string(),
+        skipped: false,
+        seconds: seconds_since(started),
+    }));
 }
 
 #[cfg(test)]

@@ -59,40 +59,76 @@ fn config_of(store: &Layout, desc: &Descriptor) -> Result<Option<ConfigFile>, De
     Ok(None)
 }
 
-/// Lists the named images: NAME:TAG, DIGEST (short), SIZE, CREATED and
-/// PLATFORMS (an index's, comma-separated), in aligned columns.
-pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
+/// One image of the store, as `images` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImageRow {
+    /// `NAME:TAG` (`<none>` when untagged).
+    pub name: String,
+    /// The index entry's digest (a manifest or an index).
+    pub digest: String,
+    /// Bytes of every blob it reaches, each once (`null` if unreadable).
+    pub size: Option<u64>,
+    /// The config's `created`, when it has one.
+    pub created: Option<String>,
+    /// The platforms it is for (`os/arch[/variant]`; an index's, each).
+    pub platforms: Vec<String>,
+}
+
+/// The store's images, sorted by name.
+pub fn image_rows(store: &Layout) -> Result<Vec<ImageRow>, DestError> {
     let index = store.index()?;
-    let mut rows = vec![[
+    let mut entries: Vec<&Descriptor> = index.manifests.iter().collect();
+    entries.sort_by_key(|d| ref_name(d).unwrap_or("").to_string());
+    Ok(entries
+        .into_iter()
+        .map(|d| ImageRow {
+            name: ref_name(d).unwrap_or("<none>").to_string(),
+            digest: d.digest.to_string(),
+            size: image_size(store, d).ok(),
+            created: config_of(store, d).ok().flatten().and_then(|c| c.created),
+            platforms: super::index::platforms_of(store, d).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Prints `rows` as aligned columns: NAME:TAG, DIGEST (short), SIZE, CREATED
+/// and PLATFORMS (an index's, comma-separated).
+pub fn images_table(rows: &[ImageRow], out: &mut dyn Write) -> Result<(), DestError> {
+    let mut table = vec![[
         "NAME".to_string(),
         "DIGEST".to_string(),
         "SIZE".to_string(),
         "CREATED".to_string(),
         "PLATFORMS".to_string(),
     ]];
-    let mut entries: Vec<&Descriptor> = index.manifests.iter().collect();
-    entries.sort_by_key(|d| ref_name(d).unwrap_or("").to_string());
-    for d in entries {
-        let name = ref_name(d).unwrap_or("<none>").to_string();
-        let size = image_size(store, d)
-            .map(human_size)
-            .unwrap_or_else(|_| "?".into());
-        let created = config_of(store, d)
-            .ok()
-            .flatten()
-            .and_then(|c| c.created)
-            .unwrap_or_else(|| "-".into());
+    for r in rows {
         // 12 hex digits without the algorithm, as `docker images` shows IDs
-        let id = d.digest.hex()[..12].to_string();
-        let platforms = super::index::platforms_of(store, d)
-            .map(|p| p.join(","))
-            .unwrap_or_else(|_| "?".into());
-        rows.push([name, id, size, created, platforms]);
+        let hex = r
+            .digest
+            .split_once(':')
+            .map_or(r.digest.as_str(), |(_, h)| h);
+        table.push([
+            r.name.clone(),
+            hex.chars().take(12).collect(),
+            r.size.map(human_size).unwrap_or_else(|| "?".into()),
+            r.created.clone().unwrap_or_else(|| "-".into()),
+            if r.platforms.is_empty() {
+                "?".into()
+            } else {
+                r.platforms.join(",")
+            },
+        ]);
     }
     let widths: Vec<usize> = (0..5)
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+        .map(|i| {
+            table
+                .iter()
+                .map(|r| r[i].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
-    for row in rows {
+    for row in table {
         let line = row
             .iter()
             .zip(&widths)
@@ -104,6 +140,22 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
     Ok(())
 }
 
+/// Lists the named images in aligned columns (see [`images_table`]).
+pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
+    images_table(&image_rows(store)?, out)
+}
+
+/// Prunes `store` and sweeps the unheld scratch directories of `$TMPDIR`
+/// (counted in `temporaries`).
+pub fn prune_all(store: &Layout) -> Result<super::layout::Pruned, DestError> {
+    let mut pruned = store.prune()?;
+    // best effort: $TMPDIR is shared, and only unheld scratch directories go
+    pruned.temporaries +=
+        super::scratch::sweep(&std::env::temp_dir(), super::scratch::SCRATCH_PREFIX, false)
+            .unwrap_or_default();
+    Ok(pruned)
+}
+
 /// Removes the name `name` from the store (blobs go with `prune`).
 pub fn remove(store: &Layout, name: &str) -> Result<(), DestError> {
     store.untag(&name.into())
@@ -113,12 +165,8 @@ pub fn remove(store: &Layout, name: &str) -> Result<(), DestError> {
 /// builds (in the store and in `$TMPDIR`), and says how much was freed:
 /// `removed 3 blobs, 1.2MB freed` (`and 1 temporary` when there were some).
 pub fn prune(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
-    let pruned = store.prune()?;
-    let mut temporaries = pruned.temporaries;
-    // best effort: $TMPDIR is shared, and only unheld scratch directories go
-    temporaries +=
-        super::scratch::sweep(&std::env::temp_dir(), super::scratch::SCRATCH_PREFIX, false)
-            .unwrap_or_default();
+    let pruned = prune_all(store)?;
+    let temporaries = pruned.temporaries;
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut line = format!("removed {}", plural(pruned.blobs, "blob", "blobs"));
     if temporaries.entries > 0 {

@@ -149,12 +149,26 @@ pub fn export(
         }
         Location::OciArchive { file, reference } => {
             let names = chosen(reference);
-            archive::write_oci_archive(src, manifest, &names, file, &opts.platform())?;
+            archive::write_oci_archive(
+                src,
+                manifest,
+                &names,
+                file,
+                &opts.platform(),
+                &opts.events,
+            )?;
             Ok(describe("oci-archive", file, &names))
         }
         Location::DockerArchive { file, reference } => {
             let names = chosen(reference);
-            archive::write_docker_archive(src, manifest, &names, file, &opts.platform())?;
+            archive::write_docker_archive(
+                src,
+                manifest,
+                &names,
+                file,
+                &opts.platform(),
+                &opts.events,
+            )?;
             Ok(describe("docker-archive", file, &names))
         }
         Location::Registry { reference } => {

@@ -19,6 +19,8 @@ pub struct RegistryOptions {
     pub platform: Option<Platform>,
     /// How long to wait for a registry.
     pub timeouts: Timeouts,
+    /// Where blob transfers and their progress are reported.
+    pub events: crate::events::Events,
 }
 
 /// The name these options had when only pushes used them.

@@ -35,14 +35,11 @@ impl<'a> Builder<'a> {
                 .map_err(|e| BuildError::at(flag.span, e))?;
         }
         if base.eq_ignore_ascii_case("scratch") {
-            self.say("      → empty base (scratch)");
             return Ok(Image::scratch(&platform));
         }
         if !base.chars().all(|c| c.is_ascii_digit()) {
             if let Some(dep) = self.stages.by_name(&base, index) {
-                let img = self.build_stage(dep)?;
-                self.say(&format!("      → from stage {base}"));
-                return Ok(img);
+                return self.build_stage(dep);
             }
         }
         self.fetch_image(&base, span, &platform)
@@ -60,6 +57,7 @@ impl<'a> Builder<'a> {
         let store = self.store.unwrap_or(self.layout);
         let registry = PushOptions {
             platform: Some(platform.clone()),
+            events: self.events.clone(),
             ..self.opts.registry.clone()
         };
         let policy = if self.opts.pull {
@@ -88,12 +86,6 @@ impl<'a> Builder<'a> {
             .layout
             .read_image(&desc)
             .map_err(|e| BuildError::at(span, format!("loading base image {spec}")).caused(e))?;
-        self.say(&format!(
-            "      → base {} ({} layers, {})",
-            desc.digest.short(),
-            image.layers.len(),
-            image.platform()
-        ));
         Ok(image)
     }
 

@@ -6,6 +6,7 @@ mod base;
 pub mod copy;
 mod error;
 pub mod meta;
+mod report;
 pub mod rootfs;
 pub(crate) mod shared;
 pub mod users;
@@ -13,6 +14,7 @@ mod vars;
 mod words;
 
 use crate::dest::{Layout, PushOptions};
+use crate::events::Events;
 use crate::expand::Lexer;
 use crate::image::{self, Addendum, History, Image, Layer};
 use crate::layer::{self, Compression, LayerOptions, Source};
@@ -24,7 +26,6 @@ pub use error::{BuildError, Cause};
 use rootfs::RootFs;
 pub use shared::SharedWork;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::io::Write;
 use std::path::PathBuf;
 use std::rc::Rc;
 pub use vars::{Vars, MAX_VARS_BYTES};
@@ -58,8 +59,6 @@ pub struct BuildOptions {
     /// states it whatever the base says, as BuildKit does; otherwise the
     /// base's platform stands.
     pub platform_chosen: bool,
-    /// Show progress bars for long ADDs.
-    pub progress: bool,
     /// How to reach registries for FROM images.
     pub registry: PushOptions,
     /// `--pull`: FROM names missing from the store come from their registry.
@@ -70,7 +69,7 @@ impl BuildOptions {
     /// Options for building `context` at time `now` (seconds since the
     /// epoch) with the defaults `minibuild` uses: `Dockerfile` in the
     /// context, no build args, the last stage, gzip layers, the host's
-    /// platform, no progress bars, bases from the store only.
+    /// platform, bases from the store only.
     pub fn new(context: impl Into<PathBuf>, now: i64) -> BuildOptions {
         BuildOptions {
             context: context.into(),
@@ -82,7 +81,6 @@ impl BuildOptions {
             compression: Compression::default(),
             platform: Platform::host(),
             platform_chosen: false,
-            progress: false,
             registry: PushOptions::default(),
             pull: false,
         }
@@ -134,7 +132,7 @@ pub struct Builder<'a> {
     opts: &'a BuildOptions,
     layout: &'a Layout,
     store: Option<&'a Layout>,
-    log: &'a mut dyn Write,
+    events: &'a Events,
     lexer: Lexer,
     context: Rc<shared::ScannedContext>,
     shared: &'a SharedWork,
@@ -151,20 +149,22 @@ pub struct Builder<'a> {
     image_fs: BTreeMap<Vec<crate::digest::Digest>, Rc<RootFs>>,
     /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: std::cell::Cell<usize>,
+    /// The layer the current step wrote, for its report.
+    written: Option<report::Written>,
     pub(crate) tmp: crate::dest::scratch::ScratchDir,
 }
 
 /// Parses and builds the Dockerfile text `src` with `opts`. Blobs are
-/// written into `layout`; FROM names are looked up in `store`. Progress
-/// goes to `log`.
+/// written into `layout`; FROM names are looked up in `store`. What each
+/// step does is reported to `events`.
 pub fn build(
     src: &str,
     opts: &BuildOptions,
     layout: &Layout,
     store: Option<&Layout>,
-    log: &mut dyn Write,
+    events: &Events,
 ) -> Result<Built, crate::Error> {
-    build_shared(src, opts, layout, store, &SharedWork::new(), log)
+    build_shared(src, opts, layout, store, &SharedWork::new(), events)
 }
 
 /// [`build`], sharing the build context and identical layers with the
@@ -175,7 +175,7 @@ pub fn build_shared(
     layout: &Layout,
     store: Option<&Layout>,
     shared: &SharedWork,
-    log: &mut dyn Write,
+    events: &Events,
 ) -> Result<Built, crate::Error> {
     let df: Dockerfile = crate::syntax::parse(src).map_err(BuildError::from)?;
     let stages = df.stages().map_err(BuildError::from)?;
@@ -188,7 +188,7 @@ pub fn build_shared(
         opts,
         layout,
         store,
-        log,
+        events,
         lexer: Lexer::new(df.directives.escape),
         context,
         shared,
@@ -202,6 +202,7 @@ pub fn build_shared(
         steps: 0,
         image_fs: BTreeMap::new(),
         expanded: std::cell::Cell::new(0),
+        written: None,
         tmp,
     };
     let target = b.plan()?;
@@ -356,12 +357,6 @@ impl<'a> Builder<'a> {
         out
     }
 
-    fn say(&mut self, line: &str) {
-        // the log is for people; a closed stderr must not fail the build;
-        // the Dockerfile's control characters are not sent to the terminal
-        let _ = writeln!(self.log, "{}", crate::error::escape_controls(line));
-    }
-
     /// The image of stage `index`, building it (and what it needs) first.
     fn build_stage(&mut self, index: usize) -> Result<Image, BuildError> {
         if let Some(img) = self.built.get(&index) {
@@ -382,14 +377,9 @@ impl<'a> Builder<'a> {
             }
         }
         self.step += 1;
-        let header = format!(
-            "[{}/{}] {}",
-            self.step,
-            self.steps,
-            one_line(&self.df_text(from.span))
-        );
-        self.say(&header);
+        let step = self.start_step(index, from.span, one_line(&self.df_text(from.span)));
         let image = self.base_image(index)?;
+        self.finish_base_step(step, index, &image);
         let mut vars = Vars::default();
         let mut env_index = HashMap::new();
         for (i, (k, v)) in image.config.config.env_pairs().into_iter().enumerate() {
@@ -404,6 +394,15 @@ impl<'a> Builder<'a> {
             env_index,
         };
         for instr in self.stages.stages[index].body.clone() {
+            // a stage COPY --from reads is built (and reported) before this
+            // step starts, so the steps are reported in their order
+            let from = instr.flags.iter().find(|f| f.name == "from");
+            if let Some(dep) = from
+                .and_then(|f| f.value.as_deref())
+                .and_then(|v| self.stages.by_ref(v, index))
+            {
+                self.build_stage(dep)?;
+            }
             self.step += 1;
             let text = self.df_text(instr.span);
             let text = if instr.heredocs.is_empty() {
@@ -411,10 +410,11 @@ impl<'a> Builder<'a> {
             } else {
                 format!("{} …", text.lines().next().unwrap_or_default())
             };
-            let header = format!("[{}/{}] {}", self.step, self.steps, text);
-            self.say(&header);
+            let step = self.start_step(index, instr.span, text);
+            let before = report::Before::of(&stage);
+            self.written = None;
             let done = self.dispatch(index, &mut stage, instr)?;
-            self.say(&format!("      → {done}"));
+            self.finish_step(step, done, before, &mut stage)?;
         }
         self.building.remove(&index);
         self.built.insert(index, stage.image.clone());
@@ -455,7 +455,7 @@ impl<'a> Builder<'a> {
         let options = LayerOptions {
             compression: self.opts.compression,
             clamp_mtime: self.opts.source_date_epoch,
-            progress: self.opts.progress,
+            events: self.events.clone(),
         };
         let key = shared::layer_key(parent, sources, &options);
         if let Some(done) = self.shared.layer(&key) {
@@ -491,6 +491,7 @@ impl<'a> Builder<'a> {
             descriptor: Descriptor::new(&desc.media_type, desc.digest.clone(), desc.size),
             diff_id: desc.diff_id.clone(),
         };
+        self.layer_written(&desc, sources);
         Ok((layer, desc))
     }
 

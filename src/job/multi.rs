@@ -4,10 +4,10 @@
 //! one OCI image index listing each image with its platform.
 
 use crate::dest::{self, Layout, Location};
+use crate::events::{Event, Events};
 use crate::executor::{self, BuildError, BuildOptions, Built, SharedWork};
 use crate::oci::Platform;
 use crate::Error;
-use std::io::Write;
 
 /// Builds `dockerfile` for each of `platforms` into `layout` and writes the
 /// index; a [`Built`] whose manifest is the index and whose image is the
@@ -18,20 +18,22 @@ pub fn build_platforms(
     platforms: &[Platform],
     layout: &Layout,
     store: Option<&Layout>,
-    log: &mut dyn Write,
+    events: &Events,
 ) -> Result<Built, Error> {
     check_distinct(platforms)?;
     let shared = SharedWork::new();
     let mut done = Vec::new();
     let mut warnings = Vec::new();
     for platform in platforms {
-        let _ = writeln!(log, "building for {platform}");
+        events.emit(Event::PlatformStarted {
+            platform: platform.to_string(),
+        });
         let opts = BuildOptions {
             platform: platform.clone(),
             platform_chosen: true,
             ..options.clone()
         };
-        let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, log)
+        let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, events)
             .map_err(|e| for_platform(e, platform))?;
         for w in built.warnings {
             if !warnings.contains(&w) {
@@ -45,13 +47,14 @@ pub fn build_platforms(
     }
     let entries = done.iter().map(|(_, d, _)| d.clone()).collect();
     let index = dest::index::write_index(layout, entries, None)?;
-    let _ = writeln!(
-        log,
-        "index {} ({} platforms; {} layers shared between them)",
-        index.digest.short(),
-        done.len(),
-        shared.layers_reused()
-    );
+    events.emit(Event::Output {
+        message: format!(
+            "index {} ({} platforms; {} layers shared between them)",
+            index.digest.short(),
+            done.len(),
+            shared.layers_reused()
+        ),
+    });
     let image = done
         .first()
         .map(|(_, _, image)| image.clone())

@@ -2,10 +2,10 @@
 //! their own, read entry by entry into the layer — never unpacked to disk.
 
 use super::normalize::{clean_path, join};
-use super::progress::{Progress, ProgressReader};
 use super::resolve::{resolve_path, Lower, PathKind, ResolveError};
 use super::writer::{Content, Origin, TarStream};
 use super::{Entry, EntryKind, FileRef, LayerError};
+use crate::events::{Events, MeterReader, Task};
 use std::fs::File;
 use std::io::{self, Read, Seek};
 use std::path::Path;
@@ -287,7 +287,7 @@ pub(crate) fn add_archive(
     file: &FileRef,
     place: &Placement<'_>,
     limits: &ArchiveLimits,
-    progress: bool,
+    events: &Events,
 ) -> Result<(), LayerError> {
     let name = file.name();
     let dest_dir = place.dest_dir;
@@ -313,9 +313,10 @@ pub(crate) fn add_archive(
         archive: name.clone(),
     })?;
     file.rewind().map_err(io_err("reading it"))?;
-    let file = ProgressReader {
+    let meter = events.meter(Task::Archive, format!("reading {name}"), Some(size), None);
+    let file = MeterReader {
         inner: file,
-        progress: Progress::new(progress, &name, size),
+        meter: &meter,
     };
     let bomb = AtomicBool::new(false);
     let limit = limits.limit_for(size);

@@ -12,7 +12,6 @@ mod archive;
 mod compress;
 pub mod names;
 mod normalize;
-mod progress;
 mod read;
 mod resolve;
 mod writer;
@@ -343,8 +342,8 @@ pub struct LayerOptions {
     pub compression: Compression,
     /// Clamp every mtime to this (SOURCE_DATE_EPOCH).
     pub clamp_mtime: Option<i64>,
-    /// Show progress for archives on stderr.
-    pub progress: bool,
+    /// Where progress goes (a COPY of many files, an archive read by ADD).
+    pub events: crate::events::Events,
 }
 
 /// Writes `sources` into one layer blob. `sink` is called to get a fresh sink (it may be

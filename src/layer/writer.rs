@@ -11,6 +11,7 @@ use super::normalize::{self, clean_path, parent, BLOCK};
 use super::resolve::{Lower, PathKind};
 use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
 use crate::context::ContextFile;
+use crate::events::{Events, Meter, MeterReader, Task};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -399,6 +400,28 @@ fn write_out(out: &mut dyn Write, bytes: &[u8]) -> Result<(), LayerError> {
     out.write_all(bytes).map_err(write_err)
 }
 
+/// Below this many files and bytes a layer's writing is not metered.
+const METER_FILES: u64 = 64;
+const METER_BYTES: u64 = 4 << 20;
+
+/// Progress for writing the entries of `sources` (files, and the tar's
+/// bytes: content rounded up to blocks and a header each), when there are
+/// enough of them to take a moment.
+fn layer_meter(sources: &[Source], events: &Events) -> Option<Meter> {
+    let (mut files, mut bytes) = (0u64, 1024u64);
+    for s in sources {
+        if let Source::Entry(e, _) = s {
+            files += 1;
+            bytes += 512;
+            if let EntryKind::File { size } = e.kind {
+                bytes += size.div_ceil(512) * 512;
+            }
+        }
+    }
+    (files >= METER_FILES || bytes >= METER_BYTES)
+        .then(|| events.meter(Task::Layer, "writing the layer", Some(bytes), Some(files)))
+}
+
 /// Writes every source into `out` (one pass); see [`PassOutcome`].
 pub(crate) fn write_sources(
     out: &mut dyn Write,
@@ -407,6 +430,18 @@ pub(crate) fn write_sources(
     limits: &ArchiveLimits,
     plan: Option<&Plan>,
 ) -> Result<PassOutcome, LayerError> {
+    let meter = layer_meter(sources, &opts.events);
+    let mut counted;
+    let out: &mut dyn Write = match &meter {
+        Some(m) => {
+            counted = MeterReader {
+                inner: out,
+                meter: m,
+            };
+            &mut counted
+        }
+        None => out,
+    };
     let mut tar = TarStream::new(out, opts.clamp_mtime, plan);
     for source in sources {
         match source {
@@ -428,6 +463,9 @@ pub(crate) fn write_sources(
                     Data::Context(c) => Content::Context(c),
                 };
                 tar.put(entry, content, Origin::Given)?;
+                if let Some(m) = &meter {
+                    m.advance(0, 1);
+                }
             }
             Source::Archive {
                 file,
@@ -441,7 +479,7 @@ pub(crate) fn write_sources(
                     chown: *chown,
                     lower,
                 };
-                archive::add_archive(&mut tar, file, &place, limits, opts.progress)?
+                archive::add_archive(&mut tar, file, &place, limits, &opts.events)?
             }
         }
     }

@@ -302,7 +302,7 @@ fn feed(case: usize, format: Format, data: &[u8], dir: &std::path::Path) -> Resu
     let opts = LayerOptions {
         compression: Compression::None,
         clamp_mtime: None,
-        progress: false,
+        events: minibuild::events::Events::silent(),
     };
     // small limits: a mutated length must not make a test read gigabytes
     let limits = ArchiveLimits {

@@ -35,7 +35,7 @@ fn the_platform_asked_for_reaches_the_base_image() {
         variant: None,
     };
     let out = Layout::create(&dir.path().join("out")).unwrap();
-    let built = build(&src, &opts, &out, None, &mut std::io::sink()).unwrap();
+    let built = build(&src, &opts, &out, None, &Default::default()).unwrap();
     assert_eq!(built.image.layers.len(), 1);
     assert_eq!(built.image.layers[0].digest, foreign_layer);
 }

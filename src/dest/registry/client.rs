@@ -8,6 +8,7 @@ use super::super::layout::Layout;
 use super::super::options::{RegistryOptions, Timeouts, TIMEOUT_ENV};
 use super::checks::manifest_media_type;
 use crate::digest::{sha256, Digest};
+use crate::events::{Meter, MeterReader};
 use crate::oci::{
     Descriptor, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX,
     MEDIA_TYPE_MANIFEST,
@@ -362,8 +363,13 @@ impl Client {
     }
 
     /// Uploads one blob from `src`, streamed: POST a session, PUT the
-    /// bytes. Returns how many bytes were sent.
-    pub(super) fn upload_blob(&self, src: &Layout, desc: &Descriptor) -> Result<u64, DestError> {
+    /// bytes, counted on `meter` as they go. Returns how many bytes were sent.
+    pub(super) fn upload_blob(
+        &self,
+        src: &Layout,
+        desc: &Descriptor,
+        meter: &Meter,
+    ) -> Result<u64, DestError> {
         let put_url = self.start_upload(desc)?;
         let what = format!(
             "uploading blob {} to {}",
@@ -374,11 +380,14 @@ impl Client {
         // changed in the store fails the upload before the registry has it
         let blob = src.open_blob(&desc.digest)?;
         let size = blob.len();
+        let mut body = MeterReader { inner: blob, meter };
         let resp = self
             .auth(&put_url, self.agent.put(&put_url))
             .header("Content-Type", "application/octet-stream")
+            // set here, ureq sends the metered reader with this length
+            // instead of chunked
             .header("Content-Length", size.to_string())
-            .send(ureq::SendBody::from_owned_reader(blob))
+            .send(ureq::SendBody::from_reader(&mut body))
             .map_err(self.http(&what))?;
         if resp.status().as_u16() != 201 {
             return Err(unexpected(&what, resp));
@@ -457,8 +466,13 @@ impl Client {
     }
 
     /// GETs the blob `desc` into `into`: at most its declared size is read,
-    /// and it must hash to its digest.
-    pub(super) fn get_blob(&self, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+    /// and it must hash to its digest; the bytes are counted on `meter`.
+    pub(super) fn get_blob(
+        &self,
+        into: &Layout,
+        desc: &Descriptor,
+        meter: &Meter,
+    ) -> Result<(), DestError> {
         let url = self.url(&format!("blobs/{}", desc.digest));
         let what = format!("getting blob {url}");
         let resp = self
@@ -470,7 +484,10 @@ impl Client {
         }
         check_digest(&what, &resp, &desc.digest)?;
         // One byte more than declared, to tell "too long" from "just right".
-        let mut reader = resp.into_body().into_reader().take(desc.size + 1);
+        let mut reader = MeterReader {
+            inner: resp.into_body().into_reader().take(desc.size + 1),
+            meter,
+        };
         let mut writer = into.new_blob()?;
         let got = io::copy(&mut reader, &mut writer).map_err(DestError::io(what.clone()))?;
         if got != desc.size {

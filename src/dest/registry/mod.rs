@@ -25,6 +25,7 @@ use super::graph::{
 use super::layout::Layout;
 use super::options::RegistryOptions;
 use crate::digest::Digest;
+use crate::events::{seconds_since, Blob, Direction, Event, Meter, Task};
 use crate::oci::Descriptor;
 use crate::reference::Reference;
 use checks::check_manifest;
@@ -45,11 +46,70 @@ pub struct PushReport {
     pub digest: Digest,
 }
 
+/// What a blob is, for people: `layer`, `config`, `manifest`, `index`.
+pub fn blob_kind(media_type: &str) -> &'static str {
+    if is_index(media_type) {
+        "index"
+    } else if is_manifest(media_type) {
+        "manifest"
+    } else if media_type.contains("config") {
+        "config"
+    } else {
+        "layer"
+    }
+}
+
+/// Reports one blob transferred (or `skipped`: the other side had it).
+fn report_blob(
+    opts: &RegistryOptions,
+    desc: &Descriptor,
+    direction: Direction,
+    peer: &Reference,
+    skipped: bool,
+    started: std::time::Instant,
+) {
+    opts.events.emit(Event::BlobTransferred(Blob {
+        digest: desc.digest.to_string(),
+        bytes: if skipped { 0 } else { desc.size },
+        direction,
+        kind: blob_kind(&desc.media_type),
+        peer: peer.full(),
+        skipped,
+        seconds: seconds_since(started),
+    }));
+}
+
+/// A meter for moving `desc` (`uploading sha256:ab12… layer`).
+fn blob_meter(opts: &RegistryOptions, desc: &Descriptor, task: Task) -> Meter {
+    let verb = if task == Task::Upload {
+        "pushing"
+    } else {
+        "pulling"
+    };
+    let label = format!(
+        "{verb} {} {}",
+        blob_kind(&desc.media_type),
+        desc.digest.short()
+    );
+    opts.events.meter(task, label, Some(desc.size), None)
+}
+
 /// Fetches `desc` into `into` unless it is there; one already there must
 /// have the declared size.
-fn fetch_blob(client: &Client, into: &Layout, desc: &Descriptor) -> Result<(), DestError> {
+fn fetch_blob(
+    client: &Client,
+    into: &Layout,
+    desc: &Descriptor,
+    from: &Reference,
+    opts: &RegistryOptions,
+) -> Result<(), DestError> {
+    let started = std::time::Instant::now();
     if !into.has_blob(&desc.digest) {
-        return client.get_blob(into, desc);
+        let meter = blob_meter(opts, desc, Task::Download);
+        client.get_blob(into, desc, &meter)?;
+        meter.finish();
+        report_blob(opts, desc, Direction::Download, from, false, started);
+        return Ok(());
     }
     let path = into.blob_path(&desc.digest);
     let what = format!("checking blob {}", path.display());
@@ -80,6 +140,7 @@ pub fn push(
         if blob.digest == manifest.digest {
             continue;
         }
+        let started = std::time::Instant::now();
         if is_manifest(&blob.media_type) || is_index(&blob.media_type) {
             // an index's image pushed before (index create of images the
             // registry has) is not sent again
@@ -90,15 +151,21 @@ pub fn push(
             let by_digest = ManifestRef::Digest(blob.digest.clone());
             client.put_manifest(&bytes, &blob.media_type, &by_digest)?;
         } else if client.has_blob(&blob.digest)? {
+            report_blob(opts, &blob, Direction::Upload, reference, true, started);
             skipped += 1;
         } else {
             posts += 1;
-            sent += client.upload_blob(src, &blob)?;
+            let meter = blob_meter(opts, &blob, Task::Upload);
+            sent += client.upload_blob(src, &blob, &meter)?;
+            meter.finish();
+            report_blob(opts, &blob, Direction::Upload, reference, false, started);
             uploaded += 1;
         }
     }
     let bytes = src.read_blob(&manifest.digest)?;
+    let started = std::time::Instant::now();
     let digest = client.put_manifest(&bytes, &manifest.media_type, &ManifestRef::of(reference))?;
+    report_blob(opts, manifest, Direction::Upload, reference, false, started);
     Ok(PushReport {
         uploaded,
         skipped,
@@ -159,7 +226,7 @@ pub fn pull_image(
             entry = Some(picked);
             continue;
         }
-        fetch_manifest_blobs(&client, into, &bytes, &digest)?;
+        fetch_manifest_blobs(&client, into, &bytes, &digest, reference, opts)?;
         into.put_blob(&bytes)?;
         return Ok(Pulled {
             index: outer,
@@ -182,7 +249,8 @@ pub fn pull_all(
     opts: &RegistryOptions,
 ) -> Result<Descriptor, DestError> {
     let client = Client::connect(reference, opts, "pull")?;
-    pull_manifest_tree(&client, into, &ManifestRef::of(reference), None, 0)
+    let top = ManifestRef::of(reference);
+    pull_manifest_tree(&client, into, &top, None, 0, reference, opts)
 }
 
 /// Fetches the manifest or index `wanted` (an index entry `entry` when
@@ -193,6 +261,8 @@ fn pull_manifest_tree(
     wanted: &ManifestRef,
     entry: Option<&Descriptor>,
     depth: usize,
+    from: &Reference,
+    opts: &RegistryOptions,
 ) -> Result<Descriptor, DestError> {
     let (bytes, media_type, digest) = client.get_manifest(wanted, entry)?;
     if is_index(&media_type) {
@@ -206,10 +276,10 @@ fn pull_manifest_tree(
             .map_err(DestError::json(format!("parsing index {digest}")))?;
         for child in &index.manifests {
             let by_digest = ManifestRef::Digest(child.digest.clone());
-            pull_manifest_tree(client, into, &by_digest, Some(child), depth + 1)?;
+            pull_manifest_tree(client, into, &by_digest, Some(child), depth + 1, from, opts)?;
         }
     } else {
-        fetch_manifest_blobs(client, into, &bytes, &digest)?;
+        fetch_manifest_blobs(client, into, &bytes, &digest, from, opts)?;
     }
     into.put_blob(&bytes)?;
     Ok(Descriptor::new(&media_type, digest, bytes.len() as u64))
@@ -222,12 +292,14 @@ fn fetch_manifest_blobs(
     into: &Layout,
     bytes: &[u8],
     digest: &Digest,
+    from: &Reference,
+    opts: &RegistryOptions,
 ) -> Result<(), DestError> {
     let manifest: Manifest = serde_json::from_slice(bytes)
         .map_err(DestError::json(format!("parsing manifest {digest}")))?;
     check_manifest(&manifest, digest)?;
     for blob in std::iter::once(&manifest.config).chain(&manifest.layers) {
-        fetch_blob(client, into, blob)?;
+        fetch_blob(client, into, blob, from, opts)?;
     }
     Ok(())
 }

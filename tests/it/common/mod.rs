@@ -8,6 +8,7 @@ pub mod hygiene;
 pub mod inspect;
 pub mod platform;
 pub mod race;
+pub mod terminal;
 pub mod torture;
 
 use flate2::read::MultiGzDecoder;
