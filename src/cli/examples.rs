@@ -12,7 +12,10 @@ Examples:
   minibuild build -t hello:scratch examples/hello
   minibuild build --progress plain -o oci:hello-oci -o docker-archive:hello.tar examples/hello
   minibuild build --platform linux/amd64,linux/arm64 -t hello:multi -o oci:multi-oci examples/hello
-  SOURCE_DATE_EPOCH=0 minibuild build --explain -t hello:scratch examples/hello";
+  SOURCE_DATE_EPOCH=0 minibuild build --explain -t hello:scratch examples/hello
+  minibuild build --iidfile id --metadata-file meta.json --label org.example.team=ci \\
+      --annotation org.opencontainers.image.source=https://example.org/hello -t hello:ci examples/hello
+  minibuild build --source-date-epoch 0 -t hello:scratch -o docker-archive:- examples/hello | podman load";
 
 pub(crate) const IMAGES: &str = "\
 Examples:

@@ -5,6 +5,7 @@
 //! [`Layout`]; [`export`] writes it to a [`Location`], [`fetch_image`]
 //! brings one in.
 
+pub mod annotation;
 pub mod archive;
 pub mod auth;
 pub mod commands;

@@ -9,10 +9,12 @@ pub mod meta;
 mod report;
 pub mod rootfs;
 pub(crate) mod shared;
+mod stamp;
 pub mod users;
 mod vars;
 mod words;
 
+use crate::dest::annotation::LeveledAnnotation;
 use crate::dest::{Layout, PushOptions};
 use crate::events::Events;
 use crate::expand::Lexer;
@@ -63,6 +65,12 @@ pub struct BuildOptions {
     pub registry: PushOptions,
     /// `--pull`: FROM names missing from the store come from their registry.
     pub pull: bool,
+    /// `--label KEY=VALUE`: set on the built image's config, over the
+    /// Dockerfile's LABELs.
+    pub labels: Vec<(String, String)>,
+    /// `--annotation`: the manifest and descriptor ones are set here, the
+    /// index ones by the multi-platform build.
+    pub annotations: Vec<LeveledAnnotation>,
 }
 
 impl BuildOptions {
@@ -83,6 +91,8 @@ impl BuildOptions {
             platform_chosen: false,
             registry: PushOptions::default(),
             pull: false,
+            labels: Vec::new(),
+            annotations: Vec::new(),
         }
     }
 }
@@ -216,9 +226,11 @@ pub fn build_shared(
         let (layer, _) = b.write_layer(&[], &[], span)?;
         image.add_empty_layer(layer);
     }
-    let manifest = layout
+    stamp::label_and_annotate(&mut image, opts);
+    let mut manifest = layout
         .write_image(&image)
         .map_err(|e| BuildError::other("writing the image").caused(e))?;
+    stamp::annotate_descriptor(&mut manifest, opts);
     Ok(Built {
         manifest,
         image,
