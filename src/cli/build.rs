@@ -220,6 +220,7 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
         outputs,
         store: store_dir.to_path_buf(),
         platforms,
+        attestations: args.ci.attestations()?,
     })
 }
 

@@ -5,8 +5,11 @@
 //! `--metadata-file` has.
 
 use super::Failure;
+use minibuild::attest::provenance::ProvenanceMode;
+use minibuild::attest::SbomFormat;
 use minibuild::dest::annotation::{AnnotationLevel, LeveledAnnotation};
 use minibuild::dest::Location;
+use minibuild::job::Attestations;
 use minibuild::job::{Done, Job};
 use minibuild::oci::Platform;
 use serde_json::{json, Map, Value};
@@ -35,6 +38,44 @@ pub(crate) struct CiArgs {
     /// containerimage.descriptor, containerimage.config.digest, image.name.
     #[arg(long, value_name = "FILE")]
     pub(crate) metadata_file: Option<PathBuf>,
+    /// Attach an SBOM of the image (every file the build wrote, the dpkg,
+    /// apk and Go packages found, the bases): spdx (SPDX 2.3 JSON, the
+    /// default) or cyclonedx (CycloneDX 1.5 JSON).
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "spdx", require_equals = true)]
+    pub(crate) sbom: Option<String>,
+    /// Attach an in-toto SLSA v1 provenance statement: mode=min (the
+    /// Dockerfile, args and bases, the default) or mode=max (and every
+    /// context file by digest).
+    #[arg(long, value_name = "mode=MODE", num_args = 0..=1, default_missing_value = "mode=min", require_equals = true)]
+    pub(crate) provenance: Option<String>,
+    /// Also write the SBOM(s) as files into DIR (implies --sbom).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) sbom_dir: Option<PathBuf>,
+    /// Also write the provenance statement(s) into DIR (implies --provenance).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) provenance_dir: Option<PathBuf>,
+}
+
+impl CiArgs {
+    /// What `--sbom`, `--provenance` and their directories ask for.
+    pub(crate) fn attestations(&self) -> Result<Attestations, Failure> {
+        let sbom = match (&self.sbom, &self.sbom_dir) {
+            (Some(f), _) => Some(SbomFormat::parse(f).map_err(Failure::usage)?),
+            (None, Some(_)) => Some(SbomFormat::Spdx),
+            (None, None) => None,
+        };
+        let provenance = match (&self.provenance, &self.provenance_dir) {
+            (Some(m), _) => Some(ProvenanceMode::parse(m).map_err(Failure::usage)?),
+            (None, Some(_)) => Some(ProvenanceMode::Min),
+            (None, None) => None,
+        };
+        Ok(Attestations {
+            sbom,
+            provenance,
+            sbom_dir: self.sbom_dir.clone(),
+            provenance_dir: self.provenance_dir.clone(),
+        })
+    }
 }
 
 pub(crate) fn parse_labels(raw: &[String]) -> Result<Vec<(String, String)>, Failure> {

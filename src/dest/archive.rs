@@ -40,6 +40,7 @@ struct DockerManifestEntry {
 pub fn write_oci_archive(
     src: &Layout,
     manifest: &Descriptor,
+    artifacts: &[Descriptor],
     names: &[ImageName],
     file: &Path,
     platform: &Platform,
@@ -49,6 +50,8 @@ pub fn write_oci_archive(
     for entry in index_entries(manifest, names) {
         index.manifests.push(entry);
     }
+    // artifacts about the image (SBOM, provenance), unnamed
+    index.manifests.extend(artifacts.iter().cloned());
     let index_bytes = canonical_json(&index).map_err(DestError::json("serializing index.json"))?;
     let image = select_platform(src, manifest, platform).ok();
     let docker = match image {
@@ -71,7 +74,15 @@ pub fn write_oci_archive(
         }
         append_dir(tar, "blobs/")?;
         append_dir(tar, "blobs/sha256/")?;
-        for blob in image_blobs(src, manifest)? {
+        let mut blobs = image_blobs(src, manifest)?;
+        for a in artifacts {
+            for b in image_blobs(src, a)? {
+                if !blobs.iter().any(|x| x.digest == b.digest) {
+                    blobs.push(b);
+                }
+            }
+        }
+        for blob in blobs {
             let started = std::time::Instant::now();
             let f = src.open_blob(&blob.digest)?;
             let name = blob_name(&blob.digest);

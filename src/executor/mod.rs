@@ -109,6 +109,20 @@ pub struct Built {
     /// For a multi-platform build (`manifest` is then the index): each
     /// platform's image, in the order asked for. Empty otherwise.
     pub platforms: Vec<(Platform, Descriptor, Image)>,
+    /// The images the build read (FROM and `COPY --from` images), in the
+    /// order first read; for a multi-platform build, every platform's.
+    pub read_images: Vec<ReadImage>,
+}
+
+/// An image a build read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadImage {
+    /// As the Dockerfile named it (expanded).
+    pub name: String,
+    /// Its manifest.
+    pub manifest: Descriptor,
+    /// Its layers' digests.
+    pub layers: Vec<crate::digest::Digest>,
 }
 
 /// The state of a stage being built.
@@ -162,6 +176,8 @@ pub struct Builder<'a> {
     /// The layer the current step wrote, for its report.
     written: Option<report::Written>,
     pub(crate) tmp: crate::dest::scratch::ScratchDir,
+    /// The images read (bases, `COPY --from` images), for SBOM and provenance.
+    read_images: Vec<ReadImage>,
 }
 
 /// Parses and builds the Dockerfile text `src` with `opts`. Blobs are
@@ -214,6 +230,7 @@ pub fn build_shared(
         expanded: std::cell::Cell::new(0),
         written: None,
         tmp,
+        read_images: Vec::new(),
     };
     let target = b.plan()?;
     let mut image = b.build_stage(target)?;
@@ -236,6 +253,7 @@ pub fn build_shared(
         image,
         warnings: b.warnings(),
         platforms: Vec::new(),
+        read_images: std::mem::take(&mut b.read_images),
     })
 }
 

@@ -26,6 +26,7 @@ pub fn build_platforms(
     let shared = SharedWork::new();
     let mut done = Vec::new();
     let mut warnings = Vec::new();
+    let mut read_images = Vec::new();
     for platform in platforms {
         events.emit(Event::PlatformStarted {
             platform: platform.to_string(),
@@ -37,6 +38,11 @@ pub fn build_platforms(
         };
         let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, events)
             .map_err(|e| for_platform(e, platform))?;
+        for r in built.read_images {
+            if !read_images.contains(&r) {
+                read_images.push(r);
+            }
+        }
         for w in built.warnings {
             if !warnings.contains(&w) {
                 warnings.push(w);
@@ -68,6 +74,7 @@ pub fn build_platforms(
         image,
         warnings,
         platforms: done,
+        read_images,
     })
 }
 

@@ -7,6 +7,7 @@ mod common;
 mod archive_add;
 mod archive_fuzz;
 mod archive_symlinks;
+mod attest;
 mod blob_trust;
 mod ci_outputs;
 mod cli;
