@@ -15,7 +15,8 @@ Examples:
   SOURCE_DATE_EPOCH=0 minibuild build --explain -t hello:scratch examples/hello
   minibuild build --iidfile id --metadata-file meta.json --label org.example.team=ci \\
       --annotation org.opencontainers.image.source=https://example.org/hello -t hello:ci examples/hello
-  minibuild build --source-date-epoch 0 -t hello:scratch -o docker-archive:- examples/hello | podman load";
+  minibuild build --source-date-epoch 0 -t hello:scratch -o docker-archive:- examples/hello | podman load
+  minibuild build --sbom --provenance=mode=max --sbom-dir sbom -o docker://127.0.0.1:5000/hello:1 examples/hello";
 
 pub(crate) const IMAGES: &str = "\
 Examples:

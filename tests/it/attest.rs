@@ -300,6 +300,11 @@ fn prune_keeps_artifacts_while_their_image_is_kept() {
     let sbom = artifacts(&store);
     assert_eq!(sbom.len(), 1);
     let sbom_digest = sbom[0]["digest"].as_str().unwrap().to_string();
+    let listed = w.ok(&["images"]);
+    assert!(
+        !listed.contains("<none>"),
+        "images lists the SBOM:\n{listed}"
+    );
     w.ok(&["prune"]);
     assert_eq!(artifacts(&store).len(), 1);
     assert!(!blob(&store, &sbom_digest).is_empty());
