@@ -102,10 +102,17 @@ impl Job {
                 Some((opts.context.as_path(), files))
             }
         };
+        // relative to the context when inside it, so the statement does not
+        // depend on where the checkout is
         let dockerfile = opts
             .dockerfile
             .as_ref()
-            .map_or("Dockerfile".to_string(), |p| p.display().to_string());
+            .map_or("Dockerfile".to_string(), |p| {
+                p.strip_prefix(&opts.context)
+                    .unwrap_or(p)
+                    .display()
+                    .to_string()
+            });
         let platforms = match built.platforms.is_empty() {
             true => vec![built.image.platform().to_string()],
             false => built
