@@ -5,6 +5,7 @@
 
 pub mod flags;
 pub(crate) mod place;
+mod remote;
 pub(crate) mod sources;
 
 use super::rootfs::{self, RootFs};
@@ -43,7 +44,7 @@ pub(crate) fn plan(
         Some(f) if !f.value.is_empty() => Some(b.stage_image_for_copy(index, &f.value, f.span)?),
         _ => None,
     };
-    let items = sources::resolve(b, &words, from.as_ref(), name)?;
+    let items = sources::resolve(b, &words, from.as_ref(), name, flags.checksum.as_ref())?;
 
     // --link: the files are copied onto an empty filesystem and the layer
     // stacked on the image, so the base's directories and symlinks play no
