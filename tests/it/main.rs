@@ -19,6 +19,7 @@ mod context_fidelity;
 mod context_names;
 mod context_specials;
 mod copy_fidelity;
+mod copy_parents;
 mod corpus_buildah;
 mod corpus_buildkit;
 mod debian;
