@@ -51,6 +51,8 @@ pub struct Invocation<'a> {
     pub source_date_epoch: Option<i64>,
     /// The images read.
     pub read: &'a [ReadImage],
+    /// The URLs ADD fetched, with their bodies' digests.
+    pub fetched: &'a [(String, Digest)],
     /// The build context, and its files by digest (`mode=max`).
     pub context: Option<(&'a Path, Vec<(String, Digest)>)>,
 }
@@ -72,6 +74,9 @@ pub fn statement(subject: &Subject, inv: &Invocation) -> Value {
             "digest": sha256_of(&r.manifest.digest),
             "annotations": {"role": "base"},
         }));
+    }
+    for (url, digest) in inv.fetched {
+        deps.push(json!({"uri": url, "digest": sha256_of(digest), "annotations": {"role": "add"}}));
     }
     if let Some((_, files)) = &inv.context {
         for (path, digest) in files {

@@ -112,6 +112,8 @@ pub struct Built {
     /// The images the build read (FROM and `COPY --from` images), in the
     /// order first read; for a multi-platform build, every platform's.
     pub read_images: Vec<ReadImage>,
+    /// The URLs ADD fetched, each with its body's digest.
+    pub fetched: Vec<(String, crate::digest::Digest)>,
 }
 
 /// An image a build read.
@@ -178,6 +180,8 @@ pub struct Builder<'a> {
     pub(crate) tmp: crate::dest::scratch::ScratchDir,
     /// The images read (bases, `COPY --from` images), for SBOM and provenance.
     read_images: Vec<ReadImage>,
+    /// The URLs ADD fetched, with their bodies' digests (for provenance).
+    fetched: Vec<(String, crate::digest::Digest)>,
 }
 
 /// Parses and builds the Dockerfile text `src` with `opts`. Blobs are
@@ -231,6 +235,7 @@ pub fn build_shared(
         written: None,
         tmp,
         read_images: Vec::new(),
+        fetched: Vec::new(),
     };
     let target = b.plan()?;
     let mut image = b.build_stage(target)?;
@@ -254,6 +259,7 @@ pub fn build_shared(
         warnings: b.warnings(),
         platforms: Vec::new(),
         read_images: std::mem::take(&mut b.read_images),
+        fetched: std::mem::take(&mut b.fetched),
     })
 }
 

@@ -128,6 +128,7 @@ impl Job {
             platforms,
             source_date_epoch: opts.source_date_epoch,
             read: &built.read_images,
+            fetched: &built.fetched,
             context,
         };
         let mut bytes = serde_json::to_vec_pretty(&provenance::statement(subject, &inv))

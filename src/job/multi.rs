@@ -27,6 +27,7 @@ pub fn build_platforms(
     let mut done = Vec::new();
     let mut warnings = Vec::new();
     let mut read_images = Vec::new();
+    let mut fetched = Vec::new();
     for platform in platforms {
         events.emit(Event::PlatformStarted {
             platform: platform.to_string(),
@@ -38,6 +39,11 @@ pub fn build_platforms(
         };
         let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, events)
             .map_err(|e| for_platform(e, platform))?;
+        for f in built.fetched {
+            if !fetched.contains(&f) {
+                fetched.push(f);
+            }
+        }
         for r in built.read_images {
             if !read_images.contains(&r) {
                 read_images.push(r);
@@ -75,6 +81,7 @@ pub fn build_platforms(
         warnings,
         platforms: done,
         read_images,
+        fetched,
     })
 }
 

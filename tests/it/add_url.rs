@@ -68,7 +68,13 @@ fn a_url_with_the_right_checksum_lands_as_a_file() {
         "FROM scratch\nADD --checksum=sha256:{} {url}/files/payload.txt /data/\n",
         sha256_hex(&body)
     ));
-    let out = w.build_oci("url", &[]);
+    let out = w.build_oci("url", &["--provenance-dir", "prov"]);
+    let st = crate::common::read_json(&w.path("prov/provenance.intoto.json"));
+    let deps = st["predicate"]["buildDefinition"]["resolvedDependencies"].to_string();
+    assert!(
+        deps.contains(&format!("{url}/files/payload.txt")) && deps.contains(&sha256_hex(&body)),
+        "the URL and its digest are inputs: {deps}"
+    );
     let entries = last_layer(&out, "url");
     let file = entries.iter().find(|e| e.0 == "data/payload.txt").unwrap();
     assert_eq!(file.3, body);

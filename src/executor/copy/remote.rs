@@ -17,13 +17,13 @@ pub(crate) fn is_url(source: &str) -> bool {
 }
 
 /// Fetches `url` into the build's temporary directory; the file as a
-/// source to place.
+/// source to place, and its digest.
 pub(crate) fn fetch(
     b: &Builder<'_>,
     span: Span,
     url: &str,
     checksum: Option<&Spanned<String>>,
-) -> Result<ImagePath, BuildError> {
+) -> Result<(ImagePath, Digest), BuildError> {
     let wanted =
         match checksum {
             Some(c) => Some(c.value.parse::<Digest>().map_err(|e| {
@@ -71,7 +71,7 @@ pub(crate) fn fetch(
             format!("ADD {url}: digest mismatch: --checksum wants {w}, the body is {digest}"),
         ));
     }
-    Ok(ImagePath {
+    let file = ImagePath {
         path: name.clone(),
         name,
         meta: FsMeta {
@@ -83,7 +83,8 @@ pub(crate) fn fetch(
         },
         data: Some(path),
         below: Vec::new(),
-    })
+    };
+    Ok((file, digest))
 }
 
 /// The name a URL's file gets: its path's last segment (query dropped),

@@ -98,7 +98,11 @@ pub(crate) fn resolve(
             SourceWord::Heredoc(n, c) => items.push(Item::Inline(n.clone(), c.clone())),
             // only ADD lets a URL through (see `expand`)
             SourceWord::Path(span, url) if super::remote::is_url(url) => {
-                items.push(Item::Image(super::remote::fetch(b, *span, url, checksum)?));
+                let (got, digest) = super::remote::fetch(b, *span, url, checksum)?;
+                if !b.fetched.iter().any(|(u, d)| u == url && *d == digest) {
+                    b.fetched.push((url.clone(), digest));
+                }
+                items.push(Item::Image(got));
             }
             SourceWord::Path(span, path) if checksum.is_some() => {
                 return Err(BuildError::at(
