@@ -57,7 +57,7 @@ impl Digest {
         Digest::from_sha256(Sha256::digest(bytes).as_slice())
     }
 
-    fn from_sha256(hash: &[u8]) -> Digest {
+    pub(crate) fn from_sha256(hash: &[u8]) -> Digest {
         Digest {
             algorithm: Algorithm::Sha256,
             hex: hex::encode(hash),

@@ -4,15 +4,17 @@
 //! named, and the naming or exporting of the result.
 
 use crate::dest::scratch::{self, ScratchDir};
+mod attach;
 mod merge;
 pub mod multi;
 
+pub use attach::{Attached, Attestations};
 pub use merge::{IndexDone, IndexJob};
 
 use crate::dest::{self, ImageName, Layout, Location};
 use crate::events::Events;
 use crate::executor::{self, BuildOptions, Built};
-use crate::oci::Platform;
+use crate::oci::{Descriptor, Platform};
 use crate::Error;
 use std::path::PathBuf;
 
@@ -34,6 +36,8 @@ pub struct Job {
     /// listing them is the result (see [`multi`]). One platform or none:
     /// `options.platform` is built, a single image.
     pub platforms: Vec<Platform>,
+    /// `--sbom`, `--provenance` and where their files go.
+    pub attestations: Attestations,
 }
 
 /// What a job did.
@@ -46,6 +50,8 @@ pub struct Done {
     pub wrote: Vec<String>,
     /// Warnings for the user.
     pub warnings: Vec<String>,
+    /// The SBOM and provenance artifacts of each image.
+    pub attached: Vec<Attached>,
 }
 
 impl Job {
@@ -97,7 +103,8 @@ impl Job {
         layout.ensure_created()?;
         let _hold = layout.hold()?;
         layout.publish(&built.manifest)?;
-        let wrote = self.name_or_export(&layout, &built, events)?;
+        let attached = self.attest(&layout, &built)?;
+        let wrote = self.name_or_export(&layout, &built, &attached, events)?;
         let mut warnings = built.warnings.clone();
         if to_store && self.tags.is_empty() {
             warnings.push("no -t given: the image is kept in the store untagged".to_string());
@@ -106,6 +113,7 @@ impl Job {
             built,
             wrote,
             warnings,
+            attached,
         })
     }
 
@@ -114,10 +122,15 @@ impl Job {
         &self,
         layout: &Layout,
         built: &Built,
+        attached: &[Attached],
         events: &Events,
     ) -> Result<Vec<String>, Error> {
         let mut wrote = Vec::new();
         let names = &self.tags;
+        let artifacts: Vec<Descriptor> = attached
+            .iter()
+            .flat_map(|a| a.artifacts.iter().cloned())
+            .collect();
         if self.outputs.is_empty() {
             if names.is_empty() {
                 layout.tag(&built.manifest, &ImageName::from(""))?;
@@ -126,6 +139,9 @@ impl Job {
                 layout.tag(&built.manifest, n)?;
                 wrote.push(format!("stored {n} in {}", self.store.display()));
             }
+            for a in &artifacts {
+                layout.add_untagged(a)?;
+            }
             return Ok(wrote);
         }
         let registry = dest::RegistryOptions {
@@ -133,8 +149,24 @@ impl Job {
             ..self.options.registry.clone()
         };
         for d in &self.outputs {
-            let done = dest::export(layout, &built.manifest, names, d, &registry)?;
+            let done = dest::export_with(layout, &built.manifest, &artifacts, names, d, &registry)?;
             wrote.push(format!("wrote {done}"));
+            if let Location::Registry { reference } = d {
+                for a in attached.iter().filter(|a| !a.artifacts.is_empty()) {
+                    let how = dest::registry::referrers::push_referrers(
+                        layout,
+                        &a.subject,
+                        &a.artifacts,
+                        reference,
+                        &registry,
+                    )?;
+                    wrote.push(format!(
+                        "attached {} referrers to {} ({how})",
+                        a.artifacts.len(),
+                        a.subject.digest.short()
+                    ));
+                }
+            }
         }
         Ok(wrote)
     }

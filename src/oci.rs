@@ -46,6 +46,14 @@ pub struct Descriptor {
     /// Platform, for index entries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
+    /// The artifact type of an artifact manifest (an SBOM, a provenance
+    /// statement), in referrers indexes and `index.json`.
+    #[serde(
+        rename = "artifactType",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub artifact_type: Option<String>,
 }
 
 impl Descriptor {
@@ -57,6 +65,7 @@ impl Descriptor {
             size,
             annotations: None,
             platform: None,
+            artifact_type: None,
         }
     }
 }

@@ -3,8 +3,9 @@
 
 use super::listing::{self, Format};
 use super::report::ProgressArgs;
-use super::{examples, Failure};
+use super::{examples, pipeline, Failure};
 use clap::Args;
+use minibuild::dest::archive::STDOUT;
 use minibuild::dest::{ImageName, Location, PushOptions};
 use minibuild::events::{Event, Events};
 use minibuild::executor::BuildOptions;
@@ -34,7 +35,8 @@ pub(crate) struct BuildArgs {
     )]
     platforms: Vec<String>,
     /// Where the image goes (repeatable): oci:DIR[:REF], oci-archive:FILE[:REF],
-    /// docker-archive:FILE[:REF], docker://HOST/REPO:TAG. Default: the local store.
+    /// docker-archive:FILE[:REF], docker://HOST/REPO:TAG (FILE `-`: stdout,
+    /// never a terminal). Default: the local store.
     #[arg(short = 'o', long = "output", value_name = "DEST")]
     outputs: Vec<String>,
     /// Build this stage (and what it needs) instead of the last one.
@@ -65,6 +67,10 @@ pub(crate) struct BuildArgs {
     /// layers, platform, tags, wrote, warnings}).
     #[arg(long, value_enum, default_value_t)]
     format: Format,
+    /// --label, --annotation, --iidfile, --metadata-file (boxed: the
+    /// Command enum stays small).
+    #[command(flatten)]
+    ci: Box<pipeline::CiArgs>,
     /// The build context directory.
     #[arg(value_name = "CONTEXT", default_value = ".")]
     context: PathBuf,
@@ -85,7 +91,10 @@ fn parse_build_args(raw: &[String]) -> Result<Vec<(String, String)>, Failure> {
         .collect()
 }
 
-fn source_date_epoch() -> Result<Option<i64>, Failure> {
+fn source_date_epoch(flag: Option<i64>) -> Result<Option<i64>, Failure> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if !v.is_empty() => v.trim().parse::<i64>().map(Some).map_err(|_| {
             Failure::usage(format!(
@@ -110,6 +119,38 @@ fn dockerfile_path(args: &BuildArgs) -> PathBuf {
     })
 }
 
+/// The archive written to stdout (`-o oci-archive:-`), if one is.
+fn stdout_output(outputs: &[Location]) -> Option<&Location> {
+    outputs.iter().find(|o| match o {
+        Location::OciArchive { file, .. } | Location::DockerArchive { file, .. } => {
+            file.as_os_str() == STDOUT
+        }
+        _ => false,
+    })
+}
+
+/// Stdout takes one archive, never a terminal's, and nothing else then.
+fn check_stdout(args: &BuildArgs, outputs: &[Location]) -> Result<(), Failure> {
+    if stdout_output(outputs).is_none() {
+        return Ok(());
+    }
+    let to_stdout = |o: &&Location| stdout_output(std::slice::from_ref(*o)).is_some();
+    if outputs.iter().filter(to_stdout).count() > 1 {
+        return Err(Failure::usage("only one -o can write to stdout (-)"));
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return Err(Failure::usage(
+            "refusing to write an archive to a terminal: redirect stdout (-o oci-archive:- > FILE, or | podman load)",
+        ));
+    }
+    if args.explain {
+        return Err(Failure::usage(
+            "--explain prints on stdout, where -o ...:- writes the archive: use one of them",
+        ));
+    }
+    Ok(())
+}
+
 /// The job the flags describe (parsed once: the store, every -o and the
 /// progress use these).
 fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
@@ -120,6 +161,7 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
     for o in &args.outputs {
         outputs.push(Location::parse(o).map_err(|e| Failure::usage(e.to_string()))?);
     }
+    check_stdout(args, &outputs)?;
     let mut tags = Vec::new();
     for t in &args.tags {
         tags.push(
@@ -133,7 +175,9 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
         .map(|p| p.parse::<Platform>().map_err(Failure::usage))
         .collect::<Result<Vec<_>, _>>()?;
     let build_args = parse_build_args(&args.build_args)?;
-    let source_date_epoch = source_date_epoch()?;
+    let source_date_epoch = source_date_epoch(args.ci.source_date_epoch)?;
+    let labels = pipeline::parse_labels(&args.ci.labels)?;
+    let annotations = pipeline::parse_annotations(&args.ci.annotations, &platforms)?;
     let src =
         minibuild::syntax::read_dockerfile(&dockerfile).map_err(
             |e| match std::error::Error::source(&e) {
@@ -166,6 +210,8 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
             ..PushOptions::default()
         },
         pull: args.pull,
+        labels,
+        annotations,
     };
     Ok(Job {
         dockerfile: src,
@@ -174,6 +220,7 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
         outputs,
         store: store_dir.to_path_buf(),
         platforms,
+        attestations: args.ci.attestations()?,
     })
 }
 
@@ -185,6 +232,12 @@ pub(crate) fn run(args: BuildArgs, store_dir: &Path, events: &Events) -> Result<
         code: e.exit_code(),
         text: e.render(&shown, &job.dockerfile),
     })?;
+    pipeline::write_files(
+        args.ci.iidfile.as_deref(),
+        args.ci.metadata_file.as_deref(),
+        &job,
+        &done,
+    )?;
     for w in &done.warnings {
         events.warn(w.clone());
     }
@@ -224,6 +277,10 @@ pub(crate) fn run(args: BuildArgs, store_dir: &Path, events: &Events) -> Result<
         "wrote": done.wrote,
         "warnings": done.warnings,
     });
+    if stdout_output(&job.outputs).is_some() {
+        // stdout holds the archive
+        return Ok(());
+    }
     // a closed stdout ends quietly
     let _ = listing::print(args.format, &mut std::io::stdout(), &json, || {
         built.manifest.digest.to_string()

@@ -7,6 +7,7 @@ mod failure;
 mod index;
 mod inspect;
 mod listing;
+mod pipeline;
 mod report;
 
 use build::BuildArgs;

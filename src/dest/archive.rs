@@ -13,7 +13,9 @@ use super::layout::{ImageName, Layout};
 use super::scratch::{self, ScratchDir, SCRATCH_PREFIX};
 use crate::digest::{Digest, HashingWriter};
 use crate::events::{seconds_since, Blob, Direction, Event, Events, Meter, MeterReader, Task};
-use crate::oci::{canonical_json, Descriptor, Platform};
+use crate::oci::{
+    canonical_json, Descriptor, Platform, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -38,6 +40,7 @@ struct DockerManifestEntry {
 pub fn write_oci_archive(
     src: &Layout,
     manifest: &Descriptor,
+    artifacts: &[Descriptor],
     names: &[ImageName],
     file: &Path,
     platform: &Platform,
@@ -47,6 +50,8 @@ pub fn write_oci_archive(
     for entry in index_entries(manifest, names) {
         index.manifests.push(entry);
     }
+    // artifacts about the image (SBOM, provenance), unnamed
+    index.manifests.extend(artifacts.iter().cloned());
     let index_bytes = canonical_json(&index).map_err(DestError::json("serializing index.json"))?;
     let image = select_platform(src, manifest, platform).ok();
     let docker = match image {
@@ -69,7 +74,15 @@ pub fn write_oci_archive(
         }
         append_dir(tar, "blobs/")?;
         append_dir(tar, "blobs/sha256/")?;
-        for blob in image_blobs(src, manifest)? {
+        let mut blobs = image_blobs(src, manifest)?;
+        for a in artifacts {
+            for b in image_blobs(src, a)? {
+                if !blobs.iter().any(|x| x.digest == b.digest) {
+                    blobs.push(b);
+                }
+            }
+        }
+        for blob in blobs {
             let started = std::time::Instant::now();
             let f = src.open_blob(&blob.digest)?;
             let name = blob_name(&blob.digest);
@@ -215,8 +228,13 @@ pub fn read_oci_archive(file: &Path, dir: &Path) -> Result<Layout, DestError> {
 /// The index entries for `manifest` named `names` (one unnamed entry when
 /// there are no names).
 pub(crate) fn index_entries(manifest: &Descriptor, names: &[ImageName]) -> Vec<Descriptor> {
+    // the descriptor's own annotations (`--annotation manifest-descriptor:`)
+    // stay; its names are replaced
     let mut plain = manifest.clone();
-    plain.annotations = None;
+    if let Some(a) = plain.annotations.as_mut() {
+        a.retain(|k, _| k != ANNOTATION_REF_NAME && k != ANNOTATION_CONTAINERD_NAME);
+    }
+    plain.annotations = plain.annotations.filter(|a| !a.is_empty());
     if names.is_empty() {
         return vec![plain];
     }
@@ -224,7 +242,9 @@ pub(crate) fn index_entries(manifest: &Descriptor, names: &[ImageName]) -> Vec<D
         .iter()
         .map(|name| {
             let mut d = plain.clone();
-            d.annotations = Some(name.annotations());
+            d.annotations
+                .get_or_insert_with(Default::default)
+                .extend(name.annotations());
             d
         })
         .collect()
@@ -272,13 +292,23 @@ type Tar = tar::Builder<BufWriter<File>>;
 /// Builds a tar in a temporary file in a scratch directory beside `file`
 /// (which `fill` may use for more), then renames it there. On failure, or
 /// a signal, nothing is left beside `file`; the leftovers of a writer that
-/// was killed are removed first.
+/// was killed are removed first. `file` `-` is stdout: the tar is built in
+/// the temporary directory and copied there whole once complete, so a
+/// failed build never leaves half an archive in the pipe.
 fn write_tar_atomically(
     file: &Path,
     fill: impl FnOnce(&mut Tar, &Path) -> Result<(), DestError>,
 ) -> Result<(), DestError> {
-    let parent = parent_dir(file);
-    let what = format!("writing {}", file.display());
+    let to_stdout = file == Path::new(STDOUT);
+    let parent = if to_stdout {
+        std::env::temp_dir()
+    } else {
+        parent_dir(file)
+    };
+    let what = match to_stdout {
+        true => "writing the archive to stdout".to_string(),
+        false => format!("writing {}", file.display()),
+    };
     let _ = scratch::sweep(&parent, SCRATCH_PREFIX, false);
     let dir = ScratchDir::new_in(&parent, false).map_err(DestError::io(what.clone()))?;
     let tmp_path = dir.path().join("archive.tar");
@@ -299,10 +329,20 @@ fn write_tar_atomically(
     let tmp = buf
         .into_inner()
         .map_err(|e| DestError::io(what.clone())(e.into_error()))?;
+    if to_stdout {
+        drop(tmp);
+        let mut done = File::open(&tmp_path).map_err(DestError::io(what.clone()))?;
+        let mut out = std::io::stdout().lock();
+        std::io::copy(&mut done, &mut out).map_err(DestError::io(what.clone()))?;
+        return std::io::Write::flush(&mut out).map_err(DestError::io(what));
+    }
     tmp.sync_all().map_err(DestError::io(what.clone()))?;
     std::fs::rename(&tmp_path, file).map_err(DestError::io(what))?;
     Ok(())
 }
+
+/// The archive file name that means stdout (`-o oci-archive:-`).
+pub const STDOUT: &str = "-";
 
 fn header(size: u64, mode: u32, kind: tar::EntryType) -> tar::Header {
     let mut h = tar::Header::new_ustar();

@@ -74,10 +74,15 @@ pub struct ImageRow {
     pub platforms: Vec<String>,
 }
 
-/// The store's images, sorted by name.
+/// The store's images, sorted by name (the artifacts about them, SBOMs
+/// and provenance, are shown by `inspect`, not here).
 pub fn image_rows(store: &Layout) -> Result<Vec<ImageRow>, DestError> {
     let index = store.index()?;
-    let mut entries: Vec<&Descriptor> = index.manifests.iter().collect();
+    let mut entries: Vec<&Descriptor> = index
+        .manifests
+        .iter()
+        .filter(|d| d.artifact_type.is_none())
+        .collect();
     entries.sort_by_key(|d| ref_name(d).unwrap_or("").to_string());
     Ok(entries
         .into_iter()

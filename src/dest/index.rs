@@ -3,6 +3,7 @@
 //! and other indexes (as `docker buildx imagetools create` and `buildah
 //! manifest` do).
 
+use super::annotation::{AnnotationLevel, LeveledAnnotation};
 use super::error::DestError;
 use super::graph::{is_index, is_manifest, platforms_listed, ConfigFile, Index, Manifest};
 use super::layout::{ImageName, Layout};
@@ -124,38 +125,25 @@ pub struct Annotation {
 impl std::str::FromStr for Annotation {
     type Err = DestError;
 
-    /// Parses `[index:|manifest[PLATFORM]:|manifest-descriptor[PLATFORM]:]KEY=VALUE`.
+    /// Parses `[index:|manifest[PLATFORM]:|manifest-descriptor[PLATFORM]:]KEY=VALUE`
+    /// (no prefix: the index).
     fn from_str(s: &str) -> Result<Annotation, DestError> {
-        let bad = |why: String| DestError::invalid(format!("parsing --annotation {s:?}"), why);
-        let (target, rest) = match s.split_once(':').filter(|(t, _)| !t.contains('=')) {
-            None => (AnnotationTarget::Index, s),
-            Some(("index", rest)) => (AnnotationTarget::Index, rest),
-            Some((kind, rest)) => {
-                let (name, platform) = match kind.split_once('[') {
-                    Some((name, p)) => {
-                        let p = p
-                            .strip_suffix(']')
-                            .ok_or_else(|| bad(format!("{kind:?} lacks its closing ]")))?;
-                        (name, Some(p.parse::<Platform>().map_err(bad)?))
-                    }
-                    None => (kind, None),
-                };
-                if name != "manifest" && name != "manifest-descriptor" {
-                    return Err(bad(format!(
-                        "unknown annotation type {name:?}: expected index or manifest[PLATFORM]"
-                    )));
-                }
-                (AnnotationTarget::Manifest(platform), rest)
+        let a = LeveledAnnotation::parse(s, AnnotationLevel::Index)?;
+        let target = match (a.level, a.platform) {
+            (AnnotationLevel::Index, None) => AnnotationTarget::Index,
+            (AnnotationLevel::Manifest | AnnotationLevel::ManifestDescriptor, p) => {
+                AnnotationTarget::Manifest(p)
             }
+            _ => return Err(DestError::invalid(
+                format!("parsing --annotation {s:?}"),
+                "unknown annotation type for index create: expected index or manifest[PLATFORM]",
+            )),
         };
-        match rest.split_once('=') {
-            Some((key, value)) if !key.is_empty() => Ok(Annotation {
-                target,
-                key: key.to_string(),
-                value: value.to_string(),
-            }),
-            _ => Err(bad("expected KEY=VALUE".to_string())),
-        }
+        Ok(Annotation {
+            target,
+            key: a.key,
+            value: a.value,
+        })
     }
 }
 

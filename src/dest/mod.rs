@@ -5,6 +5,7 @@
 //! [`Layout`]; [`export`] writes it to a [`Location`], [`fetch_image`]
 //! brings one in.
 
+pub mod annotation;
 pub mod archive;
 pub mod auth;
 pub mod commands;
@@ -16,6 +17,7 @@ mod images;
 pub mod index;
 pub mod layout;
 pub mod options;
+pub mod referrers;
 pub mod registry;
 pub mod scratch;
 pub mod store;
@@ -112,6 +114,21 @@ pub fn export(
     dest: &Location,
     opts: &RegistryOptions,
 ) -> Result<String, DestError> {
+    export_with(src, manifest, &[], names, dest, opts)
+}
+
+/// [`export`], with `artifacts` about the image (SBOM, provenance) carried
+/// along into `oci:` layouts and `oci-archive:`s, listed in their
+/// `index.json` (a docker archive cannot hold them; registries get them
+/// through `registry::referrers`).
+pub fn export_with(
+    src: &Layout,
+    manifest: &Descriptor,
+    artifacts: &[Descriptor],
+    names: &[ImageName],
+    dest: &Location,
+    opts: &RegistryOptions,
+) -> Result<String, DestError> {
     let chosen = |reference: &Option<ImageName>| -> Vec<ImageName> {
         match reference {
             Some(r) => vec![r.clone()],
@@ -135,10 +152,17 @@ pub fn export(
             let out = Layout::staging(dir);
             let _hold = out.hold()?;
             out.copy_image_from(src, manifest)?;
+            for a in artifacts {
+                out.copy_image_from(src, a)?;
+            }
             // the layout may be new: make it and hold it now
             out.ensure_created()?;
             let _hold = out.hold()?;
             out.publish(manifest)?;
+            for a in artifacts {
+                out.publish(a)?;
+                out.add_untagged(a)?;
+            }
             if names.is_empty() {
                 out.add_untagged(manifest)?;
             }
@@ -152,6 +176,7 @@ pub fn export(
             archive::write_oci_archive(
                 src,
                 manifest,
+                artifacts,
                 &names,
                 file,
                 &opts.platform(),

@@ -86,6 +86,14 @@ impl<'a> Builder<'a> {
             .layout
             .read_image(&desc)
             .map_err(|e| BuildError::at(span, format!("loading base image {spec}")).caused(e))?;
+        let read = super::ReadImage {
+            name: spec.to_string(),
+            manifest: desc,
+            layers: image.layers.iter().map(|l| l.digest.clone()).collect(),
+        };
+        if !self.read_images.contains(&read) {
+            self.read_images.push(read);
+        }
         Ok(image)
     }
 

@@ -9,10 +9,12 @@ pub mod meta;
 mod report;
 pub mod rootfs;
 pub(crate) mod shared;
+mod stamp;
 pub mod users;
 mod vars;
 mod words;
 
+use crate::dest::annotation::LeveledAnnotation;
 use crate::dest::{Layout, PushOptions};
 use crate::events::Events;
 use crate::expand::Lexer;
@@ -63,6 +65,12 @@ pub struct BuildOptions {
     pub registry: PushOptions,
     /// `--pull`: FROM names missing from the store come from their registry.
     pub pull: bool,
+    /// `--label KEY=VALUE`: set on the built image's config, over the
+    /// Dockerfile's LABELs.
+    pub labels: Vec<(String, String)>,
+    /// `--annotation`: the manifest and descriptor ones are set here, the
+    /// index ones by the multi-platform build.
+    pub annotations: Vec<LeveledAnnotation>,
 }
 
 impl BuildOptions {
@@ -83,6 +91,8 @@ impl BuildOptions {
             platform_chosen: false,
             registry: PushOptions::default(),
             pull: false,
+            labels: Vec::new(),
+            annotations: Vec::new(),
         }
     }
 }
@@ -99,6 +109,22 @@ pub struct Built {
     /// For a multi-platform build (`manifest` is then the index): each
     /// platform's image, in the order asked for. Empty otherwise.
     pub platforms: Vec<(Platform, Descriptor, Image)>,
+    /// The images the build read (FROM and `COPY --from` images), in the
+    /// order first read; for a multi-platform build, every platform's.
+    pub read_images: Vec<ReadImage>,
+    /// The URLs ADD fetched, each with its body's digest.
+    pub fetched: Vec<(String, crate::digest::Digest)>,
+}
+
+/// An image a build read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadImage {
+    /// As the Dockerfile named it (expanded).
+    pub name: String,
+    /// Its manifest.
+    pub manifest: Descriptor,
+    /// Its layers' digests.
+    pub layers: Vec<crate::digest::Digest>,
 }
 
 /// The state of a stage being built.
@@ -152,6 +178,10 @@ pub struct Builder<'a> {
     /// The layer the current step wrote, for its report.
     written: Option<report::Written>,
     pub(crate) tmp: crate::dest::scratch::ScratchDir,
+    /// The images read (bases, `COPY --from` images), for SBOM and provenance.
+    read_images: Vec<ReadImage>,
+    /// The URLs ADD fetched, with their bodies' digests (for provenance).
+    fetched: Vec<(String, crate::digest::Digest)>,
 }
 
 /// Parses and builds the Dockerfile text `src` with `opts`. Blobs are
@@ -204,6 +234,8 @@ pub fn build_shared(
         expanded: std::cell::Cell::new(0),
         written: None,
         tmp,
+        read_images: Vec::new(),
+        fetched: Vec::new(),
     };
     let target = b.plan()?;
     let mut image = b.build_stage(target)?;
@@ -216,14 +248,18 @@ pub fn build_shared(
         let (layer, _) = b.write_layer(&[], &[], span)?;
         image.add_empty_layer(layer);
     }
-    let manifest = layout
+    stamp::label_and_annotate(&mut image, opts);
+    let mut manifest = layout
         .write_image(&image)
         .map_err(|e| BuildError::other("writing the image").caused(e))?;
+    stamp::annotate_descriptor(&mut manifest, opts);
     Ok(Built {
         manifest,
         image,
         warnings: b.warnings(),
         platforms: Vec::new(),
+        read_images: std::mem::take(&mut b.read_images),
+        fetched: std::mem::take(&mut b.fetched),
     })
 }
 

@@ -35,6 +35,9 @@ pub struct Image {
     pub config: ImageConfig,
     /// The manifest's layer descriptors, bottom first.
     pub layers: Vec<Descriptor>,
+    /// The manifest's annotations (`--annotation manifest:K=V`); a base's
+    /// are not inherited, as in BuildKit.
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// The image manifest (`application/vnd.oci.image.manifest.v1+json`).
@@ -74,6 +77,7 @@ impl Image {
         Image {
             config,
             layers: Vec::new(),
+            annotations: Default::default(),
         }
     }
 
@@ -82,6 +86,7 @@ impl Image {
         Image {
             config,
             layers: manifest.layers.clone(),
+            annotations: Default::default(),
         }
     }
 
@@ -123,7 +128,7 @@ impl Image {
             media_type: Some(oci::MEDIA_TYPE_MANIFEST.to_string()),
             config: Descriptor::new(oci::MEDIA_TYPE_CONFIG, config_digest, config_size),
             layers: self.layers.clone(),
-            annotations: None,
+            annotations: Some(self.annotations.clone()).filter(|a| !a.is_empty()),
         }
     }
 

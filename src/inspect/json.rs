@@ -88,6 +88,21 @@ pub struct ImageSummary {
     pub layers: Vec<LayerSummary>,
     /// The config's history, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// The artifacts the layout holds about the manifest shown (SBOM,
+    /// provenance: `subject` is this manifest).
+    pub referrers: Vec<Referrer>,
+}
+
+/// An artifact about an image.
+#[derive(Debug, Clone, Serialize)]
+pub struct Referrer {
+    /// What it holds (`application/spdx+json`, `application/vnd.in-toto+json`).
+    #[serde(rename = "artifactType")]
+    pub artifact_type: String,
+    /// Its manifest's digest.
+    pub digest: Digest,
+    /// Its manifest's size.
+    pub size: u64,
 }
 
 /// What one tar entry of a layer does to the image's filesystem.

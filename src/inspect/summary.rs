@@ -3,7 +3,9 @@
 //! lists), the manifest, the config (platform, command, environment), each
 //! layer with its size and diff_id, and the history.
 
-use super::json::{BlobRef, HistoryEntry, ImageSummary, IndexEntry, IndexSummary, LayerSummary};
+use super::json::{
+    BlobRef, HistoryEntry, ImageSummary, IndexEntry, IndexSummary, LayerSummary, Referrer,
+};
 use super::source::Opened;
 use crate::dest::commands::human_size;
 use crate::dest::graph::{is_index, ConfigFile, Index, Manifest};
@@ -102,7 +104,32 @@ pub fn summarize(opened: &Opened, platform: Option<&Platform>) -> Result<ImageSu
         runtime: serde_json::to_value(&config.config).unwrap_or_default(),
         layers,
         history,
+        referrers: referrers(&opened.layout, &desc.digest),
     })
+}
+
+/// The artifacts in `layout`'s `index.json` whose subject is `subject`.
+fn referrers(layout: &crate::dest::Layout, subject: &crate::digest::Digest) -> Vec<Referrer> {
+    let Ok(index) = layout.index() else {
+        return Vec::new();
+    };
+    index
+        .manifests
+        .iter()
+        .filter(|d| d.artifact_type.is_some())
+        .filter(|d| {
+            crate::dest::referrers::subject_of(layout, d)
+                .ok()
+                .flatten()
+                .as_ref()
+                == Some(subject)
+        })
+        .map(|d| Referrer {
+            artifact_type: d.artifact_type.clone().unwrap_or_default(),
+            digest: d.digest.clone(),
+            size: d.size,
+        })
+        .collect()
 }
 
 /// `os/arch[/variant]` of a config.
@@ -220,6 +247,17 @@ fn summary_config(s: &ImageSummary, w: &mut dyn FnMut(String)) {
             w(format!(
                 "    {mark}{}",
                 h.created_by.as_deref().unwrap_or("")
+            ));
+        }
+    }
+    if !s.referrers.is_empty() {
+        w("  referrers (artifacts about this image, subject = its manifest):".into());
+        for r in &s.referrers {
+            w(format!(
+                "    {} {} ({})",
+                r.artifact_type,
+                r.digest,
+                human_size(r.size)
             ));
         }
     }

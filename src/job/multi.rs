@@ -3,11 +3,13 @@
 //! sharing the build context and the layers that come out the same; then
 //! one OCI image index listing each image with its platform.
 
+use crate::dest::annotation::{annotate, AnnotationLevel, LeveledAnnotation};
 use crate::dest::{self, Layout, Location};
 use crate::events::{Event, Events};
 use crate::executor::{self, BuildError, BuildOptions, Built, SharedWork};
 use crate::oci::Platform;
 use crate::Error;
+use std::collections::BTreeMap;
 
 /// Builds `dockerfile` for each of `platforms` into `layout` and writes the
 /// index; a [`Built`] whose manifest is the index and whose image is the
@@ -24,6 +26,8 @@ pub fn build_platforms(
     let shared = SharedWork::new();
     let mut done = Vec::new();
     let mut warnings = Vec::new();
+    let mut read_images = Vec::new();
+    let mut fetched = Vec::new();
     for platform in platforms {
         events.emit(Event::PlatformStarted {
             platform: platform.to_string(),
@@ -35,18 +39,30 @@ pub fn build_platforms(
         };
         let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, events)
             .map_err(|e| for_platform(e, platform))?;
+        for f in built.fetched {
+            if !fetched.contains(&f) {
+                fetched.push(f);
+            }
+        }
+        for r in built.read_images {
+            if !read_images.contains(&r) {
+                read_images.push(r);
+            }
+        }
         for w in built.warnings {
             if !warnings.contains(&w) {
                 warnings.push(w);
             }
         }
+        // keeps its `manifest-descriptor:` annotations
         let mut entry = built.manifest.clone();
-        entry.annotations = None;
         entry.platform = Some(platform.clone());
         done.push((platform.clone(), entry, built.image));
     }
     let entries = done.iter().map(|(_, d, _)| d.clone()).collect();
-    let index = dest::index::write_index(layout, entries, None)?;
+    let at = |level| index_annotations(&options.annotations, level);
+    let mut index = dest::index::write_index(layout, entries, Some(at(AnnotationLevel::Index)))?;
+    annotate(&mut index, at(AnnotationLevel::IndexDescriptor));
     events.emit(Event::Output {
         message: format!(
             "index {} ({} platforms; {} layers shared between them)",
@@ -64,7 +80,21 @@ pub fn build_platforms(
         image,
         warnings,
         platforms: done,
+        read_images,
+        fetched,
     })
+}
+
+/// The `index:` (or `index-descriptor:`) annotations: those without a
+/// platform selector (an index has none).
+fn index_annotations(
+    list: &[LeveledAnnotation],
+    level: AnnotationLevel,
+) -> BTreeMap<String, String> {
+    list.iter()
+        .filter(|a| a.level == level && a.platform.is_none())
+        .map(|a| (a.key.clone(), a.value.clone()))
+        .collect()
 }
 
 /// Refuses a platform listed twice, and outputs that cannot hold an

@@ -4,10 +4,13 @@
 
 mod common;
 
+mod add_url;
 mod archive_add;
 mod archive_fuzz;
 mod archive_symlinks;
+mod attest;
 mod blob_trust;
+mod ci_outputs;
 mod cli;
 mod cli_explain;
 mod cli_progress;
@@ -16,6 +19,7 @@ mod context_fidelity;
 mod context_names;
 mod context_specials;
 mod copy_fidelity;
+mod copy_parents;
 mod corpus_buildah;
 mod corpus_buildkit;
 mod debian;

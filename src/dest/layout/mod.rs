@@ -344,10 +344,30 @@ impl Layout {
         // first the writers' lock (the order every writer takes them in)
         let _users = self.flock(USERS_LOCK_FILE, LockMode::Exclusive)?;
         let _lock = self.lock()?;
-        let index = self.index()?;
+        let mut index = self.index()?;
         let mut keep = BTreeSet::new();
-        for entry in &index.manifests {
+        let (artifacts, images): (Vec<_>, Vec<_>) = index
+            .manifests
+            .iter()
+            .cloned()
+            .partition(|d| d.artifact_type.is_some());
+        for entry in &images {
             self.mark(entry, &mut keep)?;
+        }
+        // an SBOM or provenance stays while the image it is about stays
+        let mut kept = images;
+        for a in artifacts {
+            match super::referrers::subject_of(self, &a).ok().flatten() {
+                Some(subject) if !keep.contains(&subject) => {}
+                _ => {
+                    self.mark(&a, &mut keep)?;
+                    kept.push(a);
+                }
+            }
+        }
+        if kept.len() != index.manifests.len() {
+            index.manifests = kept;
+            self.write_index(&index)?;
         }
         let dir = self.root.join("blobs").join("sha256");
         let mut pruned = Pruned::default();

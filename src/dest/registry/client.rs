@@ -329,8 +329,37 @@ impl Client {
     /// True when the registry answers 200 for the manifest `digest` (an
     /// index's child pushed before): anything else means push it.
     pub(super) fn has_manifest(&self, digest: &Digest) -> Result<bool, DestError> {
-        let url = self.url(&format!("manifests/{digest}"));
-        let what = format!("checking for manifest at {url}");
+        self.has_tag(&digest.to_string())
+    }
+
+    /// The referrers of `subject` through the OCI 1.1 referrers API (an
+    /// index's bytes), or `None` when the registry has no such API (a 404,
+    /// as the CNCF distribution 2.8 answers).
+    pub(super) fn referrers(&self, subject: &Digest) -> Result<Option<Vec<u8>>, DestError> {
+        let url = self.url(&format!("referrers/{subject}"));
+        let what = format!("listing referrers at {url}");
+        let mut resp = self
+            .auth(&url, self.agent.get(&url))
+            .header("Accept", crate::oci::MEDIA_TYPE_INDEX)
+            .call()
+            .map_err(self.http(&what))?;
+        match resp.status().as_u16() {
+            200 => resp
+                .body_mut()
+                .with_config()
+                .limit(MAX_MANIFEST)
+                .read_to_vec()
+                .map(Some)
+                .map_err(self.http(&what)),
+            404 => Ok(None),
+            _ => Err(unexpected(&what, resp)),
+        }
+    }
+
+    /// Whether the repository has a manifest under `tag` (or a digest).
+    pub(super) fn has_tag(&self, tag: &str) -> Result<bool, DestError> {
+        let url = self.url(&format!("manifests/{tag}"));
+        let what = format!("checking for a manifest at {url}");
         let accept = manifest_accept();
         let resp = self
             .auth(&url, self.agent.head(&url))

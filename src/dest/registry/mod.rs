@@ -14,6 +14,7 @@
 
 mod checks;
 mod client;
+pub mod referrers;
 
 pub use super::options::{Timeouts, TIMEOUT_ENV};
 pub use client::base_url;

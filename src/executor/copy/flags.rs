@@ -33,6 +33,10 @@ pub(crate) struct CopyFlags {
     pub(crate) unpack: bool,
     /// `--link`: copied onto an empty filesystem.
     pub(crate) link: bool,
+    /// COPY `--parents`: each source keeps its path (below a `/./` pivot).
+    pub(crate) parents: bool,
+    /// ADD `--checksum=sha256:...`: what a URL's body must hash to.
+    pub(crate) checksum: Option<Spanned<String>>,
 }
 
 impl CopyFlags {
@@ -80,6 +84,8 @@ impl CopyFlags {
                 "exclude" => flags.excludes.push(value),
                 "unpack" => flags.unpack = boolean,
                 "link" => flags.link = boolean,
+                "checksum" => flags.checksum = Some(spanned()),
+                "parents" => flags.parents = boolean,
                 _ => return Err(unsupported(flag.span, name, &flag.name)),
             }
         }

@@ -4,7 +4,9 @@
 //! layer.
 
 pub mod flags;
+mod parents;
 pub(crate) mod place;
+mod remote;
 pub(crate) mod sources;
 
 use super::rootfs::{self, RootFs};
@@ -43,7 +45,17 @@ pub(crate) fn plan(
         Some(f) if !f.value.is_empty() => Some(b.stage_image_for_copy(index, &f.value, f.span)?),
         _ => None,
     };
-    let items = sources::resolve(b, &words, from.as_ref(), name)?;
+    if flags.parents && from.is_some() {
+        return Err(BuildError::at(
+            instr.span,
+            "COPY --parents --from is not supported by minibuild (only context sources)",
+        ));
+    }
+    let items = if flags.parents {
+        Vec::new()
+    } else {
+        sources::resolve(b, &words, from.as_ref(), name, flags.checksum.as_ref())?
+    };
 
     // --link: the files are copied onto an empty filesystem and the layer
     // stacked on the image, so the base's directories and symlinks play no
@@ -68,6 +80,9 @@ pub(crate) fn plan(
     let mut placer = Placer::new(fs, &dest, how);
     for item in items {
         placer.place(b.context(), item)?;
+    }
+    if flags.parents {
+        parents::place(b, &mut placer, &words, &dest)?;
     }
     Ok((
         placer.finish(),

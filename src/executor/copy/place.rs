@@ -80,6 +80,13 @@ impl<'a> Placer<'a> {
         }
     }
 
+    /// Places the next sources into `dest` (absolute) instead: `COPY
+    /// --parents` moves it for each source.
+    pub(crate) fn set_dest(&mut self, dest: &str) {
+        self.dest = crate::context::clean_rel(&self.fs.resolve(dest));
+        self.dest_slash = dest.ends_with('/');
+    }
+
     /// Whether the destination is a directory now: written as one, the
     /// root, made one by an earlier source, or one in the filesystem.
     fn dest_is_dir(&self) -> bool {

@@ -6,7 +6,7 @@ use super::super::rootfs::{self, Extracted, FsKind, FsMeta, RootFs};
 use super::super::{BuildError, Builder, Stage};
 use crate::context::ContextEntry;
 use crate::image::Image;
-use crate::span::Span;
+use crate::span::{Span, Spanned};
 use crate::syntax::ast::{CopySource, Paths};
 
 /// A source as written, expanded.
@@ -65,6 +65,10 @@ pub(crate) fn expand(
             CopySource::Path(s) => s,
         };
         let v = b.expand_word(s.span, &s.value, &stage.vars)?;
+        if name == "ADD" && super::remote::is_url(&v) {
+            words.push(SourceWord::Path(s.span, v));
+            continue;
+        }
         if v.contains("://") || v.starts_with("git@") {
             return Err(BuildError::at(
                 s.span,
@@ -83,6 +87,7 @@ pub(crate) fn resolve(
     words: &[SourceWord],
     from: Option<&Image>,
     name: &str,
+    checksum: Option<&Spanned<String>>,
 ) -> Result<Vec<Item>, BuildError> {
     if let Some(img) = from {
         return resolve_in_image(b, img, words);
@@ -91,6 +96,20 @@ pub(crate) fn resolve(
     for word in words {
         match word {
             SourceWord::Heredoc(n, c) => items.push(Item::Inline(n.clone(), c.clone())),
+            // only ADD lets a URL through (see `expand`)
+            SourceWord::Path(span, url) if super::remote::is_url(url) => {
+                let (got, digest) = super::remote::fetch(b, *span, url, checksum)?;
+                if !b.fetched.iter().any(|(u, d)| u == url && *d == digest) {
+                    b.fetched.push((url.clone(), digest));
+                }
+                items.push(Item::Image(got));
+            }
+            SourceWord::Path(span, path) if checksum.is_some() => {
+                return Err(BuildError::at(
+                    *span,
+                    format!("{name} --checksum is for http(s) sources only, and {path} is not one"),
+                ));
+            }
             SourceWord::Path(span, path) => {
                 let found = b
                     .context()
