@@ -99,6 +99,9 @@ impl Job {
         layout.publish(&built.manifest)?;
         let wrote = self.name_or_export(&layout, &built, events)?;
         let mut warnings = built.warnings.clone();
+        // the blobs are stored: the cache may point at them now
+        let cache_store = store.as_ref().unwrap_or(&layout);
+        warnings.extend(crate::cache::commit(cache_store, &layout, &built.cache));
         if to_store && self.tags.is_empty() {
             warnings.push("no -t given: the image is kept in the store untagged".to_string());
         }

@@ -37,6 +37,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cache;
 pub mod context;
 pub mod dest;
 pub mod digest;

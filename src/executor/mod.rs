@@ -3,6 +3,7 @@
 //! metadata instruction a config edit; both through [`Image::append`].
 
 mod base;
+mod cached;
 pub mod copy;
 mod error;
 pub mod meta;
@@ -63,6 +64,8 @@ pub struct BuildOptions {
     pub registry: PushOptions,
     /// `--pull`: FROM names missing from the store come from their registry.
     pub pull: bool,
+    /// How the build cache is used.
+    pub cache: crate::cache::CacheOptions,
 }
 
 impl BuildOptions {
@@ -83,6 +86,7 @@ impl BuildOptions {
             platform_chosen: false,
             registry: PushOptions::default(),
             pull: false,
+            cache: crate::cache::CacheOptions::default(),
         }
     }
 }
@@ -99,6 +103,9 @@ pub struct Built {
     /// For a multi-platform build (`manifest` is then the index): each
     /// platform's image, in the order asked for. Empty otherwise.
     pub platforms: Vec<(Platform, Descriptor, Image)>,
+    /// The cache entries to write once the image's blobs are stored
+    /// ([`crate::cache::commit`]).
+    pub cache: Vec<crate::cache::Record>,
 }
 
 /// The state of a stage being built.
@@ -151,6 +158,16 @@ pub struct Builder<'a> {
     expanded: std::cell::Cell<usize>,
     /// The layer the current step wrote, for its report.
     written: Option<report::Written>,
+    /// The store's build cache (none without a store).
+    cache: Option<crate::cache::Cache>,
+    /// The current step, as the cache knows it (layer steps).
+    cache_step: Option<cached::CacheStep>,
+    /// A miss whose layer is being written.
+    pending: Option<cached::Pending>,
+    /// What the cache did for the current step, for its report.
+    cache_note: Option<crate::events::CacheResult>,
+    /// The entries this build made or used.
+    cache_records: Vec<crate::cache::Record>,
     pub(crate) tmp: crate::dest::scratch::ScratchDir,
 }
 
@@ -203,6 +220,11 @@ pub fn build_shared(
         image_fs: BTreeMap::new(),
         expanded: std::cell::Cell::new(0),
         written: None,
+        cache: store.map(|s| crate::cache::Cache::of(s.root())),
+        cache_step: None,
+        pending: None,
+        cache_note: None,
+        cache_records: Vec::new(),
         tmp,
     };
     let target = b.plan()?;
@@ -219,11 +241,15 @@ pub fn build_shared(
     let manifest = layout
         .write_image(&image)
         .map_err(|e| BuildError::other("writing the image").caused(e))?;
+    if let Some(cache) = &b.cache {
+        cache.save_stat();
+    }
     Ok(Built {
         manifest,
         image,
         warnings: b.warnings(),
         platforms: Vec::new(),
+        cache: std::mem::take(&mut b.cache_records),
     })
 }
 
@@ -393,7 +419,7 @@ impl<'a> Builder<'a> {
             cmd_set: false,
             env_index,
         };
-        for instr in self.stages.stages[index].body.clone() {
+        for (position, instr) in self.stages.stages[index].body.clone().iter().enumerate() {
             // a stage COPY --from reads is built (and reported) before this
             // step starts, so the steps are reported in their order
             let from = instr.flags.iter().find(|f| f.name == "from");
@@ -405,6 +431,7 @@ impl<'a> Builder<'a> {
             }
             self.step += 1;
             let text = self.df_text(instr.span);
+            self.cache_step = self.cache_step(index, position, &text, &stage);
             let text = if instr.heredocs.is_empty() {
                 one_line(&text)
             } else {
@@ -457,14 +484,20 @@ impl<'a> Builder<'a> {
             clamp_mtime: self.opts.source_date_epoch,
             events: self.events.clone(),
         };
-        let key = shared::layer_key(parent, sources, &options);
-        if let Some(done) = self.shared.layer(&key) {
-            if self.layout.has_blob(&done.0.descriptor.digest) {
-                return Ok(done);
-            }
+        if let Some(hit) = self.cached_layer(parent, sources, &options)? {
+            return Ok(hit);
         }
-        let done = self.write_new_layer(sources, span, &options)?;
-        self.shared.remember(key, done.clone());
+        let key = shared::layer_key(parent, sources, &options);
+        let shared = self.shared.layer(&key);
+        let done = match shared.filter(|d| self.layout.has_blob(&d.0.descriptor.digest)) {
+            Some(done) => done,
+            None => {
+                let done = self.write_new_layer(sources, span, &options)?;
+                self.shared.remember(key, done.clone());
+                done
+            }
+        };
+        self.cache_written(&done.0, &done.1);
         Ok(done)
     }
 

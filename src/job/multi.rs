@@ -24,6 +24,7 @@ pub fn build_platforms(
     let shared = SharedWork::new();
     let mut done = Vec::new();
     let mut warnings = Vec::new();
+    let mut cache = Vec::new();
     for platform in platforms {
         events.emit(Event::PlatformStarted {
             platform: platform.to_string(),
@@ -35,6 +36,7 @@ pub fn build_platforms(
         };
         let built = executor::build_shared(dockerfile, &opts, layout, store, &shared, events)
             .map_err(|e| for_platform(e, platform))?;
+        cache.extend(built.cache);
         for w in built.warnings {
             if !warnings.contains(&w) {
                 warnings.push(w);
@@ -64,6 +66,7 @@ pub fn build_platforms(
         image,
         warnings,
         platforms: done,
+        cache,
     })
 }
 

@@ -341,6 +341,13 @@ impl Layout {
     /// Blobs a writer has stored but not yet tagged are unreachable too, so
     /// prune first waits for every writer holding [`Layout::hold`].
     pub fn prune(&self) -> Result<Pruned, DestError> {
+        self.prune_with_cache(false)
+    }
+
+    /// [`Layout::prune`], which also keeps the blobs of the build cache's
+    /// recent entries (removing the old ones), or, with `drop_cache`,
+    /// removes the whole cache first.
+    pub fn prune_with_cache(&self, drop_cache: bool) -> Result<Pruned, DestError> {
         // first the writers' lock (the order every writer takes them in)
         let _users = self.flock(USERS_LOCK_FILE, LockMode::Exclusive)?;
         let _lock = self.lock()?;
@@ -349,6 +356,10 @@ impl Layout {
         for entry in &index.manifests {
             self.mark(entry, &mut keep)?;
         }
+        let cached = crate::cache::prune_entries(&self.root, drop_cache).map_err(DestError::io(
+            format!("pruning the build cache in {}", self.root.display()),
+        ))?;
+        keep.extend(cached);
         let dir = self.root.join("blobs").join("sha256");
         let mut pruned = Pruned::default();
         let entries =
