@@ -10,7 +10,6 @@ Examples:
 pub(crate) const BUILD: &str = "\
 Examples:
   minibuild build -t hello:scratch examples/hello
-  minibuild build --progress plain -o oci:hello-oci -o docker-archive:hello.tar examples/hello
   minibuild build --platform linux/amd64,linux/arm64 -t hello:multi -o oci:multi-oci examples/hello
   SOURCE_DATE_EPOCH=0 minibuild build --explain -t hello:scratch examples/hello
   minibuild build --explain-cache -t hello:scratch examples/hello";

@@ -212,8 +212,8 @@ fn results_as_json_for_build_inspect_save_rm_and_prune() {
     let o = w.run(&["inspect", "--format", "json", "t:1"]);
     let inspected: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(inspected["entry"]["digest"], digest.as_str());
-    assert_eq!(inspected["config"]["config"]["Cmd"][0], "/a");
-    assert_eq!(inspected["manifest"]["layers"].as_array().unwrap().len(), 1);
+    assert_eq!(inspected["runtime"]["Cmd"][0], "/a");
+    assert_eq!(inspected["layers"].as_array().unwrap().len(), 1);
 
     let archive = w.path("t.tar");
     let dest = format!("oci-archive:{}", archive.display());

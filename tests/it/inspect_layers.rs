@@ -193,7 +193,7 @@ fn an_index_with_several_platforms_lists_them_and_platform_picks() {
     let bad = w.run(&["inspect", "--platform", "linux/s390x", &source]);
     assert_eq!(bad.status.code(), Some(1));
     assert!(
-        crate::common::stderr(&bad).contains("no entry for linux/s390x"),
+        crate::common::stderr(&bad).contains("no image for linux/s390x"),
         "{}",
         crate::common::stderr(&bad)
     );
