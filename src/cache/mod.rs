@@ -71,6 +71,25 @@ pub struct Record {
     pub hit: bool,
 }
 
+/// What a build leaves for [`commit`] to write once its blobs are stored.
+#[derive(Debug, Clone, Default)]
+pub struct CacheWrites {
+    /// The entries made or used, in step order.
+    pub records: Vec<Record>,
+    /// The stat cache, when it learned something.
+    pub stat: Option<StatCache>,
+}
+
+impl CacheWrites {
+    /// Adds another build's writes (a platform of a multi-platform build).
+    pub fn extend(&mut self, other: CacheWrites) {
+        self.records.extend(other.records);
+        if other.stat.is_some() {
+            self.stat = other.stat;
+        }
+    }
+}
+
 /// The cache of the store at `root`.
 #[derive(Debug)]
 pub struct Cache {
@@ -139,13 +158,12 @@ impl Cache {
         self.stat.as_ref().map_or(0, |s| s.read_bytes)
     }
 
-    /// Saves the stat cache when it learned something (best effort: it
-    /// only saves work).
-    pub fn save_stat(&self) {
-        if let Some(stat) = self.stat.as_ref().filter(|s| s.changed()) {
-            if let Ok(bytes) = serde_json::to_vec(stat) {
-                let _ = write_atomic(&self.dir, "stat.json", &bytes);
-            }
+    /// The writes for [`commit`]: `records`, and the stat cache when it
+    /// learned something.
+    pub fn writes(&mut self, records: Vec<Record>) -> CacheWrites {
+        CacheWrites {
+            records,
+            stat: self.stat.take().filter(StatCache::changed),
         }
     }
 
@@ -232,10 +250,22 @@ fn xattrs_sum(xattrs: &[(String, Vec<u8>)]) -> String {
 /// blobs are there: a blob that is only in `layout` (an `oci:` output, a
 /// scratch layout) is copied into the store first. Returns warnings (a
 /// store that cannot be written keeps no cache; the build still stands).
-pub fn commit(store: &Layout, layout: &Layout, records: &[Record]) -> Vec<String> {
+pub fn commit(store: &Layout, layout: &Layout, writes: &CacheWrites) -> Vec<String> {
+    // a build writing elsewhere makes no store just for its cache
+    if store.root() != layout.root() && !store.root().join("oci-layout").is_file() {
+        return Vec::new();
+    }
     let cache = Cache::of(store.root());
     let mut warnings = Vec::new();
-    for r in records {
+    // best effort: the stat cache only saves work
+    if let Some(bytes) = writes
+        .stat
+        .as_ref()
+        .and_then(|s| serde_json::to_vec(s).ok())
+    {
+        let _ = write_atomic(&cache.dir, "stat.json", &bytes);
+    }
+    for r in &writes.records {
         if let Err(e) = commit_one(&cache, store, layout, r) {
             warnings.push(format!("not caching layer {}: {e}", r.entry.layer.digest));
         }

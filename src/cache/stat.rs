@@ -22,7 +22,7 @@ struct Stamp {
 
 /// The stat cache of one store (loaded at the first use, saved by
 /// [`super::Cache::commit`]).
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct StatCache {
     /// By `device:inode`.
     files: HashMap<String, Stamp>,

@@ -11,8 +11,7 @@ pub(crate) const BUILD: &str = "\
 Examples:
   minibuild build -t hello:scratch examples/hello
   minibuild build --platform linux/amd64,linux/arm64 -t hello:multi -o oci:multi-oci examples/hello
-  SOURCE_DATE_EPOCH=0 minibuild build --explain -t hello:scratch examples/hello
-  minibuild build --explain-cache -t hello:scratch examples/hello";
+  SOURCE_DATE_EPOCH=0 minibuild build --explain --explain-cache -t hello:scratch examples/hello";
 
 pub(crate) const IMAGES: &str = "\
 Examples:
@@ -53,7 +52,7 @@ Examples:
 pub(crate) const PRUNE: &str = "\
 Examples:
   minibuild prune
-  minibuild prune --format json";
+  minibuild prune --cache --format json";
 
 pub(crate) const SAVE: &str = "\
 Examples:

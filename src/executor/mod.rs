@@ -105,7 +105,7 @@ pub struct Built {
     pub platforms: Vec<(Platform, Descriptor, Image)>,
     /// The cache entries to write once the image's blobs are stored
     /// ([`crate::cache::commit`]).
-    pub cache: Vec<crate::cache::Record>,
+    pub cache: crate::cache::CacheWrites,
 }
 
 /// The state of a stage being built.
@@ -241,15 +241,15 @@ pub fn build_shared(
     let manifest = layout
         .write_image(&image)
         .map_err(|e| BuildError::other("writing the image").caused(e))?;
-    if let Some(cache) = &b.cache {
-        cache.save_stat();
-    }
     Ok(Built {
         manifest,
         image,
         warnings: b.warnings(),
         platforms: Vec::new(),
-        cache: std::mem::take(&mut b.cache_records),
+        cache: match b.cache.as_mut() {
+            Some(cache) => cache.writes(std::mem::take(&mut b.cache_records)),
+            None => crate::cache::CacheWrites::default(),
+        },
     })
 }
 

@@ -24,7 +24,7 @@ pub fn build_platforms(
     let shared = SharedWork::new();
     let mut done = Vec::new();
     let mut warnings = Vec::new();
-    let mut cache = Vec::new();
+    let mut cache = crate::cache::CacheWrites::default();
     for platform in platforms {
         events.emit(Event::PlatformStarted {
             platform: platform.to_string(),
