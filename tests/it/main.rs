@@ -8,6 +8,7 @@ mod archive_add;
 mod archive_fuzz;
 mod archive_symlinks;
 mod blob_trust;
+mod cache;
 mod cli;
 mod cli_explain;
 mod cli_progress;
