@@ -17,9 +17,11 @@
 //! last [`KEEP_DAYS`] days and removes older entries.
 
 mod key;
+mod remote;
 mod stat;
 
 pub use key::{referenced_names, Inputs, SourceSum};
+pub use remote::{export, import, parse_location, MEDIA_TYPE_CACHE_CONFIG};
 pub use stat::StatCache;
 
 use crate::dest::Layout;
@@ -43,6 +45,10 @@ pub struct CacheOptions {
     pub no_cache: bool,
     /// `--explain-cache`: every layer step says why it hit or missed.
     pub explain: bool,
+    /// `--cache-from`: caches brought into the store before the build.
+    pub from: Vec<crate::dest::Location>,
+    /// `--cache-to`: where the build's cache entries go after it.
+    pub to: Vec<crate::dest::Location>,
 }
 
 /// One cached layer.
@@ -275,16 +281,14 @@ pub fn commit(store: &Layout, layout: &Layout, writes: &CacheWrites) -> Vec<Stri
 
 fn commit_one(cache: &Cache, store: &Layout, layout: &Layout, r: &Record) -> io::Result<()> {
     let digest = &r.entry.layer.digest;
-    if store.root() != layout.root() {
-        store
-            .copy_blob_from(layout, digest)
-            .map_err(|e| io::Error::other(e.to_string()))?;
-    }
-    if !store.has_blob(digest) {
-        return Err(io::Error::other("its blob is not in the store"));
-    }
-    let name = format!("{}.json", r.key.hex());
-    let path = cache.dir.join("entries").join(&name);
+    let stored = if store.root() != layout.root() {
+        store.copy_blob_from(layout, digest)
+    } else {
+        // a layer of a stage the image does not hold is still staged
+        store.publish_blob(digest)
+    };
+    stored.map_err(|e| io::Error::other(e.to_string()))?;
+    let path = cache.entry_path(&r.key);
     let touched = r.hit
         && fs::File::options()
             .write(true)
@@ -292,14 +296,20 @@ fn commit_one(cache: &Cache, store: &Layout, layout: &Layout, r: &Record) -> io:
             .and_then(|f| f.set_modified(SystemTime::now()))
             .is_ok();
     if !touched {
-        let bytes = serde_json::to_vec(&r.entry).map_err(io::Error::other)?;
-        write_atomic(&cache.dir.join("entries"), &name, &bytes)?;
+        write_entry(cache, &r.key, &r.entry)?;
     }
     write_atomic(
         &cache.dir.join("steps"),
         r.step.hex(),
         r.key.to_string().as_bytes(),
     )
+}
+
+/// Writes the entry of `key` (its blob stored).
+fn write_entry(cache: &Cache, key: &Digest, entry: &Entry) -> io::Result<()> {
+    let bytes = serde_json::to_vec(entry).map_err(io::Error::other)?;
+    let name = format!("{}.json", key.hex());
+    write_atomic(&cache.dir.join("entries"), &name, &bytes)
 }
 
 /// Writes `dir/name` through a temporary file in `dir` and a rename.

@@ -168,7 +168,7 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
             ..PushOptions::default()
         },
         pull: args.pull,
-        cache: args.cache.options(),
+        cache: args.cache.options()?,
     };
     Ok(Job {
         dockerfile: src,

@@ -9,6 +9,7 @@ mod archive_fuzz;
 mod archive_symlinks;
 mod blob_trust;
 mod cache;
+mod cache_remote;
 mod cli;
 mod cli_explain;
 mod cli_progress;

@@ -223,6 +223,29 @@ impl Layout {
         Ok(dir.join(digest.hex()))
     }
 
+    /// Moves the blob `digest` in from the staged blobs (when staged here),
+    /// and checks that it is stored.
+    pub fn publish_blob(&self, digest: &Digest) -> Result<(), DestError> {
+        if let Some(staged) = self.staged_path(digest) {
+            if fs::symlink_metadata(&staged).is_ok() {
+                self.ensure_created()?;
+                let to = self.stored_path(digest);
+                fs::rename(&staged, &to).map_err(DestError::io(format!(
+                    "moving a new blob to {}",
+                    to.display()
+                )))?;
+            }
+        }
+        if fs::symlink_metadata(self.stored_path(digest)).is_ok_and(|m| m.is_file()) {
+            Ok(())
+        } else {
+            Err(DestError::invalid(
+                format!("storing blob {digest}"),
+                "it is missing",
+            ))
+        }
+    }
+
     /// Reads a (small) blob whole and checks it against its digest.
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
         let path = self.blob_path(digest);
