@@ -87,10 +87,7 @@ impl Job {
             store.as_ref().map(Layout::hold).transpose()?,
         );
         let bases = store.as_ref().or(Some(&layout));
-        let registry = dest::RegistryOptions {
-            events: events.clone(),
-            ..self.options.registry.clone()
-        };
+        let registry = self.registry_options(events);
         let _cache_hold = self.import_caches(&registry)?;
         let built = if self.platforms.len() > 1 {
             let (df, opts) = (&self.dockerfile, &self.options);
@@ -124,6 +121,24 @@ impl Job {
             wrote,
             warnings,
         })
+    }
+
+    /// How to reach registries: a push may mount blobs from any repository
+    /// this job reads or writes (an output, a cache), on the same registry.
+    fn registry_options(&self, events: &Events) -> dest::RegistryOptions {
+        let cache = &self.options.cache;
+        let places = self.outputs.iter().chain(&cache.from).chain(&cache.to);
+        let mount_from = places
+            .filter_map(|l| match l {
+                Location::Registry { reference } => Some(reference.clone()),
+                _ => None,
+            })
+            .collect();
+        dest::RegistryOptions {
+            events: events.clone(),
+            mount_from,
+            ..self.options.registry.clone()
+        }
     }
 
     /// Brings the `--cache-from` caches into the store (made for them),
@@ -166,10 +181,7 @@ impl Job {
             }
             return Ok(wrote);
         }
-        let registry = dest::RegistryOptions {
-            events: events.clone(),
-            ..self.options.registry.clone()
-        };
+        let registry = self.registry_options(events);
         for d in &self.outputs {
             let done = dest::export(layout, &built.manifest, names, d, &registry)?;
             wrote.push(format!("wrote {done}"));

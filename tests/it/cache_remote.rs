@@ -68,11 +68,13 @@ fn a_second_store_builds_from_a_registry_cache_uploading_nothing_twice() {
     let w = Work::new();
     let to = |tag: &str| format!("docker://{host}/app:{tag}");
     let one = w.path("one");
-    let flags = ["-o", &to("1"), "--cache-to", &to("cache")];
+    // the cache in another repository: its layers are mounted, not sent
+    let cache = format!("docker://{host}/ci/cache:app");
+    let flags = ["-o", &to("1"), "--cache-to", &cache];
     let first = build_in(&w, &one, &context(&w, "ctx1"), &flags);
     assert_eq!(first.hits(), [false; 3]);
     let two = w.path("two");
-    let flags = ["-o", &to("2"), "--cache-from", &to("cache")];
+    let flags = ["-o", &to("2"), "--cache-from", &cache];
     let second = build_in(&w, &two, &context(&w, "ctx2"), &flags);
     assert_eq!(second.hits(), [true; 3], "{:?}", second.steps);
     assert_eq!(second.digest, first.digest);
@@ -81,6 +83,16 @@ fn a_second_store_builds_from_a_registry_cache_uploading_nothing_twice() {
         .filter(|(_, n)| *n > 1)
         .collect();
     assert!(twice.is_empty(), "uploaded more than once: {twice:?}");
+    // the image's two layers, sent to app, are mounted into ci/cache by
+    // --cache-to; the second machine's push finds them all in app
+    let mounted = reg
+        .log()
+        .lines()
+        .filter(|l| {
+            l.contains("\"POST /v2/ci/cache/blobs/uploads/?mount=sha256") && l.contains("\" 201 ")
+        })
+        .count();
+    assert_eq!(mounted, 2, "{}", reg.log());
     validate(&two);
     assert!(Path::new(&two).join("cache").is_dir());
 }
