@@ -169,7 +169,10 @@ impl Cache {
     pub fn writes(&mut self, records: Vec<Record>) -> CacheWrites {
         CacheWrites {
             records,
-            stat: self.stat.take().filter(StatCache::changed),
+            stat: self.stat.take().filter(StatCache::changed).map(|mut s| {
+                s.bound();
+                s
+            }),
         }
     }
 

@@ -11,6 +11,9 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+/// The most files the stat cache keeps across builds (a few MB of JSON).
+pub const MAX_FILES: usize = 200_000;
+
 /// What a file was when its digest was computed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Stamp {
@@ -28,6 +31,9 @@ pub struct StatCache {
     files: HashMap<String, Stamp>,
     #[serde(skip)]
     changed: bool,
+    /// The files asked about since it was loaded.
+    #[serde(skip)]
+    used: std::collections::HashSet<String>,
     #[serde(skip)]
     pub(super) read_bytes: u64,
 }
@@ -47,6 +53,15 @@ impl StatCache {
         self.changed
     }
 
+    /// Bounds the cache before it is saved: past [`MAX_FILES`] files, only
+    /// the ones this build asked about stay.
+    pub fn bound(&mut self) {
+        if self.files.len() > MAX_FILES {
+            let used = &self.used;
+            self.files.retain(|id, _| used.contains(id));
+        }
+    }
+
     /// The digest of the open file `file`: from the cache when its stamp
     /// is unchanged, else read whole (and remembered).
     pub fn digest(&mut self, file: &mut File) -> io::Result<Digest> {
@@ -58,6 +73,7 @@ impl StatCache {
             ctime: (m.ctime(), m.ctime_nsec()),
             digest,
         };
+        self.used.insert(id.clone());
         if let Some(known) = self.files.get(&id) {
             if *known == stamp(known.digest.clone()) {
                 return Ok(known.digest.clone());

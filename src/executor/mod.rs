@@ -441,6 +441,7 @@ impl<'a> Builder<'a> {
             let before = report::Before::of(&stage);
             self.written = None;
             let done = self.dispatch(index, &mut stage, instr)?;
+            self.cache_step = None;
             self.finish_step(step, done, before, &mut stage)?;
         }
         self.building.remove(&index);
