@@ -93,6 +93,8 @@ impl Job {
             store.as_ref().map(Layout::hold).transpose()?,
         );
         let bases = store.as_ref().or(Some(&layout));
+        let registry = self.registry_options(events);
+        let _cache_hold = self.import_caches(&registry)?;
         let built = if self.platforms.len() > 1 {
             let (df, opts) = (&self.dockerfile, &self.options);
             multi::build_platforms(df, opts, &self.platforms, &layout, bases, events)?
@@ -106,6 +108,18 @@ impl Job {
         let attached = self.attest(&layout, &built)?;
         let wrote = self.name_or_export(&layout, &built, &attached, events)?;
         let mut warnings = built.warnings.clone();
+        // the blobs are stored: the cache may point at them now
+        let cache_store = store.as_ref().unwrap_or(&layout);
+        warnings.extend(crate::cache::commit(cache_store, &layout, &built.cache));
+        for to in &self.options.cache.to {
+            let source = if cache_store.root().join("oci-layout").is_file() {
+                cache_store
+            } else {
+                &layout
+            };
+            let message = crate::cache::export(source, &built.cache, to, &registry)?;
+            events.emit(crate::events::Event::Output { message });
+        }
         if to_store && self.tags.is_empty() {
             warnings.push("no -t given: the image is kept in the store untagged".to_string());
         }
@@ -115,6 +129,45 @@ impl Job {
             warnings,
             attached,
         })
+    }
+
+    /// How to reach registries: a push may mount blobs from any repository
+    /// this job reads or writes (an output, a cache), on the same registry.
+    fn registry_options(&self, events: &Events) -> dest::RegistryOptions {
+        let cache = &self.options.cache;
+        let places = self.outputs.iter().chain(&cache.from).chain(&cache.to);
+        let mount_from = places
+            .filter_map(|l| match l {
+                Location::Registry { reference } => Some(reference.clone()),
+                _ => None,
+            })
+            .collect();
+        dest::RegistryOptions {
+            events: events.clone(),
+            mount_from,
+            ..self.options.registry.clone()
+        }
+    }
+
+    /// Brings the `--cache-from` caches into the store (made for them),
+    /// held until the build's own entries are written.
+    fn import_caches(
+        &self,
+        registry: &dest::RegistryOptions,
+    ) -> Result<Option<dest::HoldGuard>, Error> {
+        if self.options.cache.from.is_empty() {
+            return Ok(None);
+        }
+        let store = Layout::at(&self.store);
+        store.ensure_created()?;
+        let hold = store.hold()?;
+        for from in &self.options.cache.from {
+            let entries = crate::cache::import(from, &store, registry)?;
+            registry.events.emit(crate::events::Event::Output {
+                message: format!("cache of {entries} layer steps from {}", describe(from)),
+            });
+        }
+        Ok(Some(hold))
     }
 
     /// Names the built image in the store, or exports it to every output.
@@ -144,10 +197,7 @@ impl Job {
             }
             return Ok(wrote);
         }
-        let registry = dest::RegistryOptions {
-            events: events.clone(),
-            ..self.options.registry.clone()
-        };
+        let registry = self.registry_options(events);
         for d in &self.outputs {
             let done = dest::export_with(layout, &built.manifest, &artifacts, names, d, &registry)?;
             wrote.push(format!("wrote {done}"));
@@ -169,5 +219,14 @@ impl Job {
             }
         }
         Ok(wrote)
+    }
+}
+
+/// A cache location for messages.
+fn describe(location: &Location) -> String {
+    match location {
+        Location::Oci { dir, .. } => format!("oci:{}", dir.display()),
+        Location::Registry { reference } => format!("docker://{}", reference.full()),
+        other => format!("{other:?}"),
     }
 }

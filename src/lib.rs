@@ -38,6 +38,7 @@
 #![forbid(unsafe_code)]
 
 pub mod attest;
+pub mod cache;
 pub mod context;
 pub mod dest;
 pub mod digest;

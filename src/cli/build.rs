@@ -58,6 +58,8 @@ pub(crate) struct BuildArgs {
     pull: bool,
     #[command(flatten)]
     pub(crate) progress: ProgressArgs,
+    #[command(flatten)]
+    cache: super::cache_flags::CacheArgs,
     /// Print, on stdout, what each Dockerfile line produced: the layer with
     /// the paths it took and where they landed, or the config fields it
     /// changed, before → after. The image is the same as without it.
@@ -212,6 +214,7 @@ fn job(args: &BuildArgs, store_dir: &Path) -> Result<Job, Failure> {
         pull: args.pull,
         labels,
         annotations,
+        cache: args.cache.options()?,
     };
     Ok(Job {
         dockerfile: src,

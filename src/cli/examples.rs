@@ -10,12 +10,8 @@ Examples:
 pub(crate) const BUILD: &str = "\
 Examples:
   minibuild build -t hello:scratch examples/hello
-  minibuild build --platform linux/amd64,linux/arm64 -t hello:multi -o oci:multi-oci examples/hello
-  SOURCE_DATE_EPOCH=0 minibuild build --explain -t hello:scratch examples/hello
-  minibuild build --iidfile id --metadata-file meta.json --label org.example.team=ci \\
-      --annotation org.opencontainers.image.source=https://example.org/hello -t hello:ci examples/hello
-  minibuild build --source-date-epoch 0 -t hello:scratch -o docker-archive:- examples/hello | podman load
-  minibuild build --sbom --provenance=mode=max --sbom-dir sbom -o docker://127.0.0.1:5000/hello:1 examples/hello";
+  minibuild build --platform linux/amd64,linux/arm64 --sbom --provenance=mode=max --iidfile id -o docker://127.0.0.1:5000/hello:1 examples/hello
+  SOURCE_DATE_EPOCH=0 minibuild build --explain --explain-cache -t hello:scratch examples/hello";
 
 pub(crate) const IMAGES: &str = "\
 Examples:
@@ -56,7 +52,7 @@ Examples:
 pub(crate) const PRUNE: &str = "\
 Examples:
   minibuild prune
-  minibuild prune --format json";
+  minibuild prune --cache --format json";
 
 pub(crate) const SAVE: &str = "\
 Examples:

@@ -83,11 +83,16 @@ pub(crate) fn images(
 }
 
 /// `prune`: what was removed.
-pub(crate) fn prune(store: &Layout, format: Format, out: &mut dyn Write) -> Result<(), Failure> {
+pub(crate) fn prune(
+    store: &Layout,
+    drop_cache: bool,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     if format == Format::Table {
-        return Ok(commands::prune(store, out)?);
+        return Ok(commands::prune(store, drop_cache, out)?);
     }
-    let pruned = commands::prune_all(store)?;
+    let pruned = commands::prune_all(store, drop_cache)?;
     let json = json!({
         "blobs": pruned.blobs,
         "bytes": pruned.blob_bytes + pruned.temporaries.bytes,

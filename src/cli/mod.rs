@@ -2,6 +2,7 @@
 //! runs, and how results, progress and errors are shown.
 
 mod build;
+mod cache_flags;
 mod examples;
 mod failure;
 mod index;
@@ -85,6 +86,10 @@ enum Command {
         /// text, or json ({blobs, bytes}).
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+        /// Remove the whole build cache too (by default its entries used
+        /// in the last 7 days, and their blobs, are kept).
+        #[arg(long)]
+        cache: bool,
     },
     /// Write a stored image to a destination (oci:, oci-archive:, docker-archive:).
     #[command(after_help = examples::SAVE)]
@@ -259,7 +264,9 @@ fn run(cli: Cli, events: &Events) -> Result<(), Failure> {
                 || format!("untagged {name}"),
             )
         }
-        Some(Command::Prune { format }) => listing::prune(&open_store(&store)?, format, &mut out),
+        Some(Command::Prune { format, cache }) => {
+            listing::prune(&open_store(&store)?, cache, format, &mut out)
+        }
         Some(Command::Save {
             name,
             destination,

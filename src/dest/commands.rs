@@ -152,8 +152,8 @@ pub fn images(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
 
 /// Prunes `store` and sweeps the unheld scratch directories of `$TMPDIR`
 /// (counted in `temporaries`).
-pub fn prune_all(store: &Layout) -> Result<super::layout::Pruned, DestError> {
-    let mut pruned = store.prune()?;
+pub fn prune_all(store: &Layout, drop_cache: bool) -> Result<super::layout::Pruned, DestError> {
+    let mut pruned = store.prune_with_cache(drop_cache)?;
     // best effort: $TMPDIR is shared, and only unheld scratch directories go
     pruned.temporaries +=
         super::scratch::sweep(&std::env::temp_dir(), super::scratch::SCRATCH_PREFIX, false)
@@ -166,11 +166,12 @@ pub fn remove(store: &Layout, name: &str) -> Result<(), DestError> {
     store.untag(&name.into())
 }
 
-/// Deletes blobs no named image reaches, and the temporaries of killed
+/// Deletes blobs no named image (nor, unless `drop_cache`, a recent build
+/// cache entry) reaches, and the temporaries of killed
 /// builds (in the store and in `$TMPDIR`), and says how much was freed:
 /// `removed 3 blobs, 1.2MB freed` (`and 1 temporary` when there were some).
-pub fn prune(store: &Layout, out: &mut dyn Write) -> Result<(), DestError> {
-    let pruned = prune_all(store)?;
+pub fn prune(store: &Layout, drop_cache: bool, out: &mut dyn Write) -> Result<(), DestError> {
+    let pruned = prune_all(store, drop_cache)?;
     let temporaries = pruned.temporaries;
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
     let mut line = format!("removed {}", plural(pruned.blobs, "blob", "blobs"));

@@ -21,6 +21,11 @@ pub struct RegistryOptions {
     pub timeouts: Timeouts,
     /// Where blob transfers and their progress are reported.
     pub events: crate::events::Events,
+    /// Repositories that may hold the blobs a push needs (a build cache
+    /// pulled or pushed, another output): a blob the target lacks is
+    /// mounted from one on the same registry (`?mount=&from=`) before it
+    /// is uploaded.
+    pub mount_from: Vec<crate::reference::Reference>,
 }
 
 /// The name these options had when only pushes used them.

@@ -112,6 +112,22 @@ pub struct StepResult {
     /// The base image a FROM step started from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseResult>,
+    /// What the build cache did for a layer step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cache: Option<Box<CacheResult>>,
+}
+
+/// What the build cache did for a layer step.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CacheResult {
+    /// The stored layer was taken (`CACHED`).
+    pub hit: bool,
+    /// The step's cache key (`sha256:...`).
+    pub key: String,
+    /// On a miss, the first input that differs from the last build of the
+    /// step (`content of app/a.txt`, `mode 0664→0644 of a`), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub miss: Option<String>,
 }
 
 /// The layer a step made.

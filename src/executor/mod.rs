@@ -3,6 +3,7 @@
 //! metadata instruction a config edit; both through [`Image::append`].
 
 mod base;
+mod cached;
 pub mod copy;
 mod error;
 pub mod meta;
@@ -71,6 +72,8 @@ pub struct BuildOptions {
     /// `--annotation`: the manifest and descriptor ones are set here, the
     /// index ones by the multi-platform build.
     pub annotations: Vec<LeveledAnnotation>,
+    /// How the build cache is used.
+    pub cache: crate::cache::CacheOptions,
 }
 
 impl BuildOptions {
@@ -93,6 +96,7 @@ impl BuildOptions {
             pull: false,
             labels: Vec::new(),
             annotations: Vec::new(),
+            cache: crate::cache::CacheOptions::default(),
         }
     }
 }
@@ -114,6 +118,9 @@ pub struct Built {
     pub read_images: Vec<ReadImage>,
     /// The URLs ADD fetched, each with its body's digest.
     pub fetched: Vec<(String, crate::digest::Digest)>,
+    /// The cache entries to write once the image's blobs are stored
+    /// ([`crate::cache::commit`]).
+    pub cache: crate::cache::CacheWrites,
 }
 
 /// An image a build read.
@@ -177,6 +184,16 @@ pub struct Builder<'a> {
     expanded: std::cell::Cell<usize>,
     /// The layer the current step wrote, for its report.
     written: Option<report::Written>,
+    /// The store's build cache (none without a store).
+    cache: Option<crate::cache::Cache>,
+    /// The current step, as the cache knows it (layer steps).
+    cache_step: Option<cached::CacheStep>,
+    /// A miss whose layer is being written.
+    pending: Option<cached::Pending>,
+    /// What the cache did for the current step, for its report.
+    cache_note: Option<crate::events::CacheResult>,
+    /// The entries this build made or used.
+    cache_records: Vec<crate::cache::Record>,
     pub(crate) tmp: crate::dest::scratch::ScratchDir,
     /// The images read (bases, `COPY --from` images), for SBOM and provenance.
     read_images: Vec<ReadImage>,
@@ -233,6 +250,11 @@ pub fn build_shared(
         image_fs: BTreeMap::new(),
         expanded: std::cell::Cell::new(0),
         written: None,
+        cache: store.map(|s| crate::cache::Cache::of(s.root())),
+        cache_step: None,
+        pending: None,
+        cache_note: None,
+        cache_records: Vec::new(),
         tmp,
         read_images: Vec::new(),
         fetched: Vec::new(),
@@ -260,6 +282,10 @@ pub fn build_shared(
         platforms: Vec::new(),
         read_images: std::mem::take(&mut b.read_images),
         fetched: std::mem::take(&mut b.fetched),
+        cache: match b.cache.as_mut() {
+            Some(cache) => cache.writes(std::mem::take(&mut b.cache_records)),
+            None => crate::cache::CacheWrites::default(),
+        },
     })
 }
 
@@ -429,7 +455,7 @@ impl<'a> Builder<'a> {
             cmd_set: false,
             env_index,
         };
-        for instr in self.stages.stages[index].body.clone() {
+        for (position, instr) in self.stages.stages[index].body.clone().iter().enumerate() {
             // a stage COPY --from reads is built (and reported) before this
             // step starts, so the steps are reported in their order
             let from = instr.flags.iter().find(|f| f.name == "from");
@@ -441,6 +467,7 @@ impl<'a> Builder<'a> {
             }
             self.step += 1;
             let text = self.df_text(instr.span);
+            self.cache_step = self.cache_step(index, position, &text, &stage);
             let text = if instr.heredocs.is_empty() {
                 one_line(&text)
             } else {
@@ -450,6 +477,7 @@ impl<'a> Builder<'a> {
             let before = report::Before::of(&stage);
             self.written = None;
             let done = self.dispatch(index, &mut stage, instr)?;
+            self.cache_step = None;
             self.finish_step(step, done, before, &mut stage)?;
         }
         self.building.remove(&index);
@@ -493,14 +521,20 @@ impl<'a> Builder<'a> {
             clamp_mtime: self.opts.source_date_epoch,
             events: self.events.clone(),
         };
-        let key = shared::layer_key(parent, sources, &options);
-        if let Some(done) = self.shared.layer(&key) {
-            if self.layout.has_blob(&done.0.descriptor.digest) {
-                return Ok(done);
-            }
+        if let Some(hit) = self.cached_layer(parent, sources, &options)? {
+            return Ok(hit);
         }
-        let done = self.write_new_layer(sources, span, &options)?;
-        self.shared.remember(key, done.clone());
+        let key = shared::layer_key(parent, sources, &options);
+        let shared = self.shared.layer(&key);
+        let done = match shared.filter(|d| self.layout.has_blob(&d.0.descriptor.digest)) {
+            Some(done) => done,
+            None => {
+                let done = self.write_new_layer(sources, span, &options)?;
+                self.shared.remember(key, done.clone());
+                done
+            }
+        };
+        self.cache_written(&done.0, &done.1);
         Ok(done)
     }
 

@@ -6,8 +6,8 @@
 
 use super::{BuildError, Builder, Stage};
 use crate::events::{
-    seconds_since, BaseResult, Change, ConfigChange, EntryChange, Event, LayerResult, PathTaken,
-    Step, StepResult,
+    seconds_since, BaseResult, CacheResult, Change, ConfigChange, EntryChange, Event, LayerResult,
+    PathTaken, Step, StepResult,
 };
 use crate::image::Image;
 use crate::layer::{Data, FileRef, LayerDesc, Source};
@@ -95,6 +95,14 @@ impl Builder<'_> {
     ) -> Result<(), BuildError> {
         let after = serde_json::to_value(&stage.image.config.config).unwrap_or_default();
         let config = config_changes(&before.config, &after);
+        let cache = self.cache_note.take();
+        let summary = match &cache {
+            Some(c) if c.hit => format!("CACHED [key {}] {summary}", short_key(&c.key)),
+            Some(CacheResult {
+                miss: Some(why), ..
+            }) => format!("{summary} (cache miss: {why})"),
+            _ => summary,
+        };
         let layer = match self.written.take() {
             Some(w) if stage.image.layers.len() > before.layers => {
                 Some(self.layer_result(w, stage, before.layers)?)
@@ -109,6 +117,7 @@ impl Builder<'_> {
                 layer,
                 config,
                 base: None,
+                cache: cache.map(Box::new),
             },
         });
         Ok(())
@@ -124,6 +133,11 @@ impl Builder<'_> {
             media_type: desc.media_type.clone(),
             entries: desc.entries,
         });
+        self.layer_reused(desc, sources);
+    }
+
+    /// Keeps a layer taken from the cache (or written) for the step's report.
+    pub(super) fn layer_reused(&mut self, desc: &LayerDesc, sources: &[Source]) {
         let paths = if self.events.wants_details() {
             sources.iter().filter_map(|s| self.path_taken(s)).collect()
         } else {
@@ -223,6 +237,12 @@ impl Builder<'_> {
         result.changes = changes;
         Ok(result)
     }
+}
+
+/// A cache key's short form, as image ids are shown: 12 hex digits.
+fn short_key(key: &str) -> &str {
+    let hex = key.strip_prefix("sha256:").unwrap_or(key);
+    hex.get(..12).unwrap_or(hex)
 }
 
 /// The top-level config fields that differ, in the config's order.

@@ -28,6 +28,7 @@ pub fn build_platforms(
     let mut warnings = Vec::new();
     let mut read_images = Vec::new();
     let mut fetched = Vec::new();
+    let mut cache = crate::cache::CacheWrites::default();
     for platform in platforms {
         events.emit(Event::PlatformStarted {
             platform: platform.to_string(),
@@ -49,6 +50,7 @@ pub fn build_platforms(
                 read_images.push(r);
             }
         }
+        cache.extend(built.cache);
         for w in built.warnings {
             if !warnings.contains(&w) {
                 warnings.push(w);
@@ -82,6 +84,7 @@ pub fn build_platforms(
         platforms: done,
         read_images,
         fetched,
+        cache,
     })
 }
 

@@ -227,7 +227,7 @@ fn results_as_json_for_build_inspect_save_rm_and_prune() {
     let o = w.run(&["rm", "--format", "json", "t:1"]);
     let removed: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(removed["untagged"], "t:1");
-    let o = w.run(&["prune", "--format", "json"]);
+    let o = w.run(&["prune", "--cache", "--format", "json"]);
     let pruned: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(pruned["blobs"], 3);
     assert!(pruned["bytes"].as_u64().unwrap() > 0);

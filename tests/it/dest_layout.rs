@@ -106,7 +106,7 @@ fn tag_replace_and_prune() {
 
     commands::remove(&layout, "hello:scratch").unwrap();
     let mut out = Vec::new();
-    commands::prune(&layout, &mut out).unwrap();
+    commands::prune(&layout, false, &mut out).unwrap();
     assert!(String::from_utf8(out)
         .unwrap()
         .starts_with("removed 3 blobs"));

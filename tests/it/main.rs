@@ -10,6 +10,8 @@ mod archive_fuzz;
 mod archive_symlinks;
 mod attest;
 mod blob_trust;
+mod cache;
+mod cache_remote;
 mod ci_outputs;
 mod cli;
 mod cli_explain;

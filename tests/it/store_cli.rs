@@ -190,7 +190,8 @@ fn store_commands_images_inspect_rm_prune_save_push() {
                 .len()
         })
         .sum();
-    let pruned = w.ok(&["prune"]);
+    // (--cache: the build cache would keep the layer)
+    let pruned = w.ok(&["prune", "--cache"]);
     assert_eq!(
         pruned.trim(),
         format!(

@@ -223,6 +223,29 @@ impl Layout {
         Ok(dir.join(digest.hex()))
     }
 
+    /// Moves the blob `digest` in from the staged blobs (when staged here),
+    /// and checks that it is stored.
+    pub fn publish_blob(&self, digest: &Digest) -> Result<(), DestError> {
+        if let Some(staged) = self.staged_path(digest) {
+            if fs::symlink_metadata(&staged).is_ok() {
+                self.ensure_created()?;
+                let to = self.stored_path(digest);
+                fs::rename(&staged, &to).map_err(DestError::io(format!(
+                    "moving a new blob to {}",
+                    to.display()
+                )))?;
+            }
+        }
+        if fs::symlink_metadata(self.stored_path(digest)).is_ok_and(|m| m.is_file()) {
+            Ok(())
+        } else {
+            Err(DestError::invalid(
+                format!("storing blob {digest}"),
+                "it is missing",
+            ))
+        }
+    }
+
     /// Reads a (small) blob whole and checks it against its digest.
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
         let path = self.blob_path(digest);
@@ -341,6 +364,13 @@ impl Layout {
     /// Blobs a writer has stored but not yet tagged are unreachable too, so
     /// prune first waits for every writer holding [`Layout::hold`].
     pub fn prune(&self) -> Result<Pruned, DestError> {
+        self.prune_with_cache(false)
+    }
+
+    /// [`Layout::prune`], which also keeps the blobs of the build cache's
+    /// recent entries (removing the old ones), or, with `drop_cache`,
+    /// removes the whole cache first.
+    pub fn prune_with_cache(&self, drop_cache: bool) -> Result<Pruned, DestError> {
         // first the writers' lock (the order every writer takes them in)
         let _users = self.flock(USERS_LOCK_FILE, LockMode::Exclusive)?;
         let _lock = self.lock()?;
@@ -369,6 +399,10 @@ impl Layout {
             index.manifests = kept;
             self.write_index(&index)?;
         }
+        let cached = crate::cache::prune_entries(&self.root, drop_cache).map_err(DestError::io(
+            format!("pruning the build cache in {}", self.root.display()),
+        ))?;
+        keep.extend(cached);
         let dir = self.root.join("blobs").join("sha256");
         let mut pruned = Pruned::default();
         let entries =

@@ -56,6 +56,8 @@ const LAYER_TYPES: &[&str] = &[
 const CONFIG_TYPES: &[&str] = &[
     MEDIA_TYPE_CONFIG,
     "application/vnd.docker.container.image.v1+json",
+    // a build cache (--cache-from): its config maps keys to layers
+    crate::cache::MEDIA_TYPE_CACHE_CONFIG,
 ];
 
 /// Refuses a manifest whose config or layers minibuild cannot use: an

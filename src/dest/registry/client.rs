@@ -391,6 +391,38 @@ impl Client {
         Ok(put_url)
     }
 
+    /// Asks the registry to mount `desc` from each repository of
+    /// `candidates` on this registry (the push's own one skipped) into this
+    /// one; true once one did (201), false when none could.
+    pub(super) fn mount_blob(
+        &self,
+        desc: &Descriptor,
+        registry: &str,
+        candidates: &[Reference],
+    ) -> Result<bool, DestError> {
+        let from = candidates
+            .iter()
+            .filter(|r| r.registry == registry && r.repository != self.repo);
+        for source in from {
+            let url = self.url("blobs/uploads/");
+            let what = format!(
+                "mounting {} from {} at {url}",
+                desc.digest, source.repository
+            );
+            let resp = self
+                .auth(&url, self.agent.post(&url))
+                .query("mount", desc.digest.to_string())
+                .query("from", &source.repository)
+                .send_empty()
+                .map_err(self.http(&what))?;
+            // 202: the registry opened an upload instead (left to expire)
+            if resp.status().as_u16() == 201 {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Uploads one blob from `src`, streamed: POST a session, PUT the
     /// bytes, counted on `meter` as they go. Returns how many bytes were sent.
     pub(super) fn upload_blob(

@@ -151,7 +151,9 @@ pub fn push(
             let bytes = src.read_blob(&blob.digest)?;
             let by_digest = ManifestRef::Digest(blob.digest.clone());
             client.put_manifest(&bytes, &blob.media_type, &by_digest)?;
-        } else if client.has_blob(&blob.digest)? {
+        } else if client.has_blob(&blob.digest)?
+            || client.mount_blob(&blob, &reference.registry, &opts.mount_from)?
+        {
             report_blob(opts, &blob, Direction::Upload, reference, true, started);
             skipped += 1;
         } else {

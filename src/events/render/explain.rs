@@ -41,6 +41,13 @@ pub fn explain_result(result: &StepResult) -> Vec<String> {
     for c in &result.config {
         out.push(format!("  config {}: {} → {}", c.field, c.before, c.after));
     }
+    if let Some(cache) = &result.cache {
+        out.push(match (cache.hit, &cache.miss) {
+            (true, _) => format!("  cache hit: CACHED (key {})", cache.key),
+            (false, Some(why)) => format!("  cache miss (key {}): {why}", cache.key),
+            (false, None) => format!("  cache miss (key {})", cache.key),
+        });
+    }
     if out.is_empty() {
         out.push(format!("  {} (no layer, no config field)", result.summary));
     }
@@ -111,6 +118,7 @@ mod tests {
     fn layers_and_config() {
         let result = StepResult {
             summary: "layer".into(),
+            cache: None,
             layer: Some(LayerResult {
                 digest: "sha256:ab".into(),
                 size: 1000,

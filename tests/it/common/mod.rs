@@ -2,6 +2,7 @@
 //! tests write, read the layouts it makes, and drive the peers (buildah,
 //! podman, skopeo, umoci, the OCI validator).
 
+pub mod cache;
 pub mod ci;
 pub mod corpus;
 pub mod handmade;

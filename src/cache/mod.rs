@@ -1,0 +1,362 @@
+//! The build cache: a layer step whose inputs are unchanged reuses the
+//! layer blob an earlier build stored, as it is (no re-tar, no
+//! recompression).
+//!
+//! The cache lives in the store, beside the blobs it points at:
+//! - `cache/entries/<key hex>.json`: one [`Entry`] per key (the layer's
+//!   descriptor, diff_id, entry count and the [`Inputs`] the key covers);
+//! - `cache/steps/<step hex>`: the key the last build of a step (same
+//!   context, Dockerfile, stage and position, platform) had, so that a miss
+//!   can be explained against it;
+//! - `cache/stat.json`: the [`StatCache`].
+//!
+//! Entries are written ([`commit`]) only once the image's blobs are in the
+//! store, each through a temporary file and a rename: a killed build never
+//! leaves an entry pointing at a missing blob, and concurrent builds only
+//! ever see whole entries. `prune` keeps the blobs of entries used in the
+//! last [`KEEP_DAYS`] days and removes older entries.
+
+mod key;
+mod remote;
+mod stat;
+
+pub use key::{referenced_names, Inputs, SourceSum};
+pub use remote::{export, import, parse_location, MEDIA_TYPE_CACHE_CONFIG};
+pub use stat::StatCache;
+
+use crate::dest::Layout;
+use crate::digest::{sha256, Digest};
+use crate::layer::{Data, EntryKind, FileRef, LayerOptions, Source};
+use crate::oci::Descriptor;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// How long `prune` keeps an entry (and its blob) after its last use.
+pub const KEEP_DAYS: u64 = 7;
+
+/// How a build uses the cache.
+#[derive(Debug, Clone, Default)]
+pub struct CacheOptions {
+    /// `--no-cache`: never take a hit (entries are still written).
+    pub no_cache: bool,
+    /// `--explain-cache`: every layer step says why it hit or missed.
+    pub explain: bool,
+    /// `--cache-from`: caches brought into the store before the build.
+    pub from: Vec<crate::dest::Location>,
+    /// `--cache-to`: where the build's cache entries go after it.
+    pub to: Vec<crate::dest::Location>,
+}
+
+/// One cached layer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// The layer blob.
+    pub layer: Descriptor,
+    /// Its uncompressed digest.
+    pub diff_id: Digest,
+    /// Tar entries in it.
+    pub entries: u64,
+    /// What its key covers.
+    pub inputs: Inputs,
+}
+
+/// An entry for [`commit`] to write once the build's blobs are stored.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The key.
+    pub key: Digest,
+    /// The step it was built for.
+    pub step: Digest,
+    /// The entry (already stored when the step was a hit).
+    pub entry: Entry,
+    /// The step hit: the entry is only marked as used.
+    pub hit: bool,
+}
+
+/// What a build leaves for [`commit`] to write once its blobs are stored.
+#[derive(Debug, Clone, Default)]
+pub struct CacheWrites {
+    /// The entries made or used, in step order.
+    pub records: Vec<Record>,
+    /// The stat cache, when it learned something.
+    pub stat: Option<StatCache>,
+}
+
+impl CacheWrites {
+    /// Adds another build's writes (a platform of a multi-platform build).
+    pub fn extend(&mut self, other: CacheWrites) {
+        self.records.extend(other.records);
+        if other.stat.is_some() {
+            self.stat = other.stat;
+        }
+    }
+}
+
+/// The cache of the store at `root`.
+#[derive(Debug)]
+pub struct Cache {
+    dir: PathBuf,
+    /// The stat cache, loaded at the first key.
+    stat: Option<StatCache>,
+}
+
+impl Cache {
+    /// The cache of the store whose root is `store`.
+    pub fn of(store: &Path) -> Cache {
+        Cache {
+            dir: store.join("cache"),
+            stat: None,
+        }
+    }
+
+    /// The entry stored for `key`, if any (an unreadable one is none).
+    pub fn lookup(&self, key: &Digest) -> Option<Entry> {
+        let bytes = fs::read(self.entry_path(key)).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// The entry the last build of `step` made or used.
+    pub fn previous(&self, step: &Digest) -> Option<Entry> {
+        let text = fs::read_to_string(self.dir.join("steps").join(step.hex())).ok()?;
+        let key: Digest = text.trim().parse().ok()?;
+        self.lookup(&key)
+    }
+
+    /// The inputs of a layer written from `sources` over `parent` for the
+    /// instruction `instruction` naming the variables `args`.
+    pub fn inputs(
+        &mut self,
+        parent: &[Descriptor],
+        instruction: &str,
+        args: BTreeMap<String, String>,
+        options: &LayerOptions,
+        sources: &[Source],
+    ) -> io::Result<Inputs> {
+        let stat = self
+            .stat
+            .get_or_insert_with(|| StatCache::load(&self.dir.join("stat.json")));
+        let parent = match parent {
+            [] => "scratch".to_string(),
+            layers => {
+                let list: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
+                sha256(list.join("\n").as_bytes()).to_string()
+            }
+        };
+        let sources = sources
+            .iter()
+            .map(|s| source_sum(s, stat))
+            .collect::<io::Result<_>>()?;
+        Ok(Inputs {
+            parent,
+            instruction: instruction.to_string(),
+            args,
+            layer_options: format!("{:?} clamp {:?}", options.compression, options.clamp_mtime),
+            sources,
+        })
+    }
+
+    /// Bytes read to compute keys (files the stat cache did not know).
+    pub fn bytes_read(&self) -> u64 {
+        self.stat.as_ref().map_or(0, |s| s.read_bytes)
+    }
+
+    /// The writes for [`commit`]: `records`, and the stat cache when it
+    /// learned something.
+    pub fn writes(&mut self, records: Vec<Record>) -> CacheWrites {
+        CacheWrites {
+            records,
+            stat: self.stat.take().filter(StatCache::changed).map(|mut s| {
+                s.bound();
+                s
+            }),
+        }
+    }
+
+    fn entry_path(&self, key: &Digest) -> PathBuf {
+        self.dir.join("entries").join(format!("{}.json", key.hex()))
+    }
+}
+
+/// What the key sees of one source.
+fn source_sum(source: &Source, stat: &mut StatCache) -> io::Result<SourceSum> {
+    match source {
+        Source::Entry(e, data) => {
+            let (kind, size) = match &e.kind {
+                EntryKind::File { size } => ("file".to_string(), *size),
+                EntryKind::Dir => ("dir".to_string(), 0),
+                EntryKind::Symlink { target } => (format!("symlink -> {target}"), 0),
+                EntryKind::Hardlink { target } => (format!("hardlink -> {target}"), 0),
+                other => (format!("{other:?}"), 0),
+            };
+            let content = match data {
+                Data::None => String::new(),
+                Data::Bytes(b) => sha256(b).to_string(),
+                Data::Path(p) => plain_digest(p)?.to_string(),
+                Data::Context(c) => stat.digest(&mut c.open()?)?.to_string(),
+            };
+            Ok(SourceSum {
+                path: e.path.clone(),
+                kind,
+                size,
+                mode: e.mode,
+                owner: format!("{}:{}", e.uid, e.gid),
+                xattrs: xattrs_sum(&e.xattrs),
+                content,
+            })
+        }
+        Source::Archive {
+            file,
+            dest_dir,
+            chown,
+            ..
+        } => {
+            // an archive's key is its sha256: read once, then known by its stamp
+            let content = match file {
+                FileRef::Context(c) => stat.digest(&mut c.open()?)?,
+                FileRef::Path(p) => plain_digest(p)?,
+            };
+            Ok(SourceSum {
+                path: dest_dir.clone(),
+                kind: "archive".into(),
+                size: 0,
+                mode: 0,
+                owner: chown.map_or("as in the archive".into(), |(u, g)| format!("{u}:{g}")),
+                xattrs: String::new(),
+                content: content.to_string(),
+            })
+        }
+    }
+}
+
+/// The digest of a file of minibuild's own (extracted from another stage
+/// or image: a fresh file each build, which the stat cache cannot know).
+fn plain_digest(path: &Path) -> io::Result<Digest> {
+    let mut file = fs::File::open(path)?;
+    let mut hasher = crate::digest::HashingWriter::new(io::sink());
+    io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finish().1)
+}
+
+fn xattrs_sum(xattrs: &[(String, Vec<u8>)]) -> String {
+    if xattrs.is_empty() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    for (name, value) in xattrs {
+        bytes.extend(name.as_bytes());
+        bytes.push(0);
+        bytes.extend(hex::encode(value).as_bytes());
+        bytes.push(b'\n');
+    }
+    sha256(&bytes).to_string()
+}
+
+/// Writes the build's `records` into the cache of `store`, once their
+/// blobs are there: a blob that is only in `layout` (an `oci:` output, a
+/// scratch layout) is copied into the store first. Returns warnings (a
+/// store that cannot be written keeps no cache; the build still stands).
+pub fn commit(store: &Layout, layout: &Layout, writes: &CacheWrites) -> Vec<String> {
+    // a build writing elsewhere makes no store just for its cache
+    if store.root() != layout.root() && !store.root().join("oci-layout").is_file() {
+        return Vec::new();
+    }
+    let cache = Cache::of(store.root());
+    let mut warnings = Vec::new();
+    // best effort: the stat cache only saves work
+    if let Some(bytes) = writes
+        .stat
+        .as_ref()
+        .and_then(|s| serde_json::to_vec(s).ok())
+    {
+        let _ = write_atomic(&cache.dir, "stat.json", &bytes);
+    }
+    for r in &writes.records {
+        if let Err(e) = commit_one(&cache, store, layout, r) {
+            warnings.push(format!("not caching layer {}: {e}", r.entry.layer.digest));
+        }
+    }
+    warnings
+}
+
+fn commit_one(cache: &Cache, store: &Layout, layout: &Layout, r: &Record) -> io::Result<()> {
+    let digest = &r.entry.layer.digest;
+    let stored = if store.root() != layout.root() {
+        store.copy_blob_from(layout, digest)
+    } else {
+        // a layer of a stage the image does not hold is still staged
+        store.publish_blob(digest)
+    };
+    stored.map_err(|e| io::Error::other(e.to_string()))?;
+    let path = cache.entry_path(&r.key);
+    let touched = r.hit
+        && fs::File::options()
+            .write(true)
+            .open(&path)
+            .and_then(|f| f.set_modified(SystemTime::now()))
+            .is_ok();
+    if !touched {
+        write_entry(cache, &r.key, &r.entry)?;
+    }
+    write_atomic(
+        &cache.dir.join("steps"),
+        r.step.hex(),
+        r.key.to_string().as_bytes(),
+    )
+}
+
+/// Writes the entry of `key` (its blob stored).
+fn write_entry(cache: &Cache, key: &Digest, entry: &Entry) -> io::Result<()> {
+    let bytes = serde_json::to_vec(entry).map_err(io::Error::other)?;
+    let name = format!("{}.json", key.hex());
+    write_atomic(&cache.dir.join("entries"), &name, &bytes)
+}
+
+/// Writes `dir/name` through a temporary file in `dir` and a rename.
+fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(dir.join(name)).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// For `prune` (under the store's locks): removes the entries not used in
+/// [`KEEP_DAYS`] days (all of them with `all`), and returns the blobs the
+/// remaining ones need.
+pub fn prune_entries(store: &Path, all: bool) -> io::Result<Vec<Digest>> {
+    let dir = store.join("cache");
+    if all {
+        return match fs::remove_dir_all(&dir) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(Vec::new()),
+        };
+    }
+    let entries = match fs::read_dir(dir.join("entries")) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other?,
+    };
+    let cutoff = SystemTime::now() - Duration::from_secs(KEEP_DAYS * 24 * 3600);
+    let mut keep = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let path = entry.path();
+        let recent = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t >= cutoff);
+        let parsed = fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Entry>(&b).ok());
+        match parsed {
+            Some(e) if recent => keep.push(e.layer.digest),
+            _ => fs::remove_file(&path)?,
+        }
+    }
+    Ok(keep)
+}

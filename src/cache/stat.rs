@@ -1,0 +1,115 @@
+//! The stat cache: (device, inode, size, mtime, ctime) → content digest,
+//! kept in the store, so the files of an unchanged context are not read
+//! again to compute a key (git and BuildKit's fsutil do the same). Any
+//! change to a file changes its ctime, so a stale digest is never used.
+
+use crate::digest::{Digest, HashingWriter};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// The most files the stat cache keeps across builds (a few MB of JSON).
+pub const MAX_FILES: usize = 200_000;
+
+/// What a file was when its digest was computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+    digest: Digest,
+}
+
+/// The stat cache of one store (loaded at the first use, saved by
+/// [`super::Cache::commit`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StatCache {
+    /// By `device:inode`.
+    files: HashMap<String, Stamp>,
+    #[serde(skip)]
+    changed: bool,
+    /// The files asked about since it was loaded.
+    #[serde(skip)]
+    used: std::collections::HashSet<String>,
+    #[serde(skip)]
+    pub(super) read_bytes: u64,
+}
+
+impl StatCache {
+    /// The cache stored at `path` (empty when missing or unreadable: it
+    /// only saves work).
+    pub fn load(path: &Path) -> StatCache {
+        std::fs::read(path)
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// True when a digest was added since it was loaded.
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Bounds the cache before it is saved: past [`MAX_FILES`] files, only
+    /// the ones this build asked about stay.
+    pub fn bound(&mut self) {
+        if self.files.len() > MAX_FILES {
+            let used = &self.used;
+            self.files.retain(|id, _| used.contains(id));
+        }
+    }
+
+    /// The digest of the open file `file`: from the cache when its stamp
+    /// is unchanged, else read whole (and remembered).
+    pub fn digest(&mut self, file: &mut File) -> io::Result<Digest> {
+        let m = file.metadata()?;
+        let id = format!("{}:{}", m.dev(), m.ino());
+        let stamp = |digest| Stamp {
+            size: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            digest,
+        };
+        self.used.insert(id.clone());
+        if let Some(known) = self.files.get(&id) {
+            if *known == stamp(known.digest.clone()) {
+                return Ok(known.digest.clone());
+            }
+        }
+        let mut hasher = HashingWriter::new(io::sink());
+        io::copy(file, &mut hasher)?;
+        let (_, digest, n) = hasher.finish();
+        self.read_bytes += n;
+        self.files.insert(id, stamp(digest.clone()));
+        self.changed = true;
+        Ok(digest)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_file_is_read_again_only_when_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"one").unwrap();
+        let mut cache = StatCache::default();
+        let first = cache.digest(&mut File::open(&path).unwrap()).unwrap();
+        assert_eq!(first, crate::digest::sha256(b"one"));
+        let again = cache.digest(&mut File::open(&path).unwrap()).unwrap();
+        assert_eq!((again, cache.read_bytes), (first.clone(), 3));
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"!").unwrap();
+        let changed = cache.digest(&mut File::open(&path).unwrap()).unwrap();
+        assert_eq!(changed, crate::digest::sha256(b"one!"));
+    }
+}

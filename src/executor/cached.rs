@@ -1,0 +1,198 @@
+//! The build cache's hooks in the step loop: before a layer is written its
+//! key is computed from its inputs and, on a hit whose blob verifies, the
+//! stored blob is taken as it is; on a miss the first input that differs
+//! from the last build of the same step is named; either way the entry is
+//! kept for [`crate::cache::commit`], which writes it once the blobs are
+//! stored.
+
+use super::{BuildError, Builder, Stage};
+use crate::cache::{self, Entry, Inputs, Record};
+use crate::digest::{sha256, Digest};
+use crate::events::CacheResult;
+use crate::image::Layer;
+use crate::layer::{LayerDesc, LayerOptions, Source};
+use crate::oci::Descriptor;
+use std::collections::BTreeMap;
+
+/// The layer step being run, as the cache knows it.
+pub(super) struct CacheStep {
+    /// Which step of which build (context, Dockerfile, stage, position,
+    /// platform): where its last key is kept.
+    id: Digest,
+    /// The instruction as written.
+    instruction: String,
+    /// The variables it names, with their values now.
+    args: BTreeMap<String, String>,
+}
+
+/// A miss whose layer is being written: what its entry needs.
+pub(super) struct Pending {
+    key: Digest,
+    step: Digest,
+    inputs: Inputs,
+}
+
+impl Builder<'_> {
+    /// The cache's view of instruction number `position` of stage `index`
+    /// whose text is `text` (none when the build has no store).
+    pub(super) fn cache_step(
+        &self,
+        index: usize,
+        position: usize,
+        text: &str,
+        stage: &Stage,
+    ) -> Option<CacheStep> {
+        self.cache.as_ref()?;
+        let root = self.opts.context.canonicalize().unwrap_or_default();
+        let id = format!(
+            "{}\n{:?}\n{index}\n{position}\n{}",
+            root.display(),
+            self.opts.dockerfile,
+            self.opts.platform
+        );
+        let args = cache::referenced_names(text)
+            .into_iter()
+            .filter_map(|n| stage.vars.get(&n).map(|v| (n, v.to_string())))
+            .collect();
+        Some(CacheStep {
+            id: sha256(id.as_bytes()),
+            instruction: text.to_string(),
+            args,
+        })
+    }
+
+    /// The layer the cache holds for the current step's inputs, verified;
+    /// `None` (with the inputs kept for [`Builder::cache_written`]) on a
+    /// miss, or when the step has no key.
+    pub(super) fn cached_layer(
+        &mut self,
+        parent: &[Descriptor],
+        sources: &[Source],
+        options: &LayerOptions,
+    ) -> Result<Option<(Layer, LayerDesc)>, BuildError> {
+        self.pending = None;
+        let (Some(step), Some(cache)) = (self.cache_step.take(), self.cache.as_mut()) else {
+            return Ok(None);
+        };
+        let inputs = cache
+            .inputs(parent, &step.instruction, step.args, options, sources)
+            .map_err(|e| BuildError::other("computing the cache key").caused(e))?;
+        let key = inputs.key();
+        let found = cache.lookup(&key);
+        let previous = || cache.previous(&step.id);
+        let explain = self.opts.cache.explain;
+        let miss = match found {
+            Some(_) if self.opts.cache.no_cache => explain.then(|| "--no-cache".to_string()),
+            Some(entry) => match self.verify_cached(&entry) {
+                Ok(()) => {
+                    return Ok(Some(self.take_hit(key, step.id, entry, sources)));
+                }
+                Err(why) => {
+                    let warning = format!(
+                        "cached layer {} is damaged ({why}): the step is rebuilt",
+                        entry.layer.digest
+                    );
+                    self.events.warn(warning);
+                    Some("the cached blob did not verify".to_string())
+                }
+            },
+            None => match previous() {
+                Some(old) => inputs.first_difference(&old.inputs),
+                None => explain.then(|| "no earlier build of this step".to_string()),
+            },
+        };
+        self.cache_note = Some(CacheResult {
+            hit: false,
+            key: key.to_string(),
+            miss,
+        });
+        self.pending = Some(Pending {
+            key,
+            step: step.id,
+            inputs,
+        });
+        Ok(None)
+    }
+
+    /// Keeps the entry of the layer just written (or shared) for a miss.
+    pub(super) fn cache_written(&mut self, layer: &Layer, desc: &LayerDesc) {
+        let Some(p) = self.pending.take() else {
+            return;
+        };
+        self.cache_records.push(Record {
+            key: p.key,
+            step: p.step,
+            entry: Entry {
+                layer: layer.descriptor.clone(),
+                diff_id: layer.diff_id.clone(),
+                entries: desc.entries,
+                inputs: p.inputs,
+            },
+            hit: false,
+        });
+    }
+
+    /// Takes `entry`'s layer for the step (its blob verified).
+    fn take_hit(
+        &mut self,
+        key: Digest,
+        step: Digest,
+        entry: Entry,
+        sources: &[Source],
+    ) -> (Layer, LayerDesc) {
+        let layer = Layer {
+            descriptor: entry.layer.clone(),
+            diff_id: entry.diff_id.clone(),
+        };
+        let desc = LayerDesc {
+            digest: entry.layer.digest.clone(),
+            diff_id: entry.diff_id.clone(),
+            size: entry.layer.size,
+            media_type: entry.layer.media_type.clone(),
+            entries: entry.entries,
+        };
+        self.layer_reused(&desc, sources);
+        self.cache_note = Some(CacheResult {
+            hit: true,
+            key: key.to_string(),
+            miss: None,
+        });
+        self.cache_records.push(Record {
+            key,
+            step,
+            entry,
+            hit: true,
+        });
+        (layer, desc)
+    }
+
+    /// Checks that the entry's blob is in the store with the bytes its
+    /// digest names, and that the build layout has it (copied, verified, when
+    /// the build writes elsewhere). A damaged stored blob is removed, so the
+    /// rebuilt one takes its place when the image is published.
+    fn verify_cached(&self, entry: &Entry) -> Result<(), String> {
+        let Some(store) = self.store else {
+            return Err("no store".into());
+        };
+        let digest = &entry.layer.digest;
+        if !store.has_blob(digest) {
+            return Err("its blob is missing".into());
+        }
+        let read = store
+            .open_blob(digest)
+            .map_err(|e| e.to_string())
+            .and_then(|mut r| {
+                std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string())
+            });
+        if let Err(why) = read {
+            let _ = std::fs::remove_file(store.blob_path(digest));
+            return Err(why);
+        }
+        if store.root() != self.layout.root() {
+            self.layout
+                .copy_blob_from(store, digest)
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+}

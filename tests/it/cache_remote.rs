@@ -1,0 +1,114 @@
+//! The cache across machines: one store writes its cache to a layout or a
+//! registry (`--cache-to`), another, empty, builds from it
+//! (`--cache-from`): every layer step CACHED, the same image, and nothing
+//! the registry has is uploaded again.
+
+use crate::common::cache::build_in;
+use crate::common::{have, validate, Registry, Work};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// A context of two stages and three layer steps, under `dir`.
+fn context(w: &Work, dir: &str) -> std::path::PathBuf {
+    let ctx = w.path(dir);
+    std::fs::create_dir_all(ctx.join("src")).unwrap();
+    std::fs::write(ctx.join("src/a"), "a\n").unwrap();
+    std::fs::write(ctx.join("b"), "b\n").unwrap();
+    std::fs::write(
+        ctx.join("Dockerfile"),
+        "FROM scratch AS one\nCOPY b /b\nFROM scratch\nCOPY src/ /src/\nCOPY --from=one /b /c\n",
+    )
+    .unwrap();
+    ctx
+}
+
+#[test]
+fn a_second_store_builds_from_the_first_ones_oci_cache() {
+    let w = Work::new();
+    let cache = format!("oci:{}", w.path("cache").display());
+    let first = build_in(
+        &w,
+        &w.path("one"),
+        &context(&w, "ctx1"),
+        &["--cache-to", &cache],
+    );
+    assert_eq!(first.hits(), [false; 3]);
+    let store = w.path("two");
+    let second = build_in(&w, &store, &context(&w, "ctx2"), &["--cache-from", &cache]);
+    assert_eq!(second.hits(), [true; 3], "{:?}", second.steps);
+    assert_eq!(second.digest, first.digest);
+    validate(&store);
+    // fsck checks every cached layer against the diff_ids the cache's
+    // config lists (the OCI schema's validator wants an image config)
+    let layout = minibuild::dest::Layout::open(&w.path("cache")).unwrap();
+    let report = layout.fsck().unwrap();
+    assert!(report.is_clean(), "{report}");
+}
+
+#[test]
+fn a_cache_from_anything_but_a_layout_or_registry_is_refused() {
+    let w = Work::new();
+    w.dockerfile("FROM scratch\n");
+    let o = w.run(&["build", "--cache-from", "oci-archive:x.tar", "ctx"]);
+    assert!(!o.status.success());
+    let text = crate::common::stderr(&o);
+    assert!(
+        text.contains("a cache goes to oci:DIR[:REF] or docker://HOST/REPO:TAG"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_second_store_builds_from_a_registry_cache_uploading_nothing_twice() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = Registry::start();
+    let host = reg.host();
+    let w = Work::new();
+    let to = |tag: &str| format!("docker://{host}/app:{tag}");
+    let one = w.path("one");
+    // the cache in another repository: its layers are mounted, not sent
+    let cache = format!("docker://{host}/ci/cache:app");
+    let flags = ["-o", &to("1"), "--cache-to", &cache];
+    let first = build_in(&w, &one, &context(&w, "ctx1"), &flags);
+    assert_eq!(first.hits(), [false; 3]);
+    let two = w.path("two");
+    let flags = ["-o", &to("2"), "--cache-from", &cache];
+    let second = build_in(&w, &two, &context(&w, "ctx2"), &flags);
+    assert_eq!(second.hits(), [true; 3], "{:?}", second.steps);
+    assert_eq!(second.digest, first.digest);
+    let twice: Vec<_> = uploads(&reg.log())
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(twice.is_empty(), "uploaded more than once: {twice:?}");
+    // the image's two layers, sent to app, are mounted into ci/cache by
+    // --cache-to; the second machine's push finds them all in app
+    let mounted = reg
+        .log()
+        .lines()
+        .filter(|l| {
+            l.contains("\"POST /v2/ci/cache/blobs/uploads/?mount=sha256") && l.contains("\" 201 ")
+        })
+        .count();
+    assert_eq!(mounted, 2, "{}", reg.log());
+    validate(&two);
+    assert!(Path::new(&two).join("cache").is_dir());
+}
+
+/// How often each blob digest was uploaded (any repository), from the
+/// registry's access log.
+fn uploads(log: &str) -> BTreeMap<String, usize> {
+    let mut n = BTreeMap::new();
+    for line in log.lines().filter(|l| l.contains("\"PUT /v2/")) {
+        if let Some(digest) = line
+            .split(['?', '&', ' '])
+            .find_map(|kv| kv.strip_prefix("digest="))
+        {
+            let digest = digest.replace("%3A", ":").replace("%3a", ":");
+            *n.entry(digest).or_insert(0) += 1;
+        }
+    }
+    n
+}
