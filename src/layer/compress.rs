@@ -1,7 +1,7 @@
 //! One pass of the layer stack, on two cores:
 //!
 //! ```text
-//! producer thread: sources → tar → HashingWriter (diff_id) ─┐ (gzip: → gzp, parallel blocks)
+//! producer thread: sources → tar → HashingWriter (diff_id) ─┐ (gzip: → ParallelGzip workers)
 //!                                           bounded channel ▼
 //! calling thread:  (zstd: → encoder) → HashingWriter (digest, size) → sink
 //! ```
@@ -9,6 +9,7 @@
 //! The sink stays on the calling thread (it need not be `Send`); the tar
 //! encoder, archive decompression and the compressor run beside it.
 
+use super::gzip::ParallelGzip;
 use super::{Compression, LayerError};
 use crate::digest::{Digest, HashingWriter};
 use std::io::{self, Write};
@@ -179,24 +180,14 @@ fn produce_compressed<T, F>(
 where
     F: FnOnce(&mut dyn Write) -> Result<T, LayerError>,
 {
-    let gz_err = |e: gzp::GzpError| LayerError::Compress(format!("gzip: {e}"));
     match compression {
         Compression::Gzip { level } => {
-            // Blocks of 128 KiB, each primed with the previous block's last
-            // 32 KiB (pigz's preset dictionary) and ended by a sync flush: one
-            // gzip member whose bytes do not depend on the number of threads.
-            let gz = gzp::par::compress::ParCompressBuilder::<gzp::deflate::Gzip>::new()
-                .num_threads(threads.max(1))
-                .map_err(gz_err)?
-                .compression_level(flate2::Compression::new(level))
-                .from_writer(chunks);
+            let gz = ParallelGzip::new(chunks, level, threads).map_err(write_err)?;
             let mut tar = HashingWriter::new(gz);
             let produced = produce(&mut tar);
-            let (mut gz, diff_id, _) = tar.finish();
-            // Always finish: a ParCompress dropped unfinished panics on error.
-            let finished = gzp::ZWriter::finish(&mut gz);
+            let (gz, diff_id, _) = tar.finish();
             let value = produced?;
-            let mut chunks = finished.map_err(gz_err)?;
+            let mut chunks = gz.finish().map_err(write_err)?;
             chunks.flush().map_err(write_err)?;
             Ok((value, diff_id))
         }
