@@ -103,7 +103,8 @@ pub fn detect_archive_in(file: &mut File) -> io::Result<Option<ArchiveFormat>> {
         Some(format) => {
             let mut inner = [0u8; 512];
             file.rewind()?;
-            let n = decoder(format, &mut *file)
+            // one thread: only the first header is read
+            let n = decoder(format, &mut *file, 1)
                 .and_then(|mut d| read_full(&mut d, &mut inner))
                 .map_err(|e| {
                     io::Error::new(
@@ -188,17 +189,20 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// A decompressor for `format` (multi-member/multi-stream, as pigz, pbzip2,
-/// pixz and zstd -T write them).
+/// pixz and zstd -T write them) on up to `threads` threads where the format
+/// allows it (xz blocks; zstd has no parallel decoder, and decodes faster than
+/// the tar behind it is read).
 fn decoder<'r, R: Read + Send + 'r>(
     format: ArchiveFormat,
     file: R,
+    threads: usize,
 ) -> io::Result<Box<dyn Read + Send + 'r>> {
     let buffered = io::BufReader::with_capacity(256 << 10, file);
     Ok(match format {
         ArchiveFormat::Tar => Box::new(buffered),
         ArchiveFormat::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         ArchiveFormat::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        ArchiveFormat::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
+        ArchiveFormat::Xz => Box::new(xz::XzStreams::new(buffered, threads)?),
         ArchiveFormat::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     })
 }
@@ -327,7 +331,8 @@ pub(crate) fn add_archive(
         lower: place.lower,
     };
     let result = std::thread::scope(|scope| {
-        let decoded = decoder(format, file).map_err(io_err("starting to decompress it"))?;
+        let decoded = decoder(format, file, super::compress::compress_threads())
+            .map_err(io_err("starting to decompress it"))?;
         if format == ArchiveFormat::Tar {
             return unpack.read_entries(tar, decoded);
         }
@@ -668,3 +673,4 @@ impl Unpack<'_> {
 
 #[cfg(test)]
 mod tests;
+mod xz;

@@ -1,7 +1,7 @@
 //! One pass of the layer stack, on two cores:
 //!
 //! ```text
-//! producer thread: sources → tar → HashingWriter (diff_id) ─┐ (gzip: → gzp, parallel blocks)
+//! producer thread: sources → tar → HashingWriter (diff_id) ─┐ (gzip: → ParallelGzip workers)
 //!                                           bounded channel ▼
 //! calling thread:  (zstd: → encoder) → HashingWriter (digest, size) → sink
 //! ```
@@ -9,6 +9,7 @@
 //! The sink stays on the calling thread (it need not be `Send`); the tar
 //! encoder, archive decompression and the compressor run beside it.
 
+use super::gzip::ParallelGzip;
 use super::{Compression, LayerError};
 use crate::digest::{Digest, HashingWriter};
 use std::io::{self, Write};
@@ -18,6 +19,26 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 const CHUNK: usize = 1 << 20;
 /// Messages in flight (bounds memory: CHUNK × DEPTH).
 const DEPTH: usize = 4;
+
+/// Environment variable that sets the number of compression workers (1..=64);
+/// by default one per core, at most 4. The layer's bytes do not depend on it.
+pub const THREADS_ENV: &str = "MINIBUILD_COMPRESS_THREADS";
+
+/// The number of compression workers: `$MINIBUILD_COMPRESS_THREADS`, else one
+/// per core (at most 4). An unusable value falls back to the default.
+pub(crate) fn compress_threads() -> usize {
+    let default = || {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 4)
+    };
+    std::env::var(THREADS_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|n| (1..=64).contains(n))
+        .unwrap_or_else(default)
+}
 
 /// The hashes of one pass.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,10 +108,26 @@ impl<W: Write> Stage<'_, W> {
 }
 
 /// Runs `produce` (which writes the uncompressed tar) in a thread of its own
-/// and compresses and hashes what it writes into `sink`.
+/// and compresses and hashes what it writes into `sink`, with
+/// [`compress_threads`] workers.
 pub(crate) fn run_pass<W, T, F>(
     sink: W,
     compression: Compression,
+    produce: F,
+) -> Result<(T, Hashes, W), LayerError>
+where
+    W: Write,
+    T: Send,
+    F: FnOnce(&mut dyn Write) -> Result<T, LayerError> + Send,
+{
+    run_pass_with(sink, compression, compress_threads(), produce)
+}
+
+/// [`run_pass`] with `threads` compression workers.
+fn run_pass_with<W, T, F>(
+    sink: W,
+    compression: Compression,
+    threads: usize,
     produce: F,
 ) -> Result<(T, Hashes, W), LayerError>
 where
@@ -105,8 +142,9 @@ where
         buf: Vec::with_capacity(CHUNK),
     };
     let (produced, consumed) = std::thread::scope(|scope| {
-        let producer = scope.spawn(move || produce_compressed(chunks, compression, produce));
-        let consumed = consume(rx, &mut out, compression);
+        let producer =
+            scope.spawn(move || produce_compressed(chunks, compression, threads, produce));
+        let consumed = consume(rx, &mut out, compression, threads);
         let produced = producer.join().unwrap_or_else(|_| {
             Err(LayerError::Compress(
                 "the layer writer thread panicked".into(),
@@ -136,30 +174,20 @@ where
 fn produce_compressed<T, F>(
     chunks: ChunkSender,
     compression: Compression,
+    threads: usize,
     produce: F,
 ) -> Result<(T, Digest), LayerError>
 where
     F: FnOnce(&mut dyn Write) -> Result<T, LayerError>,
 {
-    let gz_err = |e: gzp::GzpError| LayerError::Compress(format!("gzip: {e}"));
     match compression {
         Compression::Gzip { level } => {
-            let threads = std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .clamp(1, 4);
-            let gz = gzp::par::compress::ParCompressBuilder::<gzp::deflate::Gzip>::new()
-                .num_threads(threads)
-                .map_err(gz_err)?
-                .compression_level(flate2::Compression::new(level))
-                .from_writer(chunks);
+            let gz = ParallelGzip::new(chunks, level, threads).map_err(write_err)?;
             let mut tar = HashingWriter::new(gz);
             let produced = produce(&mut tar);
-            let (mut gz, diff_id, _) = tar.finish();
-            // Always finish: a ParCompress dropped unfinished panics on error.
-            let finished = gzp::ZWriter::finish(&mut gz);
+            let (gz, diff_id, _) = tar.finish();
             let value = produced?;
-            let mut chunks = finished.map_err(gz_err)?;
+            let mut chunks = gz.finish().map_err(write_err)?;
             chunks.flush().map_err(write_err)?;
             Ok((value, diff_id))
         }
@@ -186,9 +214,10 @@ fn consume<W: Write>(
     rx: Receiver<Vec<u8>>,
     out: &mut HashingWriter<W>,
     compression: Compression,
+    threads: usize,
 ) -> io::Result<()> {
     let mut stage = match compression {
-        Compression::Zstd { level } => match zstd::Encoder::new(out, level) {
+        Compression::Zstd { level } => match zstd_encoder(out, level, threads) {
             Ok(z) => Stage::Zstd(z),
             Err(e) => {
                 rx.iter().for_each(drop);
@@ -207,6 +236,27 @@ fn consume<W: Write>(
     stage.finish()
 }
 
+/// Bytes of input per libzstd job.
+const ZSTD_JOB: u32 = 2 << 20;
+
+/// A zstd encoder at `level` with `workers` libzstd workers. Always the
+/// multi-threaded mode (workers ≥ 1): its frames are cut into jobs of a size
+/// fixed by the level, so the bytes are the same whatever the number of
+/// workers — the single-threaded mode (0 workers) would write other bytes.
+fn zstd_encoder<W: Write>(
+    out: W,
+    level: i32,
+    workers: usize,
+) -> io::Result<zstd::Encoder<'static, W>> {
+    let mut z = zstd::Encoder::new(out, level)?;
+    z.multithread(workers.max(1) as u32)?;
+    // Jobs of a fixed 2 MiB (libzstd's default is 4 windows, 8 MiB at
+    // level 3): each worker holds a job's input and output, so this keeps
+    // the peak RSS of a big layer under 64 MB; it also fixes the bytes.
+    z.set_parameter(zstd::stream::raw::CParameter::JobSize(ZSTD_JOB))?;
+    Ok(z)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,8 +270,37 @@ mod tests {
     }
 
     fn run(c: Compression) -> (Hashes, Vec<u8>) {
-        let input = data();
-        let (value, hashes, out) = run_pass(Vec::new(), c, |w| {
+        run_threads(c, 2)
+    }
+
+    /// Text-like: lines of words drawn from a small vocabulary, so matches
+    /// reach back across block boundaries.
+    fn words() -> Vec<u8> {
+        let vocabulary: Vec<String> = (0..400u32)
+            .map(|i| {
+                format!(
+                    "w{:x}{}",
+                    i.wrapping_mul(2_654_435_761) >> 20,
+                    "ab".repeat(i as usize % 5)
+                )
+            })
+            .collect();
+        let mut seed = 7u64;
+        let mut out = Vec::new();
+        while out.len() < 2 << 20 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            out.extend_from_slice(vocabulary[(seed >> 33) as usize % 400].as_bytes());
+            out.push(if seed.is_multiple_of(11) { b'\n' } else { b' ' });
+        }
+        out
+    }
+
+    fn run_threads(c: Compression, threads: usize) -> (Hashes, Vec<u8>) {
+        run_on(c, threads, data())
+    }
+
+    fn run_on(c: Compression, threads: usize, input: Vec<u8>) -> (Hashes, Vec<u8>) {
+        let (value, hashes, out) = run_pass_with(Vec::new(), c, threads, |w| {
             for part in input.chunks(100_000) {
                 w.write_all(part).map_err(write_err)?;
             }
@@ -264,6 +343,60 @@ mod tests {
         assert_eq!(zstd::decode_all(&out[..]).unwrap(), data());
         assert_eq!(h.diff_id, crate::digest::sha256(&data()));
         assert_eq!(run(Compression::Zstd { level: 3 }).0, h);
+    }
+
+    #[test]
+    fn bytes_do_not_depend_on_the_number_of_threads() {
+        for c in [
+            Compression::Gzip { level: 6 },
+            Compression::Zstd { level: 3 },
+        ] {
+            let (one, bytes) = run_threads(c, 1);
+            for threads in [2, 4] {
+                let (h, out) = run_threads(c, threads);
+                assert_eq!(h, one, "{c:?} with {threads} threads");
+                assert_eq!(out, bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn gzip_is_one_member_primed_with_the_previous_block() {
+        let input = words();
+        let (_, out) = run_on(Compression::Gzip { level: 6 }, 2, input.clone());
+        // one member: the single-member decoder reads all of it
+        let mut back = Vec::new();
+        let mut one = flate2::read::GzDecoder::new(&out[..]);
+        one.read_to_end(&mut back).unwrap();
+        assert_eq!(back, input);
+        // near one deflate stream over the whole input, and smaller than
+        // blocks that each restart their dictionary
+        let deflate = |data: &[u8]| {
+            let mut e = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+            e.write_all(data).unwrap();
+            e.finish().unwrap().len()
+        };
+        let whole = deflate(&input);
+        let restarted: usize = input.chunks(128 << 10).map(deflate).sum();
+        let size = out.len() - 18; // gzip header and trailer
+        assert!(size as f64 <= whole as f64 * 1.01, "{size} vs {whole}");
+        assert!(size < restarted, "{size} vs {restarted} restarted");
+    }
+
+    #[test]
+    fn zstd_is_multithreaded_format_even_with_one_worker() {
+        // the single-threaded mode writes other bytes: one worker must not
+        // fall back to it
+        let (_, mt) = run_threads(Compression::Zstd { level: 3 }, 1);
+        let single = zstd::encode_all(&data()[..], 3).unwrap();
+        assert_eq!(zstd::decode_all(&mt[..]).unwrap(), data());
+        assert_ne!(mt, single);
+    }
+
+    #[test]
+    fn threads_env_is_bounded() {
+        // only the parsing: the variable itself is left alone (tests share it)
+        assert!((1..=64).contains(&compress_threads()));
     }
 
     #[test]

@@ -10,6 +10,7 @@
 
 mod archive;
 mod compress;
+mod gzip;
 pub mod names;
 mod normalize;
 mod read;

@@ -48,6 +48,7 @@ mod multiplatform_buildah;
 mod multiplatform_index;
 mod registry_credentials;
 mod registry_hostile;
+mod speed_layers;
 mod stage_fidelity;
 mod store_cli;
 mod store_hygiene;

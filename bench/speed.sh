@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Benchmark of every workload of issue #16, measured in one run, each against
+# the shell pipeline that is its limit (and buildah where it can do it):
+#
+#   hello        the examples/hello image (FROM scratch, one COPY)
+#   copy         COPY of a generated context of COPY_FILES files / COPY_MB MB
+#                vs `tar -c | pigz -p2`
+#   add-zstd     ADD rootfs.tar.zst (a tar of /usr/lib and /usr/share files,
+#                ROOTFS_MB MB), --compression zstd, vs `zstd -dc | zstd -3 -T2`
+#   add-gzip     the same with gzip layers vs `zstd -dc | pigz -p2 -6`
+#   add-xz-T2    ADD of the first XZ_MB MB of that tar as a multi-block xz
+#                (`xz -T2`) vs the same content as a single-block xz (`xz -T1`)
+#
+# Each row: wall seconds, the pipeline's seconds, their ratio, minibuild's
+# peak RSS (/usr/bin/time -v) and the layer's size beside the pipeline's
+# output size. Every input is generated here into a temporary directory and
+# removed at the end.
+#
+# Usage: bench/speed.sh   (sizes from the environment:)
+#   ROOTFS_MB=1536 COPY_FILES=20000 COPY_MB=400 XZ_MB=256 XZ_LEVEL=6
+#   BUILDAH=1 (0: skip buildah) BUILDAH_BIG=0 (1: buildah on the rootfs too)
+set -euo pipefail
+ROOTFS_MB=${ROOTFS_MB:-1536}
+COPY_FILES=${COPY_FILES:-20000}
+COPY_MB=${COPY_MB:-400}
+XZ_MB=${XZ_MB:-256}
+XZ_LEVEL=${XZ_LEVEL:-6}
+BUILDAH=${BUILDAH:-1}
+BUILDAH_BIG=${BUILDAH_BIG:-0}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+mb=$root/target/release/minibuild
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+command -v buildah >/dev/null || BUILDAH=0
+
+# measure NAME CMD...: runs CMD under /usr/bin/time; sets T (s) and M (MB)
+measure() {
+  local name=$1
+  shift
+  /usr/bin/time -f '%e %M' -o "$work/time.$name" "$@" >"$work/out.$name" 2>"$work/err.$name" || {
+    echo "$name failed:" >&2
+    cat "$work/err.$name" >&2
+    exit 1
+  }
+  read -r T M <"$work/time.$name"
+  M=$((M / 1024))
+}
+
+# build NAME CTX [FLAGS...]: a minibuild build into a fresh store; sets T, M,
+# and L (the size in MB of the image's biggest layer)
+build() {
+  local name=$1 ctx=$2
+  shift 2
+  rm -rf "$work/store" "$work/oci"
+  measure "$name" env MINIBUILD_STORE="$work/store" SOURCE_DATE_EPOCH=0 \
+    "$mb" build --quiet -o "oci:$work/oci:$name" "$@" "$ctx"
+  L=$(python3 - "$work/oci" <<'PY'
+import json, sys, os
+root = sys.argv[1]
+index = json.load(open(os.path.join(root, "index.json")))
+digest = index["manifests"][0]["digest"].split(":")[1]
+manifest = json.load(open(os.path.join(root, "blobs/sha256", digest)))
+print("%.1f" % (max(l["size"] for l in manifest["layers"]) / 1e6))
+PY
+)
+}
+
+# pipeline NAME SHELL-PIPELINE: sets T, M, and P (the MB it wrote)
+pipeline() {
+  local name=$1
+  measure "$name" sh -c "$2 | wc -c"
+  P=$(awk '{printf "%.1f", $1 / 1e6}' "$work/out.$name")
+}
+
+# buildah_bud NAME CTX: sets B (s), or "-" without buildah
+buildah_bud() {
+  B=-
+  [ "$BUILDAH" = 1 ] || return 0
+  rm -rf "$work/buildah"
+  measure "buildah-$1" buildah --root "$work/buildah/root" --runroot "$work/buildah/run" \
+    --storage-driver vfs bud --isolation chroot -q -t "bench-$1" "$2"
+  B=$T
+}
+
+rows=()
+row() { # row WORKLOAD MB_S PIPE_S PEAK_MB LAYER_MB PIPE_MB BUILDAH_S
+  local ratio size_ratio vs_buildah
+  ratio=$(awk -v a="$2" -v b="$3" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }')
+  size_ratio=$(awk -v a="$5" -v b="$6" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "-" }')
+  vs_buildah=-
+  [ "$7" = - ] || vs_buildah=$(awk -v a="$2" -v b="$7" 'BEGIN { printf "%.2f", a / b }')
+  rows+=("| $1 | $2 | $3 | $ratio | $4 | $5 | $6 | $size_ratio | $7 | $vs_buildah |")
+}
+
+echo "generating inputs in $work (rootfs $ROOTFS_MB MB, copy $COPY_FILES files / $COPY_MB MB, xz $XZ_MB MB)" >&2
+# the rootfs: real files of /usr/lib and /usr/share up to ROOTFS_MB
+find /usr/lib /usr/share -xdev -type f -size -64M -printf '%s %p\n' 2>/dev/null |
+  awk -v max=$((ROOTFS_MB * 1000000)) -v xz=$((XZ_MB * 1000000)) -v w="$work" '
+    { sum += $1; path = substr($0, index($0, " ") + 2)
+      if (sum > max) full = 1; if (full) next  # (no exit: find would get SIGPIPE)
+      print path > (w "/rootfs.list")
+      if (sum <= xz) print path > (w "/xz.list") }'
+tar -C / -cf "$work/rootfs.tar" -T "$work/rootfs.list" 2>/dev/null || true
+tar -C / -cf "$work/xz.tar" -T "$work/xz.list" 2>/dev/null || true
+zstd -q -3 -T2 "$work/rootfs.tar" -o "$work/rootfs.tar.zst"
+xz -T2 -"$XZ_LEVEL" -c "$work/xz.tar" >"$work/blocks.tar.xz"
+xz -T1 -"$XZ_LEVEL" -c "$work/xz.tar" >"$work/one.tar.xz"
+rm "$work/rootfs.tar"
+mkdir -p "$work/add-zst" "$work/add-xz-T2" "$work/add-xz-T1"
+mv "$work/rootfs.tar.zst" "$work/add-zst/"
+mv "$work/blocks.tar.xz" "$work/add-xz-T2/rootfs.tar.xz"
+mv "$work/one.tar.xz" "$work/add-xz-T1/rootfs.tar.xz"
+for d in add-zst:rootfs.tar.zst add-xz-T2:rootfs.tar.xz add-xz-T1:rootfs.tar.xz; do
+  printf 'FROM scratch\nADD %s /\n' "${d#*:}" >"$work/${d%%:*}/Dockerfile"
+done
+# the COPY context: files cut from the xz tar's real bytes, in 200 directories
+python3 - "$work/xz.tar" "$work/copy/data" "$COPY_FILES" "$COPY_MB" <<'PY'
+import os, sys
+src, root, files, mb = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = open(src, "rb").read()
+size = mb * 1000000 // files
+for i in range(files):
+    d = os.path.join(root, "d%03d" % (i % 200))
+    os.makedirs(d, exist_ok=True)
+    at = (i * 7919 * 4096) % max(1, len(data) - size)
+    with open(os.path.join(d, "f%05d" % i), "wb") as f:
+        f.write(data[at:at + size])
+PY
+rm "$work/xz.tar"
+printf 'FROM scratch\nCOPY data /data\n' >"$work/copy/Dockerfile"
+mkdir -p "$work/hello"
+cc -static -Os -o "$work/hello/hello" "$root/examples/hello/hello.c"
+cp "$root/examples/hello/Dockerfile" "$work/hello/"
+
+echo "measuring" >&2
+# hello: best of 5 (milliseconds), vs buildah
+best=
+for _ in 1 2 3 4 5; do
+  build hello "$work/hello"
+  best=$(awk -v a="$T" -v b="${best:-$T}" 'BEGIN { print (a < b ? a : b) }')
+done
+hm=$M hl=$L
+buildah_bud hello "$work/hello"
+row "hello (s, best of 5)" "$best" 0 "$hm" "$hl" 0 "$B"
+
+build copy "$work/copy"
+ct=$T cm=$M cl=$L
+pipeline copy-pigz "tar -C '$work/copy' -cf - data | pigz -p2 -6"
+pt=$T
+buildah_bud copy "$work/copy"
+row "COPY $COPY_FILES files / $COPY_MB MB, gzip" "$ct" "$pt" "$cm" "$cl" "$P" "$B"
+
+zst=$work/add-zst/rootfs.tar.zst
+build add-zstd "$work/add-zst" --compression zstd
+zt=$T zm=$M zl=$L
+pipeline add-zstd-pipe "zstd -dc '$zst' | zstd -3 -T2 -c"
+B=-
+[ "$BUILDAH_BIG" = 1 ] && buildah_bud add "$work/add-zst"
+row "ADD rootfs.tar.zst ($ROOTFS_MB MB), zstd layer" "$zt" "$T" "$zm" "$zl" "$P" "$B"
+
+build add-gzip "$work/add-zst"
+gt=$T gm=$M gl=$L
+pipeline add-gzip-pipe "zstd -dc '$zst' | pigz -p2 -6"
+row "ADD rootfs.tar.zst ($ROOTFS_MB MB), gzip layer" "$gt" "$T" "$gm" "$gl" "$P" "$B"
+
+build add-xz-T2 "$work/add-xz-T2"
+x2=$T x2m=$M x2l=$L
+pipeline add-xz-pipe "xz -T2 -dc '$work/add-xz-T2/rootfs.tar.xz' | pigz -p2 -6"
+row "ADD xz -T2 ($XZ_MB MB, -$XZ_LEVEL), gzip layer, vs \`xz -T2 -dc \| pigz -p2 -6\`" "$x2" "$T" "$x2m" "$x2l" "$P" -
+# zstd layers, so that decoding is what is measured
+build add-xz-T1-zstd "$work/add-xz-T1" --compression zstd
+x1=$T
+build add-xz-T2-zstd "$work/add-xz-T2" --compression zstd
+row "ADD xz -T2 vs the same as single-block xz (minibuild both, zstd layers)" "$T" "$x1" "$M" "$L" - -
+
+echo
+echo "| workload | minibuild s | pipeline s | ratio | peak MB | layer MB | pipeline MB | size ratio | buildah s | vs buildah |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "($(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end)"
