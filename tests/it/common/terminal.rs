@@ -11,15 +11,17 @@ pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
-/// A tmux server of its own (killed when dropped).
+/// A tmux server of its own (killed when dropped), on a socket in the
+/// test's directory: `-L NAME` would put it in the shared /tmp/tmux-UID,
+/// which two tests starting at once race to create.
 struct Tmux {
-    socket: String,
+    socket: std::path::PathBuf,
 }
 
 impl Tmux {
     fn cmd(&self) -> Command {
         let mut c = Command::new("tmux");
-        c.args(["-L", &self.socket]);
+        c.arg("-S").arg(&self.socket);
         c
     }
 }
@@ -44,12 +46,11 @@ pub struct Screen {
 /// `dir`, bounded by `limit`; its screens and raw output.
 pub fn run_on_terminal(dir: &Path, command: &str, width: u16, limit: Duration) -> Screen {
     let raw_path = dir.join("terminal.raw");
-    let socket = format!(
-        "mbt-{}-{}",
-        std::process::id(),
-        dir.file_name().unwrap().to_string_lossy()
-    );
-    let tmux = Tmux { socket };
+    static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmux = Tmux {
+        socket: dir.join(format!("tmux-{n}.sock")),
+    };
     let inner = format!(
         "cd {} && script -qfec {} {}; echo EXIT=$?; sleep 600",
         sh_quote(&dir.display().to_string()),
@@ -60,9 +61,13 @@ pub fn run_on_terminal(dir: &Path, command: &str, width: u16, limit: Duration) -
         .cmd()
         .args(["new-session", "-d", "-x", &width.to_string(), "-y", "50"])
         .arg(inner)
-        .status()
+        .output()
         .unwrap();
-    assert!(started.success(), "tmux new-session failed");
+    assert!(
+        started.status.success(),
+        "tmux new-session failed: {}",
+        String::from_utf8_lossy(&started.stderr)
+    );
     let capture = || {
         let o = tmux.cmd().args(["capture-pane", "-p"]).output().unwrap();
         String::from_utf8_lossy(&o.stdout).into_owned()
