@@ -12,7 +12,7 @@ use minibuild::layer::{
     write_layer, Compression, DirMeta, LayerError, LayerOptions, Lower, LowerFs, PathKind, Source,
 };
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -497,32 +497,39 @@ fn a_cut_short_compressed_archive_is_refused_not_copied() {
     }
 }
 
-/// Peak memory (kB) of the child process, from wait4.
-// reaped by wait4 below, which std does not see
-#[allow(clippy::zombie_processes)]
+/// Runs `cmd` and returns its status, its stderr and its peak memory (kB).
+///
+/// The peak is taken by a small python3 parent: a child's `ru_maxrss` keeps
+/// the high-water mark of the process it was spawned from (Linux records the
+/// old address space's peak at exec), so measured straight from this test
+/// process it would include the test harness's own peak, which depends on
+/// what other tests ran before.
 fn run_measured(cmd: &mut std::process::Command) -> (std::process::ExitStatus, String, i64) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = child.id() as libc::pid_t;
-    let mut stderr_text = String::new();
-    child
-        .stderr
-        .unwrap()
-        .read_to_string(&mut stderr_text)
-        .unwrap();
-    let mut status = 0;
-    // SAFETY: a plain wait4 on our own child, into zeroed structs.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid);
+    const SCRIPT: &str = "import resource, subprocess, sys\n\
+p = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n\
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n\
+sys.exit(p.returncode if p.returncode >= 0 else 128 - p.returncode)\n";
+    let mut wrapped = std::process::Command::new("python3");
+    wrapped.arg("-c").arg(SCRIPT).arg(cmd.get_program());
+    wrapped.args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapped.env(key, v),
+            None => wrapped.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    let out = wrapped.output().unwrap();
+    let max_kb = String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse::<i64>()
+        .unwrap_or_else(|e| panic!("the measuring parent printed no peak ({e}): {out:?}"));
     (
-        std::process::ExitStatus::from_raw(status),
-        stderr_text,
-        usage.ru_maxrss,
+        out.status,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        max_kb,
     )
 }
 
