@@ -3,7 +3,7 @@
 //! scratch layout), the holds that keep `prune` off them until they are
 //! named, and the naming or exporting of the result.
 
-use crate::dest::scratch::{self, ScratchDir};
+use crate::dest::scratch;
 mod attach;
 mod merge;
 pub mod multi;
@@ -75,9 +75,8 @@ impl Job {
         } else if let Some(dir) = first_oci {
             Layout::staging(&dir)
         } else {
-            let tmp = ScratchDir::new_in(&std::env::temp_dir(), false)
-                .map_err(Error::io("creating a temporary layout"))?;
-            let layout = Layout::create(&tmp.path().join("layout"))?;
+            let (tmp, dir) = dest::scratch_layout_dir()?;
+            let layout = Layout::create(&dir)?;
             _scratch = Some(tmp);
             layout
         };

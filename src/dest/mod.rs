@@ -295,7 +295,7 @@ pub fn fetch_image_with(
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::OciArchive { file, reference }) => {
-            let (_scratch, unpacked) = unpack_dir()?;
+            let (_scratch, unpacked) = scratch_layout_dir()?;
             let layout = archive::read_oci_archive(&file, &unpacked)?;
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
@@ -308,7 +308,7 @@ pub fn fetch_image_with(
             pull_into_store(&reference, store, into, opts)
         }
         Ok(Location::DockerArchive { file, reference }) => {
-            let (_scratch, unpacked) = unpack_dir()?;
+            let (_scratch, unpacked) = scratch_layout_dir()?;
             let read = docker_archive::read(&file, reference.as_ref(), &unpacked)?;
             from_layout(&read.layout, &"".into())
         }
@@ -326,10 +326,11 @@ pub fn fetch_image_with(
     }
 }
 
-/// An empty directory to unpack an archive into, inside a scratch
-/// directory in `$TMPDIR` (never in the store: FROM works from a read-only
-/// one), removed when the scratch directory is dropped or on a signal.
-fn unpack_dir() -> Result<(scratch::ScratchDir, PathBuf), DestError> {
+/// An empty directory for a temporary layout (an archive unpacked, a
+/// scratch build), inside a scratch directory in `$TMPDIR` (never in the
+/// store: FROM works from a read-only one), removed when the scratch
+/// directory is dropped or on a signal.
+pub fn scratch_layout_dir() -> Result<(scratch::ScratchDir, PathBuf), DestError> {
     let tmp = std::env::temp_dir();
     let scratch = scratch::ScratchDir::new_in(&tmp, false).map_err(DestError::io(format!(
         "creating a scratch directory in {}",

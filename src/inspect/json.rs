@@ -181,6 +181,27 @@ pub struct LayerFiles {
     pub entries: Vec<Entry>,
 }
 
+impl LayerFiles {
+    /// A layer before its tar is read: no entries, every count zero.
+    pub fn unread(n: usize, digest: Digest, media_type: String, compressed_size: u64) -> Self {
+        LayerFiles {
+            index: n,
+            created_by: None,
+            media_type,
+            digest,
+            diff_id: None,
+            compressed_size,
+            uncompressed_size: 0,
+            entry_count: 0,
+            added: 0,
+            modified: 0,
+            removed: 0,
+            wasted_bytes: 0,
+            entries: Vec::new(),
+        }
+    }
+}
+
 /// A path that more than one layer writes (dive's "inefficiencies").
 #[derive(Debug, Clone, Serialize)]
 pub struct Inefficiency {

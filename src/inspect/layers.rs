@@ -64,19 +64,14 @@ pub fn analyze(
     let mut stack = Stack::default();
     for (n, layer) in manifest.layers.iter().enumerate() {
         let files = LayerFiles {
-            index: n,
             created_by: steps[n].clone(),
-            media_type: layer.media_type.clone(),
-            digest: layer.digest.clone(),
             diff_id: config.rootfs.diff_ids.get(n).cloned(),
-            compressed_size: layer.size,
-            uncompressed_size: 0,
-            entry_count: 0,
-            added: 0,
-            modified: 0,
-            removed: 0,
-            wasted_bytes: 0,
-            entries: Vec::new(),
+            ..LayerFiles::unread(
+                n,
+                layer.digest.clone(),
+                layer.media_type.clone(),
+                layer.size,
+            )
         };
         stack.layers.push(files);
         stack.read_layer(opened, layer, n)?;
@@ -390,21 +385,9 @@ mod tests {
     fn stack_of(layers: &[&[(&str, &'static str, u64)]]) -> Stack {
         let mut s = Stack::default();
         for (n, entries) in layers.iter().enumerate() {
-            s.layers.push(LayerFiles {
-                index: n,
-                created_by: None,
-                media_type: String::new(),
-                digest: crate::digest::sha256(&[n as u8]),
-                diff_id: None,
-                compressed_size: 0,
-                uncompressed_size: 0,
-                entry_count: 0,
-                added: 0,
-                modified: 0,
-                removed: 0,
-                wasted_bytes: 0,
-                entries: Vec::new(),
-            });
+            let digest = crate::digest::sha256(&[n as u8]);
+            s.layers
+                .push(LayerFiles::unread(n, digest, String::new(), 0));
             for (path, kind, size) in entries.iter() {
                 s.apply(n, path.to_string(), entry(path, kind, *size));
             }

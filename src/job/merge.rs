@@ -2,7 +2,6 @@
 //! elsewhere (other machines' single-platform builds), stored or exported.
 
 use crate::dest::index::{create_index, IndexSpec};
-use crate::dest::scratch::ScratchDir;
 use crate::dest::{self, ImageName, Layout, Location, RegistryOptions};
 use crate::oci::Descriptor;
 use crate::Error;
@@ -48,9 +47,8 @@ impl IndexJob {
             return Ok(IndexDone { index, wrote });
         }
         // swept by the next build or prune when this one is killed
-        let scratch = ScratchDir::new_in(&std::env::temp_dir(), false)
-            .map_err(Error::io("creating a temporary layout"))?;
-        let into = Layout::create(&scratch.path().join("layout"))?;
+        let (_scratch, dir) = dest::scratch_layout_dir()?;
+        let into = Layout::create(&dir)?;
         let index = create_index(&self.spec, &store, &into, &self.registry)?;
         for d in &self.outputs {
             let done = dest::export(&into, &index, &self.tags, d, &self.registry)?;

@@ -8,27 +8,13 @@
 //! something. Bounded by a count and a time budget; the same inputs on
 //! every run.
 
+use crate::common::Rng;
 use minibuild::layer::{
     detect_archive, uncompressed, write_layer_with_limits, ArchiveLimits, Compression,
     LayerOptions, Lower, LowerFs, PathKind, Source,
 };
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-
-/// xorshift64*: the same inputs on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
 
 const DEST: &str = "opt/app";
 

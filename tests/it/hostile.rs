@@ -4,6 +4,7 @@
 //! reach the terminal; and seeded random mutations of BuildKit's parser
 //! test files never make the parser or the expander panic.
 
+use crate::common::Rng;
 use crate::common::*;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -181,21 +182,6 @@ fn control_characters_are_escaped_in_errors_and_progress() {
     assert!(!err.contains('\x1b'), "{err:?}");
     assert!(err.contains("LABEL a=\"\\u{1b}[31mred\""), "{err}");
     assert!(err.contains("3 | COPY \\u{1b}[2Jmissing /\n"), "{err}");
-}
-
-/// xorshift64*: the same inputs on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
 }
 
 /// Characters the grammar and the lexer treat specially, and a few others.
