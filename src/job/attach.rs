@@ -97,8 +97,11 @@ impl Job {
         let context = match mode {
             ProvenanceMode::Min => None,
             ProvenanceMode::Max => {
-                let what = format!("hashing the build context {}", opts.context.display());
-                let files = provenance::context_files(&opts.context).map_err(Error::io(what))?;
+                let dockerfile = opts.dockerfile.as_deref();
+                let files = provenance::context_files(&opts.context, dockerfile).map_err(|e| {
+                    crate::executor::BuildError::other("hashing the build context for --provenance")
+                        .caused(e)
+                })?;
                 Some((opts.context.as_path(), files))
             }
         };

@@ -387,3 +387,45 @@ fn a_registry_without_referrers_api_gets_the_fallback_tag() {
     build(&w, &["build", "--sbom", "--provenance", "-o", &dest, &ctx]);
     assert_eq!(inspect(&tag)["manifests"].as_array().unwrap().len(), 2);
 }
+
+/// `mode=max` lists the context the build could read: what `.dockerignore`
+/// (or `<dockerfile>.dockerignore`) excludes is neither hashed nor listed;
+/// an exception brings a file back.
+#[test]
+fn provenance_max_lists_only_what_dockerignore_lets_in() {
+    let w = Work::new();
+    w.file("app.conf", "answer = 42\n");
+    w.file("secret.key", "do not list me\n");
+    w.file("logs/a.log", "noise\n");
+    w.file("logs/keep.log", "kept\n");
+    w.file(".dockerignore", "secret.key\nlogs\n!logs/keep.log\n");
+    w.dockerfile("FROM scratch\nCOPY app.conf /\n");
+    let ctx = w.ctx().display().to_string();
+    build(
+        &w,
+        &[
+            "build",
+            "--provenance=mode=max",
+            "--provenance-dir",
+            "prov",
+            &ctx,
+        ],
+    );
+    let st = read_json(&w.path("prov/provenance.intoto.json"));
+    let listed: Vec<String> = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| {
+            d["uri"]
+                .as_str()?
+                .strip_prefix("context:")
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [".dockerignore", "Dockerfile", "app.conf", "logs/keep.log"],
+        "{st}"
+    );
+}
