@@ -429,3 +429,51 @@ fn provenance_max_lists_only_what_dockerignore_lets_in() {
         "{st}"
     );
 }
+
+/// A multi-platform build's SBOMs: each platform's lists the base image
+/// that platform's build read (its manifest of the base's index), not
+/// every platform's.
+#[test]
+fn each_platforms_sbom_lists_its_own_base_only() {
+    let w = Work::new();
+    w.file("amd64", "amd64 bits");
+    w.file("arm64", "arm64 bits");
+    w.dockerfile("FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH} /arch\n");
+    let ctx = w.ctx().display().to_string();
+    let base = w.path("base");
+    let base_dest = format!("oci:{}:arch:multi", base.display());
+    let both = "linux/amd64,linux/arm64";
+    build(&w, &["build", "--platform", both, "-o", &base_dest, &ctx]);
+    w.file("app.conf", "answer = 42\n");
+    w.dockerfile(&format!("FROM {base_dest}\nCOPY app.conf /\n"));
+    build(
+        &w,
+        &[
+            "build",
+            "--platform",
+            both,
+            "--sbom-dir",
+            "sbom",
+            "-t",
+            "app:1",
+            &ctx,
+        ],
+    );
+    for platform in ["linux/amd64", "linux/arm64"] {
+        use crate::common::platform::{index_of, platform_of};
+        let index = index_of(&base, "arch:multi");
+        let entries = index["manifests"].as_array().unwrap();
+        let entry = entries.iter().find(|e| platform_of(e) == platform).unwrap();
+        let own = entry["digest"].as_str().unwrap().to_string();
+        let file = format!("sbom/{}.sbom.spdx.json", platform.replace('/', "-"));
+        let doc = read_json(&w.path(&file));
+        let bases: Vec<&str> = doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["SPDXID"].as_str().unwrap().starts_with("SPDXRef-Base-"))
+            .map(|p| p["versionInfo"].as_str().unwrap())
+            .collect();
+        assert_eq!(bases, [own.as_str()], "{platform}: {doc}");
+    }
+}
