@@ -135,15 +135,68 @@ fn sha2_of(bytes: &[u8]) -> impl std::fmt::LowerHex {
     sha2::Sha256::digest(bytes)
 }
 
+/// Checks `file` against the CycloneDX 1.5 JSON schema, with the validator
+/// cyclonedx-python-lib bundles (`pip install
+/// 'cyclonedx-python-lib[json-validation]'`; in CI it must be there).
+fn validate_cyclonedx(file: &Path) {
+    const CHECK: &str = r#"import sys
+from cyclonedx.validation.json import JsonStrictValidator
+from cyclonedx.schema import SchemaVersion
+text = open(sys.argv[1]).read()
+errors = JsonStrictValidator(SchemaVersion.V1_5).validate_str(text, all_errors=True)
+if errors is not None:
+    errors = [errors] if isinstance(errors, Exception) else list(errors)
+if errors:
+    print("\n".join(str(e) for e in errors))
+    sys.exit(1)
+"#;
+    let present = Command::new("python3")
+        .args(["-c", "import cyclonedx.validation.json, jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            !crate::common::in_ci(),
+            "cyclonedx-python-lib[json-validation] is required in CI but is not installed"
+        );
+        eprintln!("skipping the CycloneDX schema check: pip install 'cyclonedx-python-lib[json-validation]'");
+        return;
+    }
+    let o = Command::new("python3")
+        .args(["-c", CHECK])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{} is not valid CycloneDX 1.5:\n{}{}",
+        file.display(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+}
+
 #[test]
 fn cyclonedx_lists_the_same_packages() {
     let w = Work::new();
-    let (ctx, _) = debian_context(&w, false);
+    // with a Go binary (when go is here): its modules are components too
+    let (ctx, with_go) = debian_context(&w, true);
     build(
         &w,
         &["build", "--sbom=cyclonedx", "--sbom-dir", "sbom", &ctx],
     );
     let doc = read_json(&w.path("sbom/sbom.cdx.json"));
+    let purls: Vec<&str> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert_eq!(
+        purls.iter().any(|p| p.starts_with("pkg:golang/")),
+        with_go,
+        "{purls:?}"
+    );
     assert_eq!(doc["bomFormat"], "CycloneDX");
     assert_eq!(doc["specVersion"], "1.5");
     let serial = doc["serialNumber"].as_str().unwrap();
@@ -166,6 +219,7 @@ fn cyclonedx_lists_the_same_packages() {
         .collect();
     libs.sort();
     assert_eq!(libs, installed_packages(DPKG_STATUS));
+    validate_cyclonedx(&w.path("sbom/sbom.cdx.json"));
     let o = w.run(&["build", "--sbom=xml", &ctx]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown SBOM format"), "{}", stderr(&o));
