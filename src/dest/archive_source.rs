@@ -138,15 +138,19 @@ impl ArchiveSource {
             file.display()
         )))?;
         source.index_member = Some(at);
-        for (n, m) in source.members.iter().enumerate() {
-            let digest = m
-                .name
-                .strip_prefix("blobs/")
-                .and_then(|rest| rest.split_once('/'))
-                .and_then(|(alg, hex)| format!("{alg}:{hex}").parse::<Digest>().ok());
-            if let Some(d) = digest {
-                // a later member of the same name wins, as when unpacked
-                source.blobs.insert(d, BlobAt::Member(n));
+        let named: Vec<(Digest, String)> = source
+            .members
+            .iter()
+            .filter_map(|m| {
+                let (alg, hex) = m.name.strip_prefix("blobs/")?.split_once('/')?;
+                Some((format!("{alg}:{hex}").parse().ok()?, m.name.clone()))
+            })
+            .collect();
+        for (digest, name) in named {
+            // the last member of that name, links followed inside the
+            // archive, as unpacking it would leave it
+            if let Some(n) = source.find(&name) {
+                source.blobs.insert(digest, BlobAt::Member(n));
             }
         }
         Ok(source)
@@ -433,8 +437,20 @@ mod tests {
             h.set_mode(0o644);
             tar.append_data(&mut h, name, &bytes[..]).unwrap();
         }
+        // a blob that is a hard link to another member is that member
+        let linked = sha256(b"linked");
+        let mut h = tar::Header::new_gnu();
+        h.set_size(6);
+        h.set_mode(0o644);
+        tar.append_data(&mut h, "data", &b"linked"[..]).unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_size(0);
+        let name = format!("blobs/sha256/{}", linked.hex());
+        tar.append_link(&mut h, &name, "data").unwrap();
         tar.into_inner().unwrap();
         let src = ArchiveSource::oci(&file).unwrap();
+        assert_eq!(src.read_blob(&linked).unwrap(), b"linked");
         assert_eq!(src.read_blob(&d).unwrap(), good);
         let mut streamed = Vec::new();
         src.open_blob(&d)
