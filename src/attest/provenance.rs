@@ -116,29 +116,35 @@ pub fn statement(subject: &Subject, inv: &Invocation) -> Value {
     })
 }
 
-/// Every regular file under `dir` (symlinks not followed), by its path
-/// relative to `dir` and its sha256, sorted.
-pub fn context_files(dir: &Path) -> std::io::Result<Vec<(String, Digest)>> {
+/// Every regular file of the build context at `dir` as the build sees it
+/// (what `.dockerignore` — or `<dockerfile>.dockerignore` — excludes left
+/// out, as BuildKit receives the context; symlinks not followed), by its
+/// path relative to `dir` and its sha256, sorted.
+pub fn context_files(
+    dir: &Path,
+    dockerfile: Option<&Path>,
+) -> Result<Vec<(String, Digest)>, crate::context::ContextError> {
+    let ctx = crate::context::BuildContext::open(dir, dockerfile)?;
+    let root = ctx
+        .resolve_source(".")?
+        .pop()
+        .ok_or_else(|| crate::context::ContextError::NotFound(dir.display().to_string()))?;
     let mut out = Vec::new();
-    let mut todo = vec![dir.to_path_buf()];
-    while let Some(d) = todo.pop() {
-        for entry in std::fs::read_dir(&d)? {
-            let entry = entry?;
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                todo.push(entry.path());
-            } else if kind.is_file() {
-                let mut hashing = crate::digest::HashingWriter::new(std::io::sink());
-                std::io::copy(&mut std::fs::File::open(entry.path())?, &mut hashing)?;
-                let (_, digest, _) = hashing.finish();
-                let rel = entry
-                    .path()
-                    .strip_prefix(dir)
-                    .unwrap_or(&entry.path())
-                    .to_path_buf();
-                out.push((rel.to_string_lossy().into_owned(), digest));
-            }
+    for entry in ctx.walk(&root)? {
+        if !matches!(entry.kind, crate::context::ContextKind::File { .. }) {
+            continue;
         }
+        let mut hashing = crate::digest::HashingWriter::new(std::io::sink());
+        let hashed = entry
+            .file
+            .open()
+            .and_then(|mut f| std::io::copy(&mut f, &mut hashing));
+        if let Err(source) = hashed {
+            let what = format!("hashing {} of the build context", entry.rel);
+            return Err(crate::context::ContextError::Io { what, source });
+        }
+        let (_, digest, _) = hashing.finish();
+        out.push((entry.rel, digest));
     }
     out.sort();
     Ok(out)

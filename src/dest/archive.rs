@@ -214,17 +214,6 @@ fn repositories(names: &[ImageName], top: &str) -> BTreeMap<String, BTreeMap<Str
     repos
 }
 
-/// Unpacks an OCI archive into `dir` (which must exist) and opens it.
-pub fn read_oci_archive(file: &Path, dir: &Path) -> Result<Layout, DestError> {
-    let f = File::open(file).map_err(DestError::io(format!("opening {}", file.display())))?;
-    let mut archive = tar::Archive::new(io::BufReader::new(f));
-    archive.set_preserve_permissions(false);
-    archive
-        .unpack(dir)
-        .map_err(DestError::io(format!("unpacking {}", file.display())))?;
-    Layout::open(dir)
-}
-
 /// The index entries for `manifest` named `names` (one unnamed entry when
 /// there are no names).
 pub(crate) fn index_entries(manifest: &Descriptor, names: &[ImageName]) -> Vec<Descriptor> {

@@ -2,19 +2,19 @@
 //! and Docker write it: a `manifest.json` listing each image's config
 //! member and layer members (`<diff_id hex>.tar`, the legacy
 //! `<id>/layer.tar` with symlinks between them, or Docker 25's
-//! `blobs/sha256/<hex>`). The archive is read once; its members go to a
-//! scratch directory and the image is put together there as an OCI layout
-//! (the config and layers as they are, a manifest written for them), so
-//! everything else reads it as any layout: `FROM docker-archive:` and
-//! `inspect`.
+//! `blobs/sha256/<hex>`). The archive is read in place
+//! ([`ArchiveSource`]): indexed once, each member hashed on the way; the
+//! config and layers are served from their byte ranges of the file and a
+//! manifest is made for them in memory, so everything else reads it as
+//! any blob source: `FROM docker-archive:`, `inspect`, `verify`.
 
-use super::{DestError, ImageName, Layout};
-use crate::digest::{Digest, HashingWriter};
+pub use super::archive_source::ArchiveMember;
+use super::archive_source::ArchiveSource;
+use super::{DestError, ImageName};
+use crate::digest::Digest;
 use crate::oci::{self, Descriptor};
 use serde::Deserialize;
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// One image in `manifest.json`.
@@ -28,67 +28,51 @@ struct ManifestEntry {
     layers: Vec<String>,
 }
 
-/// A member of the archive, as `inspect --tree` draws it.
-#[derive(Debug, Clone)]
-pub struct ArchiveMember {
-    /// Its name in the archive.
-    pub name: String,
-    /// Its size (0 for directories and links).
-    pub size: u64,
-    /// The sha256 of its bytes (regular files only).
-    pub digest: Option<Digest>,
-    /// For a symlink or hard link: the member it stands for.
-    pub link: Option<String>,
-}
-
-/// A docker-archive, read.
+/// A docker-archive, read in place.
 pub struct DockerArchive {
-    /// The layout the image was put together in.
-    pub layout: Layout,
-    /// The manifest written for it (tagged with its RepoTag, if any).
+    /// Its blobs: the config and layers in the archive, the manifest made
+    /// for them; its index names that manifest (with its RepoTag, if any).
+    pub source: ArchiveSource,
+    /// The manifest made for the image.
     pub manifest: Descriptor,
-    /// The archive's members, in archive order.
-    pub members: Vec<ArchiveMember>,
     /// Members named for a digest they do not have.
     pub problems: Vec<String>,
 }
 
-/// Reads `file` into `dir`: the image `reference` names (one of its
-/// RepoTags), or the archive's only image.
-pub fn read(
-    file: &Path,
-    reference: Option<&ImageName>,
-    dir: &Path,
-) -> Result<DockerArchive, DestError> {
+/// Reads `file`: the image `reference` names (one of its RepoTags), or
+/// the archive's only image.
+pub fn read(file: &Path, reference: Option<&ImageName>) -> Result<DockerArchive, DestError> {
     let what = format!("reading docker archive {}", file.display());
-    let files = dir.join("members");
-    std::fs::create_dir_all(&files).map_err(DestError::io(what.clone()))?;
-    let (members, stored) = unpack(file, &files, &what)?;
-    let find = |name: &str| -> Result<(PathBuf, Digest), DestError> {
-        let key = resolve(&members, name);
-        stored
-            .get(&key)
-            .cloned()
+    let members = ArchiveSource::members(file, true)?;
+    let mut source = ArchiveSource::new(file, members, super::Index::empty());
+    let find = |source: &ArchiveSource, name: &str| -> Result<(usize, Digest), DestError> {
+        source
+            .find(name)
+            .and_then(|n| Some((n, source.member_list()[n].digest.clone()?)))
             .ok_or_else(|| DestError::invalid(what.clone(), format!("no member {name}")))
     };
-    let (list_path, _) = find("manifest.json")?;
-    let bytes = std::fs::read(&list_path).map_err(DestError::io(what.clone()))?;
+    let (list, _) = find(&source, "manifest.json")?;
+    let bytes = source.read_member(list)?;
     let entries: Vec<ManifestEntry> = serde_json::from_slice(&bytes).map_err(DestError::json(
         format!("parsing manifest.json of {}", file.display()),
     ))?;
     let entry = choose(&entries, reference, &what)?;
-    let layout = Layout::create(&dir.join("layout"))?;
     let mut problems = Vec::new();
-    let (config_path, config_digest) = find(&entry.config)?;
+    let (config_at, config_digest) = find(&source, &entry.config)?;
     check_name(&entry.config, &config_digest, "config", &mut problems);
-    let config_size = store_blob(&layout, &config_path, &config_digest)?;
+    source.add_member_blob(config_digest.clone(), config_at);
+    let config_size = source.member_list()[config_at].size;
     let mut layers = Vec::new();
     for (n, name) in entry.layers.iter().enumerate() {
-        let (path, digest) = find(name)?;
+        let (at, digest) = find(&source, name)?;
         check_name(name, &digest, &format!("layer {n}"), &mut problems);
-        let media_type = sniff(&path).map_err(DestError::io(what.clone()))?;
-        let size = store_blob(&layout, &path, &digest)?;
-        layers.push(Descriptor::new(media_type, digest, size));
+        let media_type = sniff(&source, at)?;
+        source.add_member_blob(digest.clone(), at);
+        layers.push(Descriptor::new(
+            media_type,
+            digest,
+            source.member_list()[at].size,
+        ));
     }
     let manifest = serde_json::json!({
         "schemaVersion": 2,
@@ -97,16 +81,16 @@ pub fn read(
         "layers": layers,
     });
     let bytes = oci::canonical_json(&manifest).map_err(DestError::json("writing a manifest"))?;
-    let digest = layout.put_blob(&bytes)?;
-    let desc = Descriptor::new(oci::MEDIA_TYPE_MANIFEST, digest, bytes.len() as u64);
-    match entry.repo_tags.as_ref().and_then(|t| t.first()) {
-        Some(tag) => layout.tag(&desc, &ImageName::from(tag.as_str()))?,
-        None => layout.add_untagged(&desc)?,
+    let size = bytes.len() as u64;
+    let desc = Descriptor::new(oci::MEDIA_TYPE_MANIFEST, source.add_made_blob(bytes), size);
+    let mut named = desc.clone();
+    if let Some(tag) = entry.repo_tags.as_ref().and_then(|t| t.first()) {
+        named.annotations = Some(ImageName::from(tag.as_str()).annotations());
     }
+    source.set_index(vec![named]);
     Ok(DockerArchive {
-        layout,
+        source,
         manifest: desc,
-        members,
         problems,
     })
 }
@@ -140,101 +124,6 @@ fn choose<'a>(
     }
 }
 
-/// Reads every member once: regular files to `files/<n>` (hashed on the
-/// way), links remembered. Returns the members and name → (file, digest).
-#[allow(clippy::type_complexity)]
-fn unpack(
-    file: &Path,
-    files: &Path,
-    what: &str,
-) -> Result<(Vec<ArchiveMember>, BTreeMap<String, (PathBuf, Digest)>), DestError> {
-    let f = File::open(file).map_err(DestError::io(format!("opening {}", file.display())))?;
-    let mut archive = tar::Archive::new(io::BufReader::new(f));
-    let mut members = Vec::new();
-    let mut stored = BTreeMap::new();
-    for (n, entry) in archive
-        .entries()
-        .map_err(DestError::io(what.to_string()))?
-        .enumerate()
-    {
-        let mut entry = entry.map_err(DestError::io(what.to_string()))?;
-        let name = clean(&String::from_utf8_lossy(&entry.path_bytes()));
-        let kind = entry.header().entry_type();
-        let mut member = ArchiveMember {
-            name: name.clone(),
-            size: 0,
-            digest: None,
-            link: None,
-        };
-        if kind.is_symlink() || kind.is_hard_link() {
-            let target = entry
-                .link_name_bytes()
-                .map(|l| String::from_utf8_lossy(&l).into_owned())
-                .unwrap_or_default();
-            member.link = Some(if kind.is_symlink() {
-                join_relative(&name, &target)
-            } else {
-                clean(&target)
-            });
-        } else if kind.is_file() {
-            let path = files.join(n.to_string());
-            let out = File::create(&path).map_err(DestError::io(what.to_string()))?;
-            let mut out = HashingWriter::new(BufWriter::new(out));
-            io::copy(&mut entry, &mut out)
-                .map_err(DestError::io(format!("{what}: member {name}")))?;
-            let (mut buf, digest, size) = out.finish();
-            buf.flush().map_err(DestError::io(what.to_string()))?;
-            member.size = size;
-            member.digest = Some(digest.clone());
-            stored.insert(name.clone(), (path, digest));
-        }
-        members.push(member);
-    }
-    Ok((members, stored))
-}
-
-/// A member name without `./` or slashes at the ends.
-fn clean(name: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in name.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            p => parts.push(p),
-        }
-    }
-    parts.join("/")
-}
-
-/// A symlink's target, relative to the member's directory, as a member name.
-fn join_relative(member: &str, target: &str) -> String {
-    if target.starts_with('/') {
-        return clean(target);
-    }
-    match member.rsplit_once('/') {
-        Some((dir, _)) => clean(&format!("{dir}/{target}")),
-        None => clean(target),
-    }
-}
-
-/// The member `name` stands for, links followed (at most 16).
-fn resolve(members: &[ArchiveMember], name: &str) -> String {
-    let mut name = clean(name);
-    for _ in 0..16 {
-        match members
-            .iter()
-            .find(|m| m.name == name)
-            .and_then(|m| m.link.clone())
-        {
-            Some(next) => name = next,
-            None => break,
-        }
-    }
-    name
-}
-
 /// A member named `<hex>.json`, `<hex>.tar` or `blobs/sha256/<hex>` must
 /// hash to that hex (a layer's name is its diff_id: it is uncompressed).
 fn check_name(name: &str, digest: &Digest, role: &str, problems: &mut Vec<String>) {
@@ -251,31 +140,27 @@ fn check_name(name: &str, digest: &Digest, role: &str, problems: &mut Vec<String
     }
 }
 
-/// The layer media type a member's first bytes say.
-fn sniff(path: &Path) -> io::Result<&'static str> {
+/// The layer media type the first bytes of member `n` say.
+fn sniff(source: &ArchiveSource, n: usize) -> Result<&'static str, DestError> {
     let mut magic = [0u8; 4];
-    let n = File::open(path)?.read(&mut magic)?;
-    Ok(match &magic[..n] {
+    let mut got = 0;
+    let mut r = source.open_member(n)?;
+    while got < magic.len() {
+        let k = r.read(&mut magic[got..]).map_err(DestError::io(format!(
+            "reading {} in {}",
+            source.member_list()[n].name,
+            source.file().display()
+        )))?;
+        if k == 0 {
+            break;
+        }
+        got += k;
+    }
+    Ok(match &magic[..got] {
         [0x1f, 0x8b, ..] => oci::MEDIA_TYPE_LAYER_GZIP,
         [0x28, 0xb5, 0x2f, 0xfd] => oci::MEDIA_TYPE_LAYER_ZSTD,
         _ => oci::MEDIA_TYPE_LAYER_TAR,
     })
-}
-
-/// Moves a member into the layout as the blob `digest` (a copy when a
-/// second member is the same blob); its size.
-fn store_blob(layout: &Layout, path: &Path, digest: &Digest) -> Result<u64, DestError> {
-    let what = format!("storing blob {digest}");
-    let size = std::fs::metadata(path)
-        .map_err(DestError::io(what.clone()))?
-        .len();
-    if !layout.has_blob(digest) {
-        let mut writer = layout.new_blob()?;
-        let mut src = File::open(path).map_err(DestError::io(what.clone()))?;
-        io::copy(&mut src, &mut writer).map_err(DestError::io(what))?;
-        writer.commit(digest)?;
-    }
-    Ok(size)
 }
 
 #[cfg(test)]
@@ -283,12 +168,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn member_names_and_links() {
-        assert_eq!(clean("./a//b/"), "a/b");
-        assert_eq!(
-            join_relative("x/layer.tar", "../y/layer.tar"),
-            "y/layer.tar"
-        );
+    fn member_names_must_match_their_digest() {
         let mut problems = Vec::new();
         let d = crate::digest::sha256(b"x");
         check_name(&format!("{}.json", d.hex()), &d, "config", &mut problems);

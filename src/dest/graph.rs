@@ -1,6 +1,6 @@
 //! Walking the graph of blobs an image is made of (index → manifests →
 //! config and layers), over any place that can read blobs: a layout, an
-//! unpacked archive, a registry.
+//! archive read in place, a registry.
 
 use super::error::DestError;
 use crate::digest::Digest;
@@ -19,6 +19,9 @@ pub use crate::image::{ImageConfig as ConfigFile, Manifest};
 pub trait BlobSource {
     /// Reads a (small) blob whole, checked against its digest.
     fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError>;
+    /// Opens a blob for streaming, hashed as it is read: its reader fails,
+    /// naming the blob, at an end that is not that digest.
+    fn open_blob(&self, digest: &Digest) -> Result<super::layout::BlobReader, DestError>;
 }
 
 /// Reads and parses a JSON blob of `src` (verified against its digest).

@@ -7,6 +7,7 @@
 
 pub mod annotation;
 pub mod archive;
+pub mod archive_source;
 pub mod auth;
 pub mod commands;
 pub mod docker_archive;
@@ -284,10 +285,7 @@ pub fn fetch_image_with(
     policy: PullPolicy,
 ) -> Result<Descriptor, DestError> {
     let from_layout = |layout: &Layout, name: &ImageName| -> Result<Descriptor, DestError> {
-        let top = layout.resolve(name)?;
-        let image = graph::select_platform(layout, &top, &opts.platform())?;
-        into.copy_image_from(layout, &image)?;
-        Ok(plain(image))
+        take_image(layout, layout.resolve(name)?, into, &opts.platform())
     };
     match Location::parse(spec) {
         Ok(Location::Oci { dir, reference }) => {
@@ -295,9 +293,9 @@ pub fn fetch_image_with(
             from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
         }
         Ok(Location::OciArchive { file, reference }) => {
-            let (_scratch, unpacked) = scratch_layout_dir()?;
-            let layout = archive::read_oci_archive(&file, &unpacked)?;
-            from_layout(&layout, &reference.unwrap_or_else(|| "".into()))
+            let archive = archive_source::ArchiveSource::oci(&file)?;
+            let top = archive.resolve(&reference.unwrap_or_else(|| "".into()))?;
+            take_image(&archive, top, into, &opts.platform())
         }
         Ok(Location::Registry { reference }) => {
             let cached = ImageName::from(&reference);
@@ -308,9 +306,8 @@ pub fn fetch_image_with(
             pull_into_store(&reference, store, into, opts)
         }
         Ok(Location::DockerArchive { file, reference }) => {
-            let (_scratch, unpacked) = scratch_layout_dir()?;
-            let read = docker_archive::read(&file, reference.as_ref(), &unpacked)?;
-            from_layout(&read.layout, &"".into())
+            let read = docker_archive::read(&file, reference.as_ref())?;
+            take_image(&read.source, read.manifest, into, &opts.platform())
         }
         Err(_) if !spec.contains("://") => {
             let name = ImageName::from(spec);
@@ -326,8 +323,21 @@ pub fn fetch_image_with(
     }
 }
 
-/// An empty directory for a temporary layout (an archive unpacked, a
-/// scratch build), inside a scratch directory in `$TMPDIR` (never in the
+/// Copies the image for `platform` of `top` (a manifest or an index in
+/// `src`) into `into`, its blobs verified as they stream; its descriptor.
+fn take_image(
+    src: &(impl BlobSource + ?Sized),
+    top: Descriptor,
+    into: &Layout,
+    platform: &crate::oci::Platform,
+) -> Result<Descriptor, DestError> {
+    let image = graph::select_platform(src, &top, platform)?;
+    into.copy_image_from(src, &image)?;
+    Ok(plain(image))
+}
+
+/// An empty directory for a temporary layout (a scratch build, an index
+/// made), inside a scratch directory in `$TMPDIR` (never in the
 /// store: FROM works from a read-only one), removed when the scratch
 /// directory is dropped or on a signal.
 pub fn scratch_layout_dir() -> Result<(scratch::ScratchDir, PathBuf), DestError> {

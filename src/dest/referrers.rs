@@ -57,8 +57,11 @@ pub fn write_artifact(
 }
 
 /// The subject an artifact manifest in `layout` names, if it names one.
-pub fn subject_of(layout: &Layout, artifact: &Descriptor) -> Result<Option<Digest>, DestError> {
-    let m: serde_json::Value = layout.read_json(&artifact.digest)?;
+pub fn subject_of(
+    layout: &(impl super::BlobSource + ?Sized),
+    artifact: &Descriptor,
+) -> Result<Option<Digest>, DestError> {
+    let m: serde_json::Value = super::graph::read_json(layout, &artifact.digest)?;
     Ok(m["subject"]["digest"]
         .as_str()
         .and_then(|d| d.parse::<Digest>().ok()))

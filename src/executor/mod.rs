@@ -116,6 +116,10 @@ pub struct Built {
     /// The images the build read (FROM and `COPY --from` images), in the
     /// order first read; for a multi-platform build, every platform's.
     pub read_images: Vec<ReadImage>,
+    /// For a multi-platform build: the images each platform's build read,
+    /// in the order of `platforms` (its SBOM lists those only). Empty
+    /// otherwise.
+    pub platform_reads: Vec<Vec<ReadImage>>,
     /// The URLs ADD fetched, each with its body's digest.
     pub fetched: Vec<(String, crate::digest::Digest)>,
     /// The cache entries to write once the image's blobs are stored
@@ -280,6 +284,7 @@ pub fn build_shared(
         image,
         warnings: b.warnings(),
         platforms: Vec::new(),
+        platform_reads: Vec::new(),
         read_images: std::mem::take(&mut b.read_images),
         fetched: std::mem::take(&mut b.fetched),
         cache: match b.cache.as_mut() {

@@ -19,6 +19,7 @@
 use super::json::{Change, Entry, ImageTotals, Inefficiency, LayerFiles, LayersReport};
 use super::source::Opened;
 use super::summary::{config_platform, layer_steps, manifest_and_config};
+use crate::dest::BlobSource as _;
 use crate::dest::DestError;
 use crate::oci::{Descriptor, Platform};
 use std::collections::{BTreeMap, HashMap};
@@ -168,7 +169,7 @@ impl Stack {
         n: usize,
     ) -> Result<(), DestError> {
         let what = format!("reading layer {n} ({})", desc.digest);
-        let blob = opened.layout.open_blob(&desc.digest)?;
+        let blob = opened.blobs.open_blob(&desc.digest)?;
         let reader = crate::layer::uncompressed(&desc.media_type, blob)
             .map_err(DestError::io(what.clone()))?;
         let mut archive = tar::Archive::new(Counting {

@@ -1,14 +1,119 @@
 //! Opening what `inspect` and `verify` look at: any source `FROM`
 //! accepts — a name in the store, `oci:DIR[:REF]`, `oci-archive:FILE[:REF]`,
 //! `docker-archive:FILE[:REF]` or `docker://HOST/REPO:TAG` — as an OCI
-//! layout holding its blobs (archives are unpacked and registry images
-//! pulled into a scratch layout that lives as long as the [`Opened`]).
+//! source of blobs: a layout, or an archive read in place (nothing of it
+//! is unpacked); registry images are pulled into a scratch layout that
+//! lives as long as the [`Opened`].
 
+use crate::dest::archive_source::ArchiveSource;
 use crate::dest::docker_archive::{self, ArchiveMember};
-use crate::dest::graph::{is_index, pick_platform, select_platform, Index};
-use crate::dest::{archive, registry, DestError, ImageName, Layout, Location, RegistryOptions};
+use crate::dest::fsck::{fsck_images_in, CheckSource, FsckError, FsckReport};
+use crate::dest::graph::BlobSource;
+use crate::dest::graph::{self, is_index, pick_platform, select_platform, Index};
+use crate::dest::layout::BlobReader;
+use crate::dest::{registry, DestError, ImageName, Layout, Location, RegistryOptions};
+use crate::digest::Digest;
 use crate::oci::{Descriptor, Platform};
+use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
+
+/// Where an opened image's blobs are.
+#[derive(Debug)]
+pub enum Blobs {
+    /// A layout directory (the store, `oci:`, a pull).
+    Layout(Layout),
+    /// An archive, read in place.
+    Archive(ArchiveSource),
+}
+
+impl BlobSource for Blobs {
+    fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
+        match self {
+            Blobs::Layout(l) => l.read_blob(digest),
+            Blobs::Archive(a) => a.read_blob(digest),
+        }
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<BlobReader, DestError> {
+        match self {
+            Blobs::Layout(l) => l.open_blob(digest),
+            Blobs::Archive(a) => a.open_blob(digest),
+        }
+    }
+}
+
+impl Blobs {
+    /// Reads and parses a JSON blob (verified against its digest).
+    pub fn read_json<T: DeserializeOwned>(&self, digest: &Digest) -> Result<T, DestError> {
+        graph::read_json(self, digest)
+    }
+
+    /// The index (`index.json`; a docker-archive's, made for it).
+    pub fn index(&self) -> Result<Index, DestError> {
+        match self {
+            Blobs::Layout(l) => l.index(),
+            Blobs::Archive(a) => Ok(a.index().clone()),
+        }
+    }
+
+    /// Checks everything the index reaches, and lists blobs nothing does.
+    pub fn fsck(&self) -> Result<FsckReport, FsckError> {
+        match self {
+            Blobs::Layout(l) => l.fsck(),
+            Blobs::Archive(a) => a.fsck(),
+        }
+    }
+
+    /// Checks the images `entries` reach.
+    pub fn fsck_images(&self, entries: &[Descriptor]) -> FsckReport {
+        let src: &dyn CheckSource = match self {
+            Blobs::Layout(l) => l,
+            Blobs::Archive(a) => a,
+        };
+        fsck_images_in(src, entries)
+    }
+
+    /// The regular files the source is made of (path, size), sorted: a
+    /// layout's `oci-layout`, `index.json`, other files at its top and
+    /// `blobs/sha256/*`; an archive's file members.
+    pub fn files(&self) -> Result<Vec<(String, u64)>, DestError> {
+        let mut files = match self {
+            Blobs::Layout(l) => layout_files(l.root())?,
+            Blobs::Archive(a) => a
+                .member_list()
+                .iter()
+                .filter(|m| m.is_file())
+                .map(|m| (m.name.clone(), m.size))
+                .collect(),
+        };
+        files.sort();
+        files.dedup_by(|a, b| a.0 == b.0);
+        Ok(files)
+    }
+}
+
+/// The regular files at the top of a layout and in `blobs/sha256` (not
+/// hidden ones: a store's locks and temporaries).
+fn layout_files(root: &Path) -> Result<Vec<(String, u64)>, DestError> {
+    let mut files = Vec::new();
+    for (dir, prefix) in [
+        (root.to_path_buf(), ""),
+        (root.join("blobs/sha256"), "blobs/sha256/"),
+    ] {
+        let listing =
+            std::fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
+        for entry in listing {
+            let entry = entry.map_err(DestError::io(format!("listing {}", dir.display())))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let meta = entry.metadata();
+            if name.starts_with('.') || !meta.as_ref().is_ok_and(|m| m.is_file()) {
+                continue;
+            }
+            files.push((format!("{prefix}{name}"), meta.map_or(0, |m| m.len())));
+        }
+    }
+    Ok(files)
+}
 
 /// Where an opened image came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,9 +123,9 @@ pub enum SourceKind {
     Store,
     /// `oci:DIR[:REF]`.
     Oci,
-    /// `oci-archive:FILE[:REF]`, unpacked.
+    /// `oci-archive:FILE[:REF]`, read in place.
     OciArchive,
-    /// `docker-archive:FILE[:REF]`, converted to a layout.
+    /// `docker-archive:FILE[:REF]`, read in place (a manifest made for it).
     DockerArchive,
     /// `docker://...`, pulled.
     Registry,
@@ -35,7 +140,7 @@ pub struct Opened {
     /// What kind of source it is.
     pub kind: SourceKind,
     /// Where its blobs are.
-    pub layout: Layout,
+    pub blobs: Blobs,
     /// What the name points to (an index or a manifest), or why no one
     /// image is named (a layout of several images and no REF: `verify`
     /// and `--tree` take the whole layout, the others need a name).
@@ -45,17 +150,17 @@ pub struct Opened {
     /// Problems found while reading the source that no blob check sees
     /// (a docker-archive member named for another digest).
     pub problems: Vec<String>,
-    /// The scratch directory an archive or a pull went to.
+    /// The scratch directory a pull went to.
     _scratch: Option<tempfile::TempDir>,
 }
 
 /// Opens `spec`. A plain name is looked up in the store at `store`;
 /// `opts` say how to reach registries (and which platform a pull picks).
 pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, DestError> {
-    let opened = |kind, layout: Layout, top: Result<Descriptor, DestError>, scratch| Opened {
+    let opened = |kind, blobs: Blobs, top: Result<Descriptor, DestError>, scratch| Opened {
         source: spec.to_string(),
         kind,
-        layout,
+        blobs,
         top: top.map_err(|e| e.to_string()),
         members: Vec::new(),
         problems: Vec::new(),
@@ -66,24 +171,20 @@ pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, 
         Ok(Location::Oci { dir, reference }) => {
             let layout = Layout::open(&dir)?;
             let top = layout.resolve(&named(reference));
-            Ok(opened(SourceKind::Oci, layout, top, None))
+            Ok(opened(SourceKind::Oci, Blobs::Layout(layout), top, None))
         }
         Ok(Location::OciArchive { file, reference }) => {
-            let scratch = scratch_dir(&file)?;
-            let layout = archive::read_oci_archive(&file, scratch.path())?;
-            let top = layout.resolve(&named(reference));
-            Ok(opened(SourceKind::OciArchive, layout, top, Some(scratch)))
+            let archive = ArchiveSource::oci(&file)?;
+            let top = archive.resolve(&named(reference));
+            let blobs = Blobs::Archive(archive);
+            Ok(opened(SourceKind::OciArchive, blobs, top, None))
         }
         Ok(Location::DockerArchive { file, reference }) => {
-            let scratch = scratch_dir(&file)?;
-            let read = docker_archive::read(&file, reference.as_ref(), scratch.path())?;
-            let mut o = opened(
-                SourceKind::DockerArchive,
-                read.layout,
-                Ok(read.manifest),
-                Some(scratch),
-            );
-            o.members = read.members;
+            let read = docker_archive::read(&file, reference.as_ref())?;
+            let members = read.source.member_list().to_vec();
+            let blobs = Blobs::Archive(read.source);
+            let mut o = opened(SourceKind::DockerArchive, blobs, Ok(read.manifest), None);
+            o.members = members;
             o.problems = read.problems;
             Ok(o)
         }
@@ -94,19 +195,25 @@ pub fn open(spec: &str, store: &Path, opts: &RegistryOptions) -> Result<Opened, 
             let top = pulled.index.unwrap_or(pulled.manifest);
             // named in the scratch layout, so that it reads as any layout
             layout.tag(&top, &ImageName::from(&reference))?;
-            Ok(opened(SourceKind::Registry, layout, Ok(top), Some(scratch)))
+            let blobs = Blobs::Layout(layout);
+            Ok(opened(SourceKind::Registry, blobs, Ok(top), Some(scratch)))
         }
         Err(_) if !spec.contains("://") && !spec.is_empty() => {
             let layout = Layout::open(store)?;
             let top = layout.resolve(&ImageName::from(spec))?;
-            Ok(opened(SourceKind::Store, layout, Ok(top), None))
+            Ok(opened(
+                SourceKind::Store,
+                Blobs::Layout(layout),
+                Ok(top),
+                None,
+            ))
         }
         Err(e) => Err(e),
     }
 }
 
-/// A scratch directory for unpacking `what` (in the system's temporary
-/// directory: the source may be read-only).
+/// A scratch directory for pulling `what` (in the system's temporary
+/// directory).
 fn scratch_dir(what: &Path) -> Result<tempfile::TempDir, DestError> {
     tempfile::Builder::new()
         .prefix("minibuild-inspect-")
@@ -135,16 +242,16 @@ impl Opened {
             return Ok(top.clone());
         }
         if let Some(p) = platform {
-            return select_platform(&self.layout, top, p);
+            return select_platform(&self.blobs, top, p);
         }
-        let index: Index = self.layout.read_json(&top.digest)?;
+        let index: Index = self.blobs.read_json(&top.digest)?;
         if let [only] = index.manifests.as_slice() {
             if !is_index(&only.media_type) {
                 return Ok(only.clone());
             }
         }
         match pick_platform(&index.manifests, &Platform::host()) {
-            Some(found) => select_platform(&self.layout, &found, &Platform::host()),
+            Some(found) => select_platform(&self.blobs, &found, &Platform::host()),
             None => Err(self.no_platform(&index)),
         }
     }
@@ -173,12 +280,10 @@ impl Opened {
 
     /// The path shown for the layout (the archive for an archive).
     pub fn shown_root(&self) -> PathBuf {
-        match Location::parse(&self.source) {
-            Ok(Location::OciArchive { file, .. }) | Ok(Location::DockerArchive { file, .. }) => {
-                file
-            }
-            Ok(Location::Registry { .. }) => PathBuf::from(&self.source),
-            _ => self.layout.root().to_path_buf(),
+        match (&self.blobs, &self.kind) {
+            (Blobs::Archive(a), _) => a.file().to_path_buf(),
+            (_, SourceKind::Registry) => PathBuf::from(&self.source),
+            (Blobs::Layout(l), _) => l.root().to_path_buf(),
         }
     }
 }

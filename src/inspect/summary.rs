@@ -42,8 +42,8 @@ pub fn manifest_and_config(
     platform: Option<&Platform>,
 ) -> Result<(Descriptor, Manifest, ConfigFile), DestError> {
     let desc = opened.image(platform)?;
-    let manifest: Manifest = opened.layout.read_json(&desc.digest)?;
-    let config: ConfigFile = opened.layout.read_json(&manifest.config.digest)?;
+    let manifest: Manifest = opened.blobs.read_json(&desc.digest)?;
+    let config: ConfigFile = opened.blobs.read_json(&manifest.config.digest)?;
     Ok((desc, manifest, config))
 }
 
@@ -51,7 +51,7 @@ pub fn manifest_and_config(
 pub fn summarize(opened: &Opened, platform: Option<&Platform>) -> Result<ImageSummary, DestError> {
     let top = opened.top()?;
     let index = if is_index(&top.media_type) {
-        let index: Index = opened.layout.read_json(&top.digest)?;
+        let index: Index = opened.blobs.read_json(&top.digest)?;
         Some(IndexSummary {
             blob: blob_ref(top),
             manifests: index
@@ -104,12 +104,12 @@ pub fn summarize(opened: &Opened, platform: Option<&Platform>) -> Result<ImageSu
         runtime: serde_json::to_value(&config.config).unwrap_or_default(),
         layers,
         history,
-        referrers: referrers(&opened.layout, &desc.digest),
+        referrers: referrers(&opened.blobs, &desc.digest),
     })
 }
 
 /// The artifacts in `layout`'s `index.json` whose subject is `subject`.
-fn referrers(layout: &crate::dest::Layout, subject: &crate::digest::Digest) -> Vec<Referrer> {
+fn referrers(layout: &super::source::Blobs, subject: &crate::digest::Digest) -> Vec<Referrer> {
     let Ok(index) = layout.index() else {
         return Vec::new();
     };

@@ -51,21 +51,21 @@ impl Roles {
         let here = desc.digest.to_string();
         if is_index(&desc.media_type) && depth < 8 {
             self.set(&desc.digest, "index", "image index".into());
-            let Ok(index) = opened.layout.read_json::<Index>(&desc.digest) else {
+            let Ok(index) = opened.blobs.read_json::<Index>(&desc.digest) else {
                 return;
             };
             for m in &index.manifests {
                 self.walk(opened, m, here.clone(), "manifest".into(), depth + 1);
             }
         } else if is_manifest(&desc.media_type) {
-            let Ok(m) = opened.layout.read_json::<Manifest>(&desc.digest) else {
+            let Ok(m) = opened.blobs.read_json::<Manifest>(&desc.digest) else {
                 self.set(&desc.digest, "manifest", "manifest (unreadable)".into());
                 return;
             };
             let platform = match &desc.platform {
                 Some(p) => p.to_string(),
                 None => opened
-                    .layout
+                    .blobs
                     .read_json::<ConfigFile>(&m.config.digest)
                     .map(|c| super::summary::config_platform(&c))
                     .unwrap_or_else(|_| "?".into()),
@@ -96,7 +96,7 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
     let mut roles = Roles::default();
     let entries = match opened.kind {
         SourceKind::Store => vec![opened.top()?.clone()],
-        _ => opened.layout.index()?.manifests,
+        _ => opened.blobs.index()?.manifests,
     };
     for e in &entries {
         let how = match ref_name(e) {
@@ -105,9 +105,9 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
         };
         roles.walk(opened, e, "index.json".into(), how, 0);
     }
-    let root = opened.layout.root();
-    let mut files = top_files(root)?;
-    files.extend(blob_files(opened, &roles)?);
+    let listing = opened.blobs.files()?;
+    let mut files = top_files(&listing);
+    files.extend(blob_files(opened, &roles, &listing));
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(LayoutTree {
         source: opened.source.clone(),
@@ -117,9 +117,10 @@ pub fn layout_tree(opened: &Opened) -> Result<LayoutTree, DestError> {
     })
 }
 
-/// The files at the top of a layout: `oci-layout`, `index.json`, and any
-/// other (an oci-archive's Docker `manifest.json`).
-fn top_files(root: &std::path::Path) -> Result<Vec<TreeFile>, DestError> {
+/// The files at the top of a layout (of `listing`): `oci-layout`,
+/// `index.json`, and any other (an oci-archive's Docker `manifest.json`).
+fn top_files(listing: &[(String, u64)]) -> Vec<TreeFile> {
+    let size_of = |name: &str| listing.iter().find(|(n, _)| n == name).map_or(0, |f| f.1);
     let mut files = Vec::new();
     for (name, label) in [
         ("oci-layout", "says this is an OCI layout (version 1.0.0)"),
@@ -128,25 +129,17 @@ fn top_files(root: &std::path::Path) -> Result<Vec<TreeFile>, DestError> {
             "the entry point: names → manifests (or indexes)",
         ),
     ] {
-        let size = std::fs::metadata(root.join(name)).map_or(0, |m| m.len());
         files.push(TreeFile {
             path: name.into(),
-            size,
+            size: size_of(name),
             digest: None,
             role: name.into(),
             label: label.into(),
         });
     }
     // other files at the top (an oci-archive's Docker manifest.json)
-    let top_files =
-        std::fs::read_dir(root).map_err(DestError::io(format!("listing {}", root.display())))?;
-    for entry in top_files.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if name.starts_with('.')
-            || !is_file
-            || ["oci-layout", "index.json"].contains(&name.as_str())
-        {
+    for (name, size) in listing {
+        if name.contains('/') || ["oci-layout", "index.json"].contains(&name.as_str()) {
             continue;
         }
         let label = match name.as_str() {
@@ -154,29 +147,24 @@ fn top_files(root: &std::path::Path) -> Result<Vec<TreeFile>, DestError> {
             _ => "not part of the OCI layout",
         };
         files.push(TreeFile {
-            path: name,
-            size: entry.metadata().map_or(0, |m| m.len()),
+            path: name.clone(),
+            size: *size,
             digest: None,
             role: "other".into(),
             label: label.into(),
         });
     }
-    Ok(files)
+    files
 }
 
-/// The blobs of a layout, labelled by `roles` (a store's blobs of other
-/// images are left out).
-fn blob_files(opened: &Opened, roles: &Roles) -> Result<Vec<TreeFile>, DestError> {
+/// The blobs of a layout (of `listing`), labelled by `roles` (a store's
+/// blobs of other images are left out).
+fn blob_files(opened: &Opened, roles: &Roles, listing: &[(String, u64)]) -> Vec<TreeFile> {
     let mut files = Vec::new();
-    let dir = opened.layout.root().join("blobs").join("sha256");
-    let listing =
-        std::fs::read_dir(&dir).map_err(DestError::io(format!("listing {}", dir.display())))?;
-    for entry in listing {
-        let entry = entry.map_err(DestError::io(format!("listing {}", dir.display())))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
+    for (path, size) in listing {
+        let Some(name) = path.strip_prefix("blobs/sha256/") else {
             continue;
-        }
+        };
         let digest = format!("sha256:{name}").parse::<Digest>().ok();
         let (role, label) = match digest.as_ref().and_then(|d| roles.of.get(d)) {
             Some((role, labels)) => (role.clone(), labels.join("; ")),
@@ -187,16 +175,15 @@ fn blob_files(opened: &Opened, roles: &Roles) -> Result<Vec<TreeFile>, DestError
                 "nothing references it".to_string(),
             ),
         };
-        let size = entry.metadata().map_or(0, |m| m.len());
         files.push(TreeFile {
-            path: format!("blobs/sha256/{name}"),
-            size,
+            path: path.clone(),
+            size: *size,
             digest,
             role,
             label,
         });
     }
-    Ok(files)
+    files
 }
 
 /// A docker-archive's members, and what its `manifest.json` references.
@@ -204,7 +191,7 @@ fn archive_tree(opened: &Opened) -> LayoutTree {
     let manifest: Option<Manifest> = opened
         .top()
         .ok()
-        .and_then(|top| opened.layout.read_json(&top.digest).ok());
+        .and_then(|top| opened.blobs.read_json(&top.digest).ok());
     let mut roles: BTreeMap<Digest, (String, String)> = BTreeMap::new();
     let mut edges = Vec::new();
     if let Some(m) = &manifest {

@@ -19,13 +19,13 @@ use std::io::Write;
 pub fn verify(opened: &Opened, platform: Option<&Platform>) -> Result<VerifyReport, DestError> {
     let report = match opened.kind {
         SourceKind::Store => opened
-            .layout
+            .blobs
             .fsck_images(std::slice::from_ref(opened.top()?)),
         SourceKind::Registry => {
             let image = opened.image(platform)?;
-            opened.layout.fsck_images(&[image])
+            opened.blobs.fsck_images(&[image])
         }
-        _ => opened.layout.fsck().map_err(|e| match e {
+        _ => opened.blobs.fsck().map_err(|e| match e {
             FsckError::Dest(d) => d,
             other => DestError::invalid(format!("verifying {}", opened.source), other.to_string()),
         })?,

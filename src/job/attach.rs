@@ -8,7 +8,7 @@ use crate::attest::provenance::{self, Invocation, ProvenanceMode, MEDIA_TYPE_IN_
 use crate::attest::{sbom_bytes, SbomFormat, Subject};
 use crate::dest::referrers::write_artifact;
 use crate::dest::Layout;
-use crate::executor::Built;
+use crate::executor::{Built, ReadImage};
 use crate::image::Image;
 use crate::oci::Descriptor;
 use crate::Error;
@@ -43,19 +43,24 @@ impl Job {
         if a.sbom.is_none() && a.provenance.is_none() {
             return Ok(Vec::new());
         }
-        let images: Vec<(String, Descriptor, &Image)> = if built.platforms.is_empty() {
-            vec![(String::new(), built.manifest.clone(), &built.image)]
+        // each image with the images its build read (a platform's SBOM
+        // lists that platform's bases only)
+        type Each<'b> = (String, Descriptor, &'b Image, &'b [ReadImage]);
+        let images: Vec<Each> = if built.platforms.is_empty() {
+            let read = built.read_images.as_slice();
+            vec![(String::new(), built.manifest.clone(), &built.image, read)]
         } else {
             let file_prefix =
                 |p: &crate::oci::Platform| format!("{}.", p.to_string().replace('/', "-"));
             built
                 .platforms
                 .iter()
-                .map(|(p, d, i)| (file_prefix(p), d.clone(), i))
+                .zip(&built.platform_reads)
+                .map(|((p, d, i), read)| (file_prefix(p), d.clone(), i, read.as_slice()))
                 .collect()
         };
         let mut out = Vec::new();
-        for (prefix, desc, image) in images {
+        for (prefix, desc, image, read) in images {
             let subject = Subject {
                 name: self
                     .tags
@@ -66,7 +71,7 @@ impl Job {
             };
             let mut artifacts = Vec::new();
             if let Some(format) = a.sbom {
-                let inv = inventory(layout, image, &built.read_images)?;
+                let inv = inventory(layout, image, read)?;
                 let bytes = sbom_bytes(format, &subject, &inv)
                     .map_err(|e| Error::Usage(format!("serializing the SBOM: {e}")))?;
                 let name = format!("{prefix}sbom.{}", format.file_suffix());
@@ -97,8 +102,11 @@ impl Job {
         let context = match mode {
             ProvenanceMode::Min => None,
             ProvenanceMode::Max => {
-                let what = format!("hashing the build context {}", opts.context.display());
-                let files = provenance::context_files(&opts.context).map_err(Error::io(what))?;
+                let dockerfile = opts.dockerfile.as_deref();
+                let files = provenance::context_files(&opts.context, dockerfile).map_err(|e| {
+                    crate::executor::BuildError::other("hashing the build context for --provenance")
+                        .caused(e)
+                })?;
                 Some((opts.context.as_path(), files))
             }
         };

@@ -27,6 +27,7 @@ pub fn build_platforms(
     let mut done = Vec::new();
     let mut warnings = Vec::new();
     let mut read_images = Vec::new();
+    let mut platform_reads = Vec::new();
     let mut fetched = Vec::new();
     let mut cache = crate::cache::CacheWrites::default();
     for platform in platforms {
@@ -45,6 +46,7 @@ pub fn build_platforms(
                 fetched.push(f);
             }
         }
+        platform_reads.push(built.read_images.clone());
         for r in built.read_images {
             if !read_images.contains(&r) {
                 read_images.push(r);
@@ -83,6 +85,7 @@ pub fn build_platforms(
         warnings,
         platforms: done,
         read_images,
+        platform_reads,
         fetched,
         cache,
     })

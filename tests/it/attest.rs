@@ -135,15 +135,68 @@ fn sha2_of(bytes: &[u8]) -> impl std::fmt::LowerHex {
     sha2::Sha256::digest(bytes)
 }
 
+/// Checks `file` against the CycloneDX 1.5 JSON schema, with the validator
+/// cyclonedx-python-lib bundles (`pip install
+/// 'cyclonedx-python-lib[json-validation]'`; in CI it must be there).
+fn validate_cyclonedx(file: &Path) {
+    const CHECK: &str = r#"import sys
+from cyclonedx.validation.json import JsonStrictValidator
+from cyclonedx.schema import SchemaVersion
+text = open(sys.argv[1]).read()
+errors = JsonStrictValidator(SchemaVersion.V1_5).validate_str(text, all_errors=True)
+if errors is not None:
+    errors = [errors] if isinstance(errors, Exception) else list(errors)
+if errors:
+    print("\n".join(str(e) for e in errors))
+    sys.exit(1)
+"#;
+    let present = Command::new("python3")
+        .args(["-c", "import cyclonedx.validation.json, jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !present {
+        assert!(
+            !crate::common::in_ci(),
+            "cyclonedx-python-lib[json-validation] is required in CI but is not installed"
+        );
+        eprintln!("skipping the CycloneDX schema check: pip install 'cyclonedx-python-lib[json-validation]'");
+        return;
+    }
+    let o = Command::new("python3")
+        .args(["-c", CHECK])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "{} is not valid CycloneDX 1.5:\n{}{}",
+        file.display(),
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+}
+
 #[test]
 fn cyclonedx_lists_the_same_packages() {
     let w = Work::new();
-    let (ctx, _) = debian_context(&w, false);
+    // with a Go binary (when go is here): its modules are components too
+    let (ctx, with_go) = debian_context(&w, true);
     build(
         &w,
         &["build", "--sbom=cyclonedx", "--sbom-dir", "sbom", &ctx],
     );
     let doc = read_json(&w.path("sbom/sbom.cdx.json"));
+    let purls: Vec<&str> = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["purl"].as_str())
+        .collect();
+    assert_eq!(
+        purls.iter().any(|p| p.starts_with("pkg:golang/")),
+        with_go,
+        "{purls:?}"
+    );
     assert_eq!(doc["bomFormat"], "CycloneDX");
     assert_eq!(doc["specVersion"], "1.5");
     let serial = doc["serialNumber"].as_str().unwrap();
@@ -166,6 +219,7 @@ fn cyclonedx_lists_the_same_packages() {
         .collect();
     libs.sort();
     assert_eq!(libs, installed_packages(DPKG_STATUS));
+    validate_cyclonedx(&w.path("sbom/sbom.cdx.json"));
     let o = w.run(&["build", "--sbom=xml", &ctx]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("unknown SBOM format"), "{}", stderr(&o));
@@ -386,4 +440,94 @@ fn a_registry_without_referrers_api_gets_the_fallback_tag() {
     // a second push keeps one entry per artifact
     build(&w, &["build", "--sbom", "--provenance", "-o", &dest, &ctx]);
     assert_eq!(inspect(&tag)["manifests"].as_array().unwrap().len(), 2);
+}
+
+/// `mode=max` lists the context the build could read: what `.dockerignore`
+/// (or `<dockerfile>.dockerignore`) excludes is neither hashed nor listed;
+/// an exception brings a file back.
+#[test]
+fn provenance_max_lists_only_what_dockerignore_lets_in() {
+    let w = Work::new();
+    w.file("app.conf", "answer = 42\n");
+    w.file("secret.key", "do not list me\n");
+    w.file("logs/a.log", "noise\n");
+    w.file("logs/keep.log", "kept\n");
+    w.file(".dockerignore", "secret.key\nlogs\n!logs/keep.log\n");
+    w.dockerfile("FROM scratch\nCOPY app.conf /\n");
+    let ctx = w.ctx().display().to_string();
+    build(
+        &w,
+        &[
+            "build",
+            "--provenance=mode=max",
+            "--provenance-dir",
+            "prov",
+            &ctx,
+        ],
+    );
+    let st = read_json(&w.path("prov/provenance.intoto.json"));
+    let listed: Vec<String> = st["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| {
+            d["uri"]
+                .as_str()?
+                .strip_prefix("context:")
+                .map(String::from)
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [".dockerignore", "Dockerfile", "app.conf", "logs/keep.log"],
+        "{st}"
+    );
+}
+
+/// A multi-platform build's SBOMs: each platform's lists the base image
+/// that platform's build read (its manifest of the base's index), not
+/// every platform's.
+#[test]
+fn each_platforms_sbom_lists_its_own_base_only() {
+    let w = Work::new();
+    w.file("amd64", "amd64 bits");
+    w.file("arm64", "arm64 bits");
+    w.dockerfile("FROM scratch\nARG TARGETARCH\nCOPY ${TARGETARCH} /arch\n");
+    let ctx = w.ctx().display().to_string();
+    let base = w.path("base");
+    let base_dest = format!("oci:{}:arch:multi", base.display());
+    let both = "linux/amd64,linux/arm64";
+    build(&w, &["build", "--platform", both, "-o", &base_dest, &ctx]);
+    w.file("app.conf", "answer = 42\n");
+    w.dockerfile(&format!("FROM {base_dest}\nCOPY app.conf /\n"));
+    build(
+        &w,
+        &[
+            "build",
+            "--platform",
+            both,
+            "--sbom-dir",
+            "sbom",
+            "-t",
+            "app:1",
+            &ctx,
+        ],
+    );
+    for platform in ["linux/amd64", "linux/arm64"] {
+        use crate::common::platform::{index_of, platform_of};
+        let index = index_of(&base, "arch:multi");
+        let entries = index["manifests"].as_array().unwrap();
+        let entry = entries.iter().find(|e| platform_of(e) == platform).unwrap();
+        let own = entry["digest"].as_str().unwrap().to_string();
+        let file = format!("sbom/{}.sbom.spdx.json", platform.replace('/', "-"));
+        let doc = read_json(&w.path(&file));
+        let bases: Vec<&str> = doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["SPDXID"].as_str().unwrap().starts_with("SPDXRef-Base-"))
+            .map(|p| p["versionInfo"].as_str().unwrap())
+            .collect();
+        assert_eq!(bases, [own.as_str()], "{platform}: {doc}");
+    }
 }

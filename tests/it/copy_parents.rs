@@ -48,15 +48,72 @@ fn parents_are_kept_from_the_root_or_the_pivot() {
 }
 
 #[test]
-fn without_parents_the_paths_are_flattened_and_from_is_refused() {
+fn without_parents_the_paths_are_flattened() {
     let w = Work::new();
     context(&w);
     w.dockerfile("FROM scratch\nCOPY ./x/y/*.txt /flat/\n");
     w.build_oci("f", &[]);
     assert_eq!(files(&w, "f"), ["flat/a.txt", "flat/b.txt"]);
-    w.dockerfile("FROM scratch AS s\nCOPY x /x\nFROM scratch\nCOPY --parents --from=s /x /y/\n");
+}
+
+/// BuildKit's testCopyRelativeParents and testCopyParentsMissingDirectory
+/// (their RUN-made tree made by COPY here): with --from, the paths kept are
+/// the source stage's, from its root or its pivot.
+#[test]
+fn parents_from_a_stage_keep_its_paths() {
+    let w = Work::new();
+    for p in [
+        "a/b/c/d/foo",
+        "a/b/c/d/e/bay",
+        "a/b2/c/d/e/bar",
+        "a/b/c2/d/e/baz",
+    ] {
+        w.file(p, p);
+    }
+    let base = "FROM scratch AS base\nCOPY a /test/a\nFROM scratch\n";
+    for (copy, want) in [
+        // middle: a pivot
+        ("/test/a/b/./c/d", vec!["out/c/d/e/bay", "out/c/d/foo"]),
+        // end, normal: no pivot, the whole path kept
+        (
+            "/test/a/b/c/d/.",
+            vec!["out/test/a/b/c/d/e/bay", "out/test/a/b/c/d/foo"],
+        ),
+        (
+            "./test/a/b/c/d",
+            vec!["out/test/a/b/c/d/e/bay", "out/test/a/b/c/d/foo"],
+        ),
+        // double: the first pivot counts
+        ("/test/a/./b/./c", vec!["out/b/c/d/e/bay", "out/b/c/d/foo"]),
+        // a wildcard after the pivot
+        (
+            "/test/a/./b*",
+            vec![
+                "out/b/c/d/e/bay",
+                "out/b/c/d/foo",
+                "out/b/c2/d/e/baz",
+                "out/b2/c/d/e/bar",
+            ],
+        ),
+        // a file keeps its directories
+        ("/test/a/b/c/./d/foo", vec!["out/d/foo"]),
+        // wildcard-nonexistent, wildcard-afterpivot: nothing, no error
+        ("/test/a/b/./c3*", vec![]),
+    ] {
+        w.dockerfile(&format!("{base}COPY --from=base --parents {copy} /out/\n"));
+        w.build_oci("p", &[]);
+        assert_eq!(files(&w, "p"), want, "COPY --parents {copy}");
+    }
+    // nonexistentfile: an error naming the path
+    w.dockerfile(&format!(
+        "{base}COPY --from=base --parents /test/nonexistent-file /out/\n"
+    ));
     let ctx = w.ctx().display().to_string();
     let o = w.run(&["build", &ctx]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("--parents --from"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/test/nonexistent-file"),
+        "{}",
+        stderr(&o)
+    );
 }

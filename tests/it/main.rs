@@ -7,6 +7,7 @@ mod common;
 mod add_url;
 mod archive_add;
 mod archive_fuzz;
+mod archive_in_place;
 mod archive_symlinks;
 mod attest;
 mod blob_trust;

@@ -21,6 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
 /// A blob's bytes as they were checked: the parsed JSON for the walk to go
 /// on with, or a layer's diff_id.
@@ -60,38 +61,56 @@ impl Layout {
     /// layout: for one image of a store shared by many. Nothing is
     /// reported unreferenced.
     pub fn fsck_images(&self, entries: &[Descriptor]) -> FsckReport {
-        let mut walk = Walk {
-            layout: self,
-            report: FsckReport::default(),
-            diff_ids: BTreeMap::new(),
-            configs: BTreeMap::new(),
-        };
-        for entry in entries {
-            walk.entry(entry);
-        }
-        walk.report
+        fsck_images_in(self, entries)
     }
 
     fn check_layout_version(&self) -> Result<(), FsckError> {
         let path = self.root().join("oci-layout");
         let bytes =
             fs::read(&path).map_err(DestError::io(format!("reading {}", path.display())))?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(DestError::json(format!("parsing {}", path.display())))?;
-        let found = value.get("imageLayoutVersion").and_then(|v| v.as_str());
-        if found == Some("1.0.0") {
-            return Ok(());
-        }
-        Err(FsckError::LayoutVersion {
-            path,
-            found: found.map(str::to_string),
-        })
+        check_layout_version(&bytes, path)
     }
+}
+
+/// Checks an `oci-layout` file's bytes (read from `path`): version 1.0.0.
+pub(crate) fn check_layout_version(bytes: &[u8], path: PathBuf) -> Result<(), FsckError> {
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(DestError::json(format!("parsing {}", path.display())))?;
+    let found = value.get("imageLayoutVersion").and_then(|v| v.as_str());
+    if found == Some("1.0.0") {
+        return Ok(());
+    }
+    Err(FsckError::LayoutVersion {
+        path,
+        found: found.map(str::to_string),
+    })
+}
+
+/// Where a check reads blobs from: a layout's files, an archive's members.
+pub trait CheckSource {
+    /// The blob `desc` names, opened once it is known to be there as a
+    /// regular file of `desc.size` bytes (its bytes not yet hashed).
+    fn open_checked(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, BlobProblem>;
+}
+
+/// Checks the images `entries` reach in `src`, as [`Layout::fsck_images`]
+/// does in a layout.
+pub fn fsck_images_in(src: &dyn CheckSource, entries: &[Descriptor]) -> FsckReport {
+    let mut walk = Walk {
+        src,
+        report: FsckReport::default(),
+        diff_ids: BTreeMap::new(),
+        configs: BTreeMap::new(),
+    };
+    for entry in entries {
+        walk.entry(entry);
+    }
+    walk.report
 }
 
 /// The state of one [`Layout::fsck`].
 struct Walk<'a> {
-    layout: &'a Layout,
+    src: &'a dyn CheckSource,
     report: FsckReport,
     /// Layers already checked: digest → the diff_id they uncompress to
     /// (`None` when that could not be found out).
@@ -218,7 +237,7 @@ impl Walk<'_> {
 
     /// Checks one blob and records it; what it holds when it is sound.
     fn check(&mut self, desc: &Descriptor, role: BlobRole) -> Content {
-        let (problem, content) = match check_blob(self.layout, desc, &role) {
+        let (problem, content) = match check_blob(self.src, desc, &role) {
             Ok(content) => (None, content),
             Err(problem) => (Some(problem), Content::Unchecked),
         };
@@ -234,7 +253,7 @@ impl Walk<'_> {
 /// How a layer is uncompressed, by its media type.
 fn decoder<'r>(
     media_type: &str,
-    raw: &'r mut HashingReader<File>,
+    raw: &'r mut HashingReader<Box<dyn Read + '_>>,
 ) -> Result<Box<dyn Read + 'r>, BlobProblem> {
     if !crate::layer::known_layer_type(media_type) {
         return Err(BlobProblem::UnknownLayerType(media_type.to_string()));
@@ -242,37 +261,48 @@ fn decoder<'r>(
     crate::layer::uncompressed(media_type, raw).map_err(BlobProblem::Uncompress)
 }
 
-/// Checks a blob's file, size, digest and (for a layer) uncompresses it.
-fn check_blob(layout: &Layout, desc: &Descriptor, role: &BlobRole) -> Result<Content, BlobProblem> {
-    let path = layout.blob_path(&desc.digest);
-    let meta = match fs::symlink_metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobProblem::Missing),
-        Err(e) => return Err(BlobProblem::Unreadable(e)),
-    };
-    let kind = meta.file_type();
-    if !kind.is_file() {
-        let kind = if kind.is_symlink() {
-            "symlink"
-        } else if kind.is_dir() {
-            "directory"
-        } else {
-            "special file"
+impl CheckSource for Layout {
+    fn open_checked(&self, desc: &Descriptor) -> Result<Box<dyn Read + '_>, BlobProblem> {
+        let path = self.blob_path(&desc.digest);
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(BlobProblem::Missing),
+            Err(e) => return Err(BlobProblem::Unreadable(e)),
         };
-        return Err(BlobProblem::NotAFile { kind });
+        let kind = meta.file_type();
+        if !kind.is_file() {
+            let kind = if kind.is_symlink() {
+                "symlink"
+            } else if kind.is_dir() {
+                "directory"
+            } else {
+                "special file"
+            };
+            return Err(BlobProblem::NotAFile { kind });
+        }
+        let file = File::open(&path).map_err(BlobProblem::Unreadable)?;
+        // the file opened is the one looked at (not a symlink put there since)
+        let opened = file.metadata().map_err(BlobProblem::Unreadable)?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(BlobProblem::NotAFile { kind: "symlink" });
+        }
+        if opened.len() != desc.size {
+            return Err(BlobProblem::Size {
+                expected: desc.size,
+                actual: opened.len(),
+            });
+        }
+        Ok(Box::new(file))
     }
-    let file = File::open(&path).map_err(BlobProblem::Unreadable)?;
-    // the file opened is the one looked at (not a symlink put there since)
-    let opened = file.metadata().map_err(BlobProblem::Unreadable)?;
-    if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
-        return Err(BlobProblem::NotAFile { kind: "symlink" });
-    }
-    if opened.len() != desc.size {
-        return Err(BlobProblem::Size {
-            expected: desc.size,
-            actual: opened.len(),
-        });
-    }
+}
+
+/// Checks a blob's file, size, digest and (for a layer) uncompresses it.
+fn check_blob(
+    src: &dyn CheckSource,
+    desc: &Descriptor,
+    role: &BlobRole,
+) -> Result<Content, BlobProblem> {
+    let file = src.open_checked(desc)?;
     let mut raw = HashingReader::new(file);
     let content = match role {
         BlobRole::Layer(_) => {

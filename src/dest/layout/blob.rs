@@ -77,9 +77,12 @@ impl TempBlob {
 /// says, so a stream of it (an archive being written, an upload) fails
 /// instead of carrying bytes that changed in the store.
 pub struct BlobReader {
-    inner: Option<HashingReader<File>>,
+    inner: Option<HashingReader<Box<dyn Read + Send>>>,
     digest: Digest,
-    path: PathBuf,
+    /// Where it is read from, for errors (a file, an archive's member).
+    place: String,
+    /// What a mismatch means there.
+    why: &'static str,
     len: u64,
     read: u64,
 }
@@ -90,13 +93,28 @@ impl BlobReader {
             .metadata()
             .map_err(DestError::io(format!("opening blob {}", path.display())))?
             .len();
-        Ok(BlobReader {
-            inner: Some(HashingReader::new(file)),
+        let place = path.display().to_string();
+        let mut reader = BlobReader::over(Box::new(file), len, digest, place);
+        reader.why = "the file changed after it was stored";
+        Ok(reader)
+    }
+
+    /// A blob of `len` bytes read from `inner` (`place` names where, for
+    /// errors), checked against `digest` as [`Layout::open_blob`]'s is.
+    pub fn over(
+        inner: Box<dyn Read + Send>,
+        len: u64,
+        digest: Digest,
+        place: String,
+    ) -> BlobReader {
+        BlobReader {
+            inner: Some(HashingReader::new(inner)),
             digest,
-            path,
+            place,
+            why: "it is not the blob its name says",
             len,
             read: 0,
-        })
+        }
     }
 
     /// The blob's size as stored.
@@ -112,7 +130,7 @@ impl BlobReader {
     fn corrupt(&self, why: String) -> io::Error {
         io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("blob {} ({}): {why}", self.digest, self.path.display()),
+            format!("blob {} ({}): {why}", self.digest, self.place),
         )
     }
 }
@@ -135,9 +153,8 @@ impl Read for BlobReader {
                 let actual = inner.finish();
                 if actual != self.digest || self.read != self.len {
                     return Err(self.corrupt(format!(
-                        "content has digest {actual}, expected {} ({} bytes read): \
-                         the file changed after it was stored",
-                        self.digest, self.read
+                        "content has digest {actual}, expected {} ({} bytes read): {}",
+                        self.digest, self.read, self.why
                     )));
                 }
             }

@@ -23,7 +23,7 @@ mod names;
 
 pub use blob::{BlobReader, BlobWriter, TempBlob};
 pub use lock::HoldGuard;
-pub use names::{ref_name, ImageName};
+pub use names::{ref_name, resolve_in, ImageName};
 
 use super::error::DestError;
 use super::graph::{self, children, image_blobs, BlobSource, Index};
@@ -283,11 +283,15 @@ impl Layout {
     /// Copies one blob from `other`, verified on its way (never a hard link:
     /// a later edit of the source layout must not change this one, and
     /// never through a symbolic link). Skipped when already present.
-    pub fn copy_blob_from(&self, other: &Layout, digest: &Digest) -> Result<(), DestError> {
+    pub fn copy_blob_from(
+        &self,
+        other: &(impl BlobSource + ?Sized),
+        digest: &Digest,
+    ) -> Result<(), DestError> {
         if self.has_blob(digest) {
             return Ok(());
         }
-        let what = || format!("copying blob {digest} from {}", other.root.display());
+        let what = || format!("copying blob {digest}");
         let mut src = other.open_blob(digest)?;
         // the reader checks the digest: the copy needs no second hash
         let mut blob = self.new_temp_blob()?;
@@ -298,7 +302,11 @@ impl Layout {
     /// Copies an image (manifest, config, layers; for an index, every image
     /// it lists) from `other`. Referenced blobs are copied before the blob
     /// that references them, so a present manifest always has its blobs.
-    pub fn copy_image_from(&self, other: &Layout, manifest: &Descriptor) -> Result<(), DestError> {
+    pub fn copy_image_from(
+        &self,
+        other: &(impl BlobSource + ?Sized),
+        manifest: &Descriptor,
+    ) -> Result<(), DestError> {
         for desc in image_blobs(other, manifest)? {
             self.copy_blob_from(other, &desc.digest)?;
         }
@@ -517,6 +525,10 @@ impl Layout {
 impl BlobSource for Layout {
     fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, DestError> {
         Layout::read_blob(self, digest)
+    }
+
+    fn open_blob(&self, digest: &Digest) -> Result<BlobReader, DestError> {
+        Layout::open_blob(self, digest)
     }
 }
 

@@ -2,11 +2,13 @@
 //! [`ImageName`]s.
 
 use super::{DestError, Layout};
+use crate::dest::graph::Index;
 use crate::oci::{Descriptor, ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME};
 use crate::reference::{Reference, ReferenceError};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::fmt;
+use std::path::Path;
 use std::str::FromStr;
 
 /// The name of an image in a layout: the `org.opencontainers.image.ref.name`
@@ -139,29 +141,9 @@ impl Layout {
         self.write_index(&index)
     }
 
-    /// Finds the image named `name`: by exact `ref.name`, else by normalized
-    /// name (`hello` == `hello:latest` == `docker.io/library/hello:latest`).
-    /// An empty name resolves when the index has exactly one entry.
+    /// Finds the image named `name`: see [`resolve_in`].
     pub fn resolve(&self, name: &ImageName) -> Result<Descriptor, DestError> {
-        let index = self.index()?;
-        if name.as_str().is_empty() {
-            return match index.manifests.as_slice() {
-                [only] => Ok(only.clone()),
-                entries => Err(DestError::invalid(
-                    format!("choosing an image in {}", self.root.display()),
-                    format!("no name given and the index lists {} images", entries.len()),
-                )),
-            };
-        }
-        let exact = |d: &&Descriptor| ref_name(d) == Some(name.as_str());
-        let found = match index.manifests.iter().find(exact) {
-            Some(d) => Some(d),
-            None => index.manifests.iter().find(|d| name.names_entry(d)),
-        };
-        found.cloned().ok_or_else(|| DestError::NotFound {
-            name: name.to_string(),
-            layout: self.root.clone(),
-        })
+        resolve_in(&self.index()?, name, &self.root)
     }
 
     /// Removes the name `name` from `index.json` (blobs stay until [`Layout::prune`]).
@@ -178,6 +160,31 @@ impl Layout {
         }
         self.write_index(&index)
     }
+}
+
+/// Finds the image named `name` in `index` (of the layout or archive
+/// `place`): by exact `ref.name`, else by normalized name (`hello` ==
+/// `hello:latest` == `docker.io/library/hello:latest`). An empty name
+/// resolves when the index has exactly one entry.
+pub fn resolve_in(index: &Index, name: &ImageName, place: &Path) -> Result<Descriptor, DestError> {
+    if name.as_str().is_empty() {
+        return match index.manifests.as_slice() {
+            [only] => Ok(only.clone()),
+            entries => Err(DestError::invalid(
+                format!("choosing an image in {}", place.display()),
+                format!("no name given and the index lists {} images", entries.len()),
+            )),
+        };
+    }
+    let exact = |d: &&Descriptor| ref_name(d) == Some(name.as_str());
+    let found = match index.manifests.iter().find(exact) {
+        Some(d) => Some(d),
+        None => index.manifests.iter().find(|d| name.names_entry(d)),
+    };
+    found.cloned().ok_or_else(|| DestError::NotFound {
+        name: name.to_string(),
+        layout: place.to_path_buf(),
+    })
 }
 
 /// The `ref.name` annotation of an index entry.

@@ -45,12 +45,6 @@ pub(crate) fn plan(
         Some(f) if !f.value.is_empty() => Some(b.stage_image_for_copy(index, &f.value, f.span)?),
         _ => None,
     };
-    if flags.parents && from.is_some() {
-        return Err(BuildError::at(
-            instr.span,
-            "COPY --parents --from is not supported by minibuild (only context sources)",
-        ));
-    }
     let items = if flags.parents {
         Vec::new()
     } else {
@@ -82,7 +76,7 @@ pub(crate) fn plan(
         placer.place(b.context(), item)?;
     }
     if flags.parents {
-        parents::place(b, &mut placer, &words, &dest)?;
+        parents::place(b, &mut placer, &words, from.as_ref(), &dest)?;
     }
     Ok((
         placer.finish(),
