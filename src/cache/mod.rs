@@ -21,7 +21,7 @@ mod remote;
 mod stat;
 
 pub use key::{referenced_names, Inputs, SourceSum};
-pub use remote::{export, import, parse_location, MEDIA_TYPE_CACHE_CONFIG};
+pub use remote::{export, fetch, import, parse_location, RemoteEntry, MEDIA_TYPE_CACHE_CONFIG};
 pub use stat::StatCache;
 
 use crate::dest::Layout;
@@ -29,7 +29,7 @@ use crate::digest::{sha256, Digest};
 use crate::layer::{Data, EntryKind, FileRef, LayerOptions, Source};
 use crate::oci::Descriptor;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,8 +45,11 @@ pub struct CacheOptions {
     pub no_cache: bool,
     /// `--explain-cache`: every layer step says why it hit or missed.
     pub explain: bool,
-    /// `--cache-from`: caches brought into the store before the build.
+    /// `--cache-from`: caches read before the build.
     pub from: Vec<crate::dest::Location>,
+    /// The entries of the `--cache-from` caches ([`import`]), their blobs
+    /// fetched when a step hits them.
+    pub imported: Vec<RemoteEntry>,
     /// `--cache-to`: where the build's cache entries go after it.
     pub to: Vec<crate::dest::Location>,
 }
@@ -102,6 +105,8 @@ pub struct Cache {
     dir: PathBuf,
     /// The stat cache, loaded at the first key.
     stat: Option<StatCache>,
+    /// Entries of `--cache-from` caches, by key.
+    remote: HashMap<Digest, RemoteEntry>,
 }
 
 impl Cache {
@@ -110,7 +115,20 @@ impl Cache {
         Cache {
             dir: store.join("cache"),
             stat: None,
+            remote: HashMap::new(),
         }
+    }
+
+    /// This cache, also knowing the entries of `--cache-from` caches.
+    pub fn with_remote(mut self, entries: &[RemoteEntry]) -> Cache {
+        let by_key = entries.iter().map(|r| (r.key.clone(), r.clone()));
+        self.remote.extend(by_key);
+        self
+    }
+
+    /// The entry of a `--cache-from` cache for `key`, if any.
+    pub fn remote(&self, key: &Digest) -> Option<&RemoteEntry> {
+        self.remote.get(key)
     }
 
     /// The entry stored for `key`, if any (an unreadable one is none).

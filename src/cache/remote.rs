@@ -3,11 +3,12 @@
 //! config the key → layer map, its layers the blobs — so a build on
 //! another store reuses those layers without building them.
 //!
-//! Import is eager: the manifest's blobs are fetched into the store (the
-//! ones it has are skipped) and its entries written there, before the
-//! build, so the build finds them as if it had made them.
+//! Import is lazy: before the build only the manifest and its config are
+//! read, and the entries they list are kept as remote ones (where from,
+//! which blob). A step that hits one fetches just that layer blob into the
+//! store, verified as it streams; a step that misses fetches nothing.
 
-use super::{write_entry, Cache, CacheWrites, Entry};
+use super::{CacheWrites, Entry};
 use crate::dest::{self, DestError, ImageName, Layout, Location, RegistryOptions};
 use crate::digest::Digest;
 use crate::image::Manifest;
@@ -95,18 +96,41 @@ pub fn export(
     ))
 }
 
-/// Brings the cache manifest at `from` into `store`: its blobs, then its
-/// entries. Returns how many entries it had.
-pub fn import(from: &Location, store: &Layout, opts: &RegistryOptions) -> Result<usize, DestError> {
-    let manifest = match from {
+/// A cache entry another place holds (a `--cache-from` cache): its blob
+/// stays there until a step hits the entry, and then only that blob is
+/// fetched ([`fetch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEntry {
+    /// The key.
+    pub key: Digest,
+    /// The entry (its layer's descriptor says which blob).
+    pub entry: Entry,
+    /// Where the blob is.
+    pub from: Location,
+}
+
+/// Reads the cache manifest at `from` and its config (kept in `store` when
+/// it comes from a registry), not its layers: the entries it lists, each
+/// with where its blob is.
+pub fn import(
+    from: &Location,
+    store: &Layout,
+    opts: &RegistryOptions,
+) -> Result<Vec<RemoteEntry>, DestError> {
+    let config: CacheConfig = match from {
         Location::Oci { dir, reference } => {
             let layout = Layout::open(dir)?;
             let name = reference.clone().unwrap_or_else(|| "cache".into());
             let top = layout.resolve(&name)?;
-            store.copy_image_from(&layout, &top)?;
-            top
+            let manifest: Manifest = layout.read_json(&top.digest)?;
+            check_cache_manifest(&manifest, &top.digest)?;
+            layout.read_json(&manifest.config.digest)?
         }
-        Location::Registry { reference } => dest::registry::pull(reference, store, opts)?,
+        Location::Registry { reference } => {
+            let (top, manifest) = dest::registry::pull_manifest_config(reference, store, opts)?;
+            check_cache_manifest(&manifest, &top.digest)?;
+            store.read_json(&manifest.config.digest)?
+        }
         _ => {
             return Err(DestError::invalid(
                 "reading a cache",
@@ -114,23 +138,56 @@ pub fn import(from: &Location, store: &Layout, opts: &RegistryOptions) -> Result
             ))
         }
     };
-    let parsed: Manifest = store.read_json(&manifest.digest)?;
-    if parsed.config.media_type != MEDIA_TYPE_CACHE_CONFIG {
-        return Err(DestError::invalid(
-            format!("reading the cache {}", manifest.digest),
-            format!(
-                "its config is {}, not a minibuild cache",
-                parsed.config.media_type
-            ),
-        ));
+    let entries = config.entries.into_iter().map(|e| RemoteEntry {
+        key: e.key,
+        entry: e.entry,
+        from: from.clone(),
+    });
+    Ok(entries.collect())
+}
+
+/// Refuses a manifest that is no minibuild cache.
+fn check_cache_manifest(manifest: &Manifest, digest: &Digest) -> Result<(), DestError> {
+    if manifest.config.media_type == MEDIA_TYPE_CACHE_CONFIG {
+        return Ok(());
     }
-    let config: CacheConfig = store.read_json(&parsed.config.digest)?;
-    let cache = Cache::of(store.root());
-    for e in &config.entries {
-        if store.has_blob(&e.entry.layer.digest) {
-            write_entry(&cache, &e.key, &e.entry)
-                .map_err(DestError::io("writing a cache entry".to_string()))?;
+    Err(DestError::invalid(
+        format!("reading the cache {digest}"),
+        format!(
+            "its config is {}, not a minibuild cache",
+            manifest.config.media_type
+        ),
+    ))
+}
+
+/// Fetches the layer blob of `remote` into `store`, its digest and size
+/// checked as it streams in (so the hit needs no second read of it).
+pub fn fetch(
+    remote: &RemoteEntry,
+    store: &Layout,
+    opts: &RegistryOptions,
+) -> Result<(), DestError> {
+    let desc = &remote.entry.layer;
+    match &remote.from {
+        Location::Registry { reference } => dest::registry::pull_blob(reference, store, desc, opts),
+        Location::Oci { dir, .. } => {
+            let layout = Layout::open(dir)?;
+            let size = layout.open_blob(&desc.digest)?.len();
+            if size != desc.size {
+                return Err(DestError::invalid(
+                    format!(
+                        "fetching cached layer {} from {}",
+                        desc.digest,
+                        dir.display()
+                    ),
+                    format!("{size} bytes, the cache declares {}", desc.size),
+                ));
+            }
+            store.copy_blob_from(&layout, &desc.digest)
         }
+        _ => Err(DestError::invalid(
+            format!("fetching cached layer {}", desc.digest),
+            "not a cache location",
+        )),
     }
-    Ok(config.entries.len())
 }

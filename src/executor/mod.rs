@@ -250,7 +250,7 @@ pub fn build_shared(
         image_fs: BTreeMap::new(),
         expanded: std::cell::Cell::new(0),
         written: None,
-        cache: store.map(|s| crate::cache::Cache::of(s.root())),
+        cache: store.map(|s| crate::cache::Cache::of(s.root()).with_remote(&opts.cache.imported)),
         cache_step: None,
         pending: None,
         cache_note: None,
