@@ -157,23 +157,12 @@ impl Cache {
         let stat = self
             .stat
             .get_or_insert_with(|| StatCache::load(&self.dir.join("stat.json")));
-        let parent = match parent {
-            [] => "scratch".to_string(),
-            layers => {
-                let list: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
-                sha256(list.join("\n").as_bytes()).to_string()
-            }
-        };
-        let sources = sources
-            .iter()
-            .map(|s| source_sum(s, stat))
-            .collect::<io::Result<_>>()?;
         Ok(Inputs {
-            parent,
+            parent: parent_sum(parent),
             instruction: instruction.to_string(),
             args,
-            layer_options: format!("{:?} clamp {:?}", options.compression, options.clamp_mtime),
-            sources,
+            layer_options: layer_options_sum(options),
+            sources: source_sums(sources, stat)?,
         })
     }
 
@@ -199,8 +188,91 @@ impl Cache {
     }
 }
 
+/// What the key sees of the layers below: their digests hashed, or
+/// `scratch`.
+pub fn parent_sum(parent: &[Descriptor]) -> String {
+    match parent {
+        [] => "scratch".to_string(),
+        layers => {
+            let list: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
+            sha256(list.join("\n").as_bytes()).to_string()
+        }
+    }
+}
+
+/// What the key sees of how the layer is written.
+pub fn layer_options_sum(options: &LayerOptions) -> String {
+    format!("{:?} clamp {:?}", options.compression, options.clamp_mtime)
+}
+
+/// What the key sees of each of `sources` (contents known by their stamp
+/// in `stat` are not read again).
+pub fn source_sums(sources: &[Source], stat: &mut StatCache) -> io::Result<Vec<SourceSum>> {
+    let mut read = context_digests(sources, stat)?;
+    let sums = sources.iter().enumerate();
+    sums.map(|(i, s)| source_sum(s, stat, read.remove(&i)))
+        .collect()
+}
+
+/// The content digests of the context files among `sources`, by index:
+/// known by their stamp, or read on every core (a fresh store's 400 MB
+/// context is hashed by both cores of a small CI machine, not one).
+fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashMap<usize, Digest>> {
+    let mut found = HashMap::new();
+    let mut todo = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        if let Source::Entry(_, Data::Context(c)) = s {
+            let m = c.open()?.metadata()?;
+            match stat.known(&m) {
+                Some(d) => drop(found.insert(i, d)),
+                None => todo.push((i, c)),
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let read_some = || -> io::Result<Vec<_>> {
+        let mut done = Vec::new();
+        loop {
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((i, c)) = todo.get(n) else {
+                return Ok(done);
+            };
+            let mut file = c.open()?;
+            let m = file.metadata()?;
+            let (digest, len) = stat::read_digest(&mut file)?;
+            done.push((*i, m, digest, len));
+        }
+    };
+    let results: Vec<io::Result<Vec<_>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads.min(todo.len()))
+            .map(|_| scope.spawn(read_some))
+            .collect();
+        let mut all = vec![read_some()];
+        for w in workers {
+            all.push(
+                w.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a hashing thread panicked"))),
+            );
+        }
+        all
+    });
+    for result in results {
+        for (i, m, digest, len) in result? {
+            stat.learn(&m, digest.clone(), len);
+            found.insert(i, digest);
+        }
+    }
+    Ok(found)
+}
+
 /// What the key sees of one source.
-fn source_sum(source: &Source, stat: &mut StatCache) -> io::Result<SourceSum> {
+/// (`read`: the content's digest, when already known).
+fn source_sum(
+    source: &Source,
+    stat: &mut StatCache,
+    read: Option<Digest>,
+) -> io::Result<SourceSum> {
     match source {
         Source::Entry(e, data) => {
             let (kind, size) = match &e.kind {
@@ -214,7 +286,10 @@ fn source_sum(source: &Source, stat: &mut StatCache) -> io::Result<SourceSum> {
                 Data::None => String::new(),
                 Data::Bytes(b) => sha256(b).to_string(),
                 Data::Path(p) => plain_digest(p)?.to_string(),
-                Data::Context(c) => stat.digest(&mut c.open()?)?.to_string(),
+                Data::Context(c) => match read {
+                    Some(d) => d.to_string(),
+                    None => stat.digest(&mut c.open()?)?.to_string(),
+                },
             };
             Ok(SourceSum {
                 path: e.path.clone(),

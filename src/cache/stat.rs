@@ -6,7 +6,7 @@
 use crate::digest::{Digest, HashingWriter};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs::File;
+use std::fs::{File, Metadata};
 use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -66,27 +66,56 @@ impl StatCache {
     /// is unchanged, else read whole (and remembered).
     pub fn digest(&mut self, file: &mut File) -> io::Result<Digest> {
         let m = file.metadata()?;
-        let id = format!("{}:{}", m.dev(), m.ino());
-        let stamp = |digest| Stamp {
-            size: m.len(),
-            mtime: (m.mtime(), m.mtime_nsec()),
-            ctime: (m.ctime(), m.ctime_nsec()),
-            digest,
-        };
-        self.used.insert(id.clone());
-        if let Some(known) = self.files.get(&id) {
-            if *known == stamp(known.digest.clone()) {
-                return Ok(known.digest.clone());
-            }
+        if let Some(known) = self.known(&m) {
+            return Ok(known);
         }
-        let mut hasher = HashingWriter::new(io::sink());
-        io::copy(file, &mut hasher)?;
-        let (_, digest, n) = hasher.finish();
-        self.read_bytes += n;
-        self.files.insert(id, stamp(digest.clone()));
-        self.changed = true;
+        let (digest, n) = read_digest(file)?;
+        self.learn(&m, digest.clone(), n);
         Ok(digest)
     }
+
+    /// The digest the cache holds for a file whose metadata is `m`, when
+    /// its stamp is unchanged.
+    pub fn known(&mut self, m: &Metadata) -> Option<Digest> {
+        let id = file_id(m);
+        let found = self
+            .files
+            .get(&id)
+            .filter(|k| **k == stamp(m, k.digest.clone()));
+        let found = found.map(|k| k.digest.clone());
+        self.used.insert(id);
+        found
+    }
+
+    /// Remembers `digest` (`n` bytes read) for the file whose metadata is `m`.
+    pub fn learn(&mut self, m: &Metadata, digest: Digest, n: u64) {
+        let id = file_id(m);
+        self.read_bytes += n;
+        self.files.insert(id.clone(), stamp(m, digest));
+        self.used.insert(id);
+        self.changed = true;
+    }
+}
+
+fn file_id(m: &Metadata) -> String {
+    format!("{}:{}", m.dev(), m.ino())
+}
+
+fn stamp(m: &Metadata, digest: Digest) -> Stamp {
+    Stamp {
+        size: m.len(),
+        mtime: (m.mtime(), m.mtime_nsec()),
+        ctime: (m.ctime(), m.ctime_nsec()),
+        digest,
+    }
+}
+
+/// Reads `file` to its end: its digest and length.
+pub fn read_digest(file: &mut File) -> io::Result<(Digest, u64)> {
+    let mut hasher = HashingWriter::new(io::sink());
+    io::copy(file, &mut hasher)?;
+    let (_, digest, n) = hasher.finish();
+    Ok((digest, n))
 }
 
 #[cfg(test)]

@@ -120,6 +120,11 @@ impl Builder<'_> {
         Ok(None)
     }
 
+    /// What the key of the step being written saw of its sources.
+    pub(super) fn pending_sources(&self) -> Option<Vec<crate::cache::SourceSum>> {
+        self.pending.as_ref().map(|p| p.inputs.sources.clone())
+    }
+
     /// Keeps the entry of the layer just written (or shared) for a miss.
     pub(super) fn cache_written(&mut self, layer: &Layer, desc: &LayerDesc) {
         let Some(p) = self.pending.take() else {
