@@ -154,9 +154,7 @@ impl Cache {
         options: &LayerOptions,
         sources: &[Source],
     ) -> io::Result<Inputs> {
-        let stat = self
-            .stat
-            .get_or_insert_with(|| StatCache::load(&self.dir.join("stat.json")));
+        let stat = self.stat();
         Ok(Inputs {
             parent: parent_sum(parent),
             instruction: instruction.to_string(),
@@ -164,6 +162,27 @@ impl Cache {
             layer_options: layer_options_sum(options),
             sources: source_sums(sources, stat)?,
         })
+    }
+
+    /// Names the files `extracted` (path in the image, file written) from
+    /// the merged `layers` of an image or stage, so that their digests are
+    /// kept by where they come from.
+    pub fn name_extracted(
+        &mut self,
+        layers: &[Descriptor],
+        extracted: impl Iterator<Item = (String, PathBuf)>,
+    ) {
+        let chain = parent_sum(layers);
+        let stat = self.stat();
+        for (path, file) in extracted {
+            stat.name_extracted(file, format!("{chain} {path}"));
+        }
+    }
+
+    /// The stat cache, loaded at its first use.
+    fn stat(&mut self) -> &mut StatCache {
+        self.stat
+            .get_or_insert_with(|| StatCache::load(&self.dir.join("stat.json")))
     }
 
     /// Bytes read to compute keys (files the stat cache did not know).
@@ -285,7 +304,7 @@ fn source_sum(
             let content = match data {
                 Data::None => String::new(),
                 Data::Bytes(b) => sha256(b).to_string(),
-                Data::Path(p) => plain_digest(p)?.to_string(),
+                Data::Path(p) => stat.extracted_digest(p)?.to_string(),
                 Data::Context(c) => match read {
                     Some(d) => d.to_string(),
                     None => stat.digest(&mut c.open()?)?.to_string(),
