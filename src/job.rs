@@ -111,13 +111,16 @@ impl Job {
         // the blobs are stored: the cache may point at them now
         let cache_store = store.as_ref().unwrap_or(&layout);
         warnings.extend(crate::cache::commit(cache_store, &layout, &built.cache));
+        // the platform the cache's layers were built for (the first one's,
+        // for several)
+        let platform = self.platforms.first().unwrap_or(&self.options.platform);
         for to in &self.options.cache.to {
             let source = if cache_store.root().join("oci-layout").is_file() {
                 cache_store
             } else {
                 &layout
             };
-            let message = crate::cache::export(source, &built.cache, to, &registry)?;
+            let message = crate::cache::export(source, &built.cache, platform, to, &registry)?;
             events.emit(crate::events::Event::Output { message });
         }
         if to_store && self.tags.is_empty() {

@@ -21,7 +21,10 @@ mod remote;
 mod stat;
 
 pub use key::{referenced_names, Inputs, SourceSum};
-pub use remote::{export, fetch, import, parse_location, RemoteEntry, MEDIA_TYPE_CACHE_CONFIG};
+pub use remote::{
+    export, fetch, import, parse_location, RemoteEntry, ARTIFACT_TYPE_CACHE,
+    MEDIA_TYPE_CACHE_CONFIG, MEDIA_TYPE_CACHE_CONFIG_V1,
+};
 pub use stat::StatCache;
 
 use crate::dest::Layout;

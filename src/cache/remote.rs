@@ -12,18 +12,48 @@ use super::{CacheWrites, Entry};
 use crate::dest::{self, DestError, ImageName, Layout, Location, RegistryOptions};
 use crate::digest::Digest;
 use crate::image::Manifest;
-use crate::oci::{canonical_json, Descriptor, MEDIA_TYPE_MANIFEST};
+use crate::oci::{canonical_json, Descriptor, Platform, MEDIA_TYPE_MANIFEST};
 use serde::{Deserialize, Serialize};
 
-/// The media type of the cache manifest's config.
-pub const MEDIA_TYPE_CACHE_CONFIG: &str = "application/vnd.minibuild.cache.config.v1+json";
+/// The cache manifest's `artifactType` (OCI 1.1): what the artifact is.
+pub const ARTIFACT_TYPE_CACHE: &str = "application/vnd.minibuild.cache.v2+json";
 
-/// The cache manifest's config: key → layer, and the layers' diff_ids as
-/// an image config states them (so `fsck` checks every cached layer).
+/// The media type of the cache manifest's config.
+pub const MEDIA_TYPE_CACHE_CONFIG: &str = "application/vnd.minibuild.cache.config.v2+json";
+
+/// The config media type of the caches minibuild wrote before the
+/// manifest was an OCI 1.1 artifact (no `artifactType`, no platform in the
+/// config): the same entries, still read.
+pub const MEDIA_TYPE_CACHE_CONFIG_V1: &str = "application/vnd.minibuild.cache.config.v1+json";
+
+/// The cache manifest's config: key → layer, and, as an image config
+/// states them, the platform the layers were built for and their
+/// diff_ids, so that an image-spec validator and `fsck` check every cached
+/// layer (the OCI schema wants `architecture`, `os` and `rootfs` in any
+/// config it is shown).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CacheConfig {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
     rootfs: crate::image::RootFs,
     entries: Vec<KeyedEntry>,
+}
+
+/// The cache manifest: an OCI 1.1 artifact (an image manifest with an
+/// `artifactType` and its own config media type, as the image-spec's
+/// artifact guidance describes for an artifact with a config).
+#[derive(Debug, Serialize)]
+struct CacheManifest {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    #[serde(rename = "mediaType")]
+    media_type: &'static str,
+    #[serde(rename = "artifactType")]
+    artifact_type: &'static str,
+    config: Descriptor,
+    layers: Vec<Descriptor>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -44,15 +74,20 @@ pub fn parse_location(spec: &str) -> Result<Location, DestError> {
     }
 }
 
-/// Writes the build's cache entries (their blobs in `source`) to `dest` as
-/// a cache manifest; a line saying what was done.
+/// Writes the build's cache entries (their blobs in `source`, built for
+/// `platform`) to `dest` as a cache manifest; a line saying what was done.
 pub fn export(
     source: &Layout,
     writes: &CacheWrites,
+    platform: &Platform,
     dest: &Location,
     opts: &RegistryOptions,
 ) -> Result<String, DestError> {
-    let mut config = CacheConfig::default();
+    let mut config = CacheConfig {
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        ..CacheConfig::default()
+    };
     config.rootfs.kind = "layers".into();
     let mut layers: Vec<Descriptor> = Vec::new();
     for r in &writes.records {
@@ -73,12 +108,12 @@ pub fn export(
     }
     let bytes = canonical_json(&config).map_err(DestError::json("serializing the cache"))?;
     let config_digest = source.put_blob(&bytes)?;
-    let manifest = Manifest {
+    let manifest = CacheManifest {
         schema_version: 2,
-        media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
+        media_type: MEDIA_TYPE_MANIFEST,
+        artifact_type: ARTIFACT_TYPE_CACHE,
         config: Descriptor::new(MEDIA_TYPE_CACHE_CONFIG, config_digest, bytes.len() as u64),
         layers,
-        annotations: None,
     };
     let bytes = canonical_json(&manifest).map_err(DestError::json("serializing the cache"))?;
     let digest = source.put_blob(&bytes)?;
@@ -148,7 +183,8 @@ pub fn import(
 
 /// Refuses a manifest that is no minibuild cache.
 fn check_cache_manifest(manifest: &Manifest, digest: &Digest) -> Result<(), DestError> {
-    if manifest.config.media_type == MEDIA_TYPE_CACHE_CONFIG {
+    let config = manifest.config.media_type.as_str();
+    if [MEDIA_TYPE_CACHE_CONFIG, MEDIA_TYPE_CACHE_CONFIG_V1].contains(&config) {
         return Ok(());
     }
     Err(DestError::invalid(

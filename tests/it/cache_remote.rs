@@ -38,11 +38,19 @@ fn a_second_store_builds_from_the_first_ones_oci_cache() {
     assert_eq!(second.hits(), [true; 3], "{:?}", second.steps);
     assert_eq!(second.digest, first.digest);
     validate(&store);
-    // fsck checks every cached layer against the diff_ids the cache's
-    // config lists (the OCI schema's validator wants an image config)
+    // the cache is an OCI 1.1 artifact the image-spec validator accepts:
+    // fsck and oci-validate check every cached layer against the diff_ids
+    // its config lists
+    validate(&w.path("cache"));
     let layout = minibuild::dest::Layout::open(&w.path("cache")).unwrap();
-    let report = layout.fsck().unwrap();
-    assert!(report.is_clean(), "{report}");
+    let top = layout.resolve(&"cache".into()).unwrap();
+    let manifest: serde_json::Value = layout.read_json(&top.digest).unwrap();
+    assert_eq!(
+        manifest["artifactType"],
+        minibuild::cache::ARTIFACT_TYPE_CACHE
+    );
+    let config = &manifest["config"]["mediaType"];
+    assert_eq!(config, minibuild::cache::MEDIA_TYPE_CACHE_CONFIG);
 }
 
 #[test]
@@ -165,6 +173,7 @@ fn a_registry_cache_from_gets_only_the_blobs_of_the_steps_that_hit() {
     };
     assert_eq!(gets(&used), 1, "{}", reg.log());
     assert_eq!(gets(&unused), 0, "{}", reg.log());
+    validate(&dir);
 }
 
 /// How often each blob digest was uploaded (any repository), from the
