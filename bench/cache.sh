@@ -5,6 +5,7 @@
 #                  (a generated debian-like rootfs: ROOTFS_FILES files, ROOTFS_MB MB)
 #   COPY context   cold vs unchanged rebuild of COPY . /app (FILES files, MB MB of
 #                  incompressible data), then a rebuild after changing one file
+#   COPY --from    cold vs unchanged rebuild of COPY --from=src /app/ of that image
 #   second store   an empty store with --cache-from a local registry vs its cold build
 #
 # Usage: bench/cache.sh   (sizes from the environment:
@@ -94,6 +95,11 @@ add_warm=$(timed --store "$S" build --progress plain -t add:1 "$WORK/add")
 copy_cold=$(timed --store "$S" build -t copy:1 "$WORK/copy")
 copy_warm=$(timed --store "$S" build --progress plain -t copy:1 "$WORK/copy")
 [ "$(cached_steps)" = 1 ] || { echo "the COPY did not hit"; cat "$WORK/last.log"; exit 1; }
+mkdir -p "$WORK/from"
+printf 'FROM copy:1 AS src\nFROM scratch\nCOPY --from=src /app/ /app2/\n' > "$WORK/from/Dockerfile"
+from_cold=$(timed --store "$S" build -t from:1 "$WORK/from")
+from_warm=$(timed --store "$S" build --progress plain -t from:1 "$WORK/from")
+[ "$(cached_steps)" = 1 ] || { echo "the COPY --from did not hit"; cat "$WORK/last.log"; exit 1; }
 head -c 1000 /dev/urandom > "$WORK/copy/app/d000/f00000"
 copy_one=$(timed --store "$S" build -t copy:1 "$WORK/copy")
 
@@ -101,6 +107,7 @@ printf '%-34s %9s %9s %7s\n' "case" "cold s" "rebuild s" "ratio"
 printf '%-34s %9.2f %9.2f %7s  (target <= 0.05)\n' "rootfs ADD, unchanged" "$add_cold" "$add_warm" "$(ratio "$add_warm" "$add_cold")"
 printf '%-34s %9.2f %9.2f %7s  (target <= 0.10)\n' "COPY $FILES files, unchanged" "$copy_cold" "$copy_warm" "$(ratio "$copy_warm" "$copy_cold")"
 printf '%-34s %9.2f %9.2f %7s  (target <= 1.10)\n' "COPY, one file changed" "$copy_cold" "$copy_one" "$(ratio "$copy_one" "$copy_cold")"
+printf '%-34s %9.2f %9.2f %7s\n' "COPY --from of those, unchanged" "$from_cold" "$from_warm" "$(ratio "$from_warm" "$from_cold")"
 
 if ! command -v docker-registry >/dev/null; then
     echo "second store: skipped (no docker-registry)"

@@ -93,12 +93,13 @@ impl Job {
         );
         let bases = store.as_ref().or(Some(&layout));
         let registry = self.registry_options(events);
-        let _cache_hold = self.import_caches(&registry)?;
+        let mut options = self.options.clone();
+        options.cache.imported = self.import_caches(&registry)?;
         let built = if self.platforms.len() > 1 {
-            let (df, opts) = (&self.dockerfile, &self.options);
+            let (df, opts) = (&self.dockerfile, &options);
             multi::build_platforms(df, opts, &self.platforms, &layout, bases, events)?
         } else {
-            executor::build(&self.dockerfile, &self.options, &layout, bases, events)?
+            executor::build(&self.dockerfile, &options, &layout, bases, events)?
         };
         // the layout may be new: make it and hold it now
         layout.ensure_created()?;
@@ -110,13 +111,16 @@ impl Job {
         // the blobs are stored: the cache may point at them now
         let cache_store = store.as_ref().unwrap_or(&layout);
         warnings.extend(crate::cache::commit(cache_store, &layout, &built.cache));
+        // the platform the cache's layers were built for (the first one's,
+        // for several)
+        let platform = self.platforms.first().unwrap_or(&self.options.platform);
         for to in &self.options.cache.to {
             let source = if cache_store.root().join("oci-layout").is_file() {
                 cache_store
             } else {
                 &layout
             };
-            let message = crate::cache::export(source, &built.cache, to, &registry)?;
+            let message = crate::cache::export(source, &built.cache, platform, to, &registry)?;
             events.emit(crate::events::Event::Output { message });
         }
         if to_store && self.tags.is_empty() {
@@ -148,25 +152,32 @@ impl Job {
         }
     }
 
-    /// Brings the `--cache-from` caches into the store (made for them),
-    /// held until the build's own entries are written.
+    /// Reads the `--cache-from` caches (their manifests and configs, kept
+    /// in the store when they come from a registry): their entries, whose
+    /// blobs a step that hits one fetches.
     fn import_caches(
         &self,
         registry: &dest::RegistryOptions,
-    ) -> Result<Option<dest::HoldGuard>, Error> {
+    ) -> Result<Vec<crate::cache::RemoteEntry>, Error> {
+        let mut imported = Vec::new();
         if self.options.cache.from.is_empty() {
-            return Ok(None);
+            return Ok(imported);
         }
         let store = Layout::at(&self.store);
         store.ensure_created()?;
-        let hold = store.hold()?;
+        let _hold = store.hold()?;
         for from in &self.options.cache.from {
             let entries = crate::cache::import(from, &store, registry)?;
             registry.events.emit(crate::events::Event::Output {
-                message: format!("cache of {entries} layer steps from {}", describe(from)),
+                message: format!(
+                    "cache of {} layer steps from {}",
+                    entries.len(),
+                    describe(from)
+                ),
             });
+            imported.extend(entries);
         }
-        Ok(Some(hold))
+        Ok(imported)
     }
 
     /// Names the built image in the store, or exports it to every output.

@@ -21,7 +21,10 @@ mod remote;
 mod stat;
 
 pub use key::{referenced_names, Inputs, SourceSum};
-pub use remote::{export, import, parse_location, MEDIA_TYPE_CACHE_CONFIG};
+pub use remote::{
+    export, fetch, import, parse_location, RemoteEntry, ARTIFACT_TYPE_CACHE,
+    MEDIA_TYPE_CACHE_CONFIG, MEDIA_TYPE_CACHE_CONFIG_V1,
+};
 pub use stat::StatCache;
 
 use crate::dest::Layout;
@@ -29,7 +32,7 @@ use crate::digest::{sha256, Digest};
 use crate::layer::{Data, EntryKind, FileRef, LayerOptions, Source};
 use crate::oci::Descriptor;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -45,8 +48,11 @@ pub struct CacheOptions {
     pub no_cache: bool,
     /// `--explain-cache`: every layer step says why it hit or missed.
     pub explain: bool,
-    /// `--cache-from`: caches brought into the store before the build.
+    /// `--cache-from`: caches read before the build.
     pub from: Vec<crate::dest::Location>,
+    /// The entries of the `--cache-from` caches ([`import`]), their blobs
+    /// fetched when a step hits them.
+    pub imported: Vec<RemoteEntry>,
     /// `--cache-to`: where the build's cache entries go after it.
     pub to: Vec<crate::dest::Location>,
 }
@@ -102,6 +108,8 @@ pub struct Cache {
     dir: PathBuf,
     /// The stat cache, loaded at the first key.
     stat: Option<StatCache>,
+    /// Entries of `--cache-from` caches, by key.
+    remote: HashMap<Digest, RemoteEntry>,
 }
 
 impl Cache {
@@ -110,7 +118,20 @@ impl Cache {
         Cache {
             dir: store.join("cache"),
             stat: None,
+            remote: HashMap::new(),
         }
+    }
+
+    /// This cache, also knowing the entries of `--cache-from` caches.
+    pub fn with_remote(mut self, entries: &[RemoteEntry]) -> Cache {
+        let by_key = entries.iter().map(|r| (r.key.clone(), r.clone()));
+        self.remote.extend(by_key);
+        self
+    }
+
+    /// The entry of a `--cache-from` cache for `key`, if any.
+    pub fn remote(&self, key: &Digest) -> Option<&RemoteEntry> {
+        self.remote.get(key)
     }
 
     /// The entry stored for `key`, if any (an unreadable one is none).
@@ -136,27 +157,35 @@ impl Cache {
         options: &LayerOptions,
         sources: &[Source],
     ) -> io::Result<Inputs> {
-        let stat = self
-            .stat
-            .get_or_insert_with(|| StatCache::load(&self.dir.join("stat.json")));
-        let parent = match parent {
-            [] => "scratch".to_string(),
-            layers => {
-                let list: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
-                sha256(list.join("\n").as_bytes()).to_string()
-            }
-        };
-        let sources = sources
-            .iter()
-            .map(|s| source_sum(s, stat))
-            .collect::<io::Result<_>>()?;
+        let stat = self.stat();
         Ok(Inputs {
-            parent,
+            parent: parent_sum(parent),
             instruction: instruction.to_string(),
             args,
-            layer_options: format!("{:?} clamp {:?}", options.compression, options.clamp_mtime),
-            sources,
+            layer_options: layer_options_sum(options),
+            sources: source_sums(sources, stat)?,
         })
+    }
+
+    /// Names the files `extracted` (path in the image, file written) from
+    /// the merged `layers` of an image or stage, so that their digests are
+    /// kept by where they come from.
+    pub fn name_extracted(
+        &mut self,
+        layers: &[Descriptor],
+        extracted: impl Iterator<Item = (String, PathBuf)>,
+    ) {
+        let chain = parent_sum(layers);
+        let stat = self.stat();
+        for (path, file) in extracted {
+            stat.name_extracted(file, format!("{chain} {path}"));
+        }
+    }
+
+    /// The stat cache, loaded at its first use.
+    fn stat(&mut self) -> &mut StatCache {
+        self.stat
+            .get_or_insert_with(|| StatCache::load(&self.dir.join("stat.json")))
     }
 
     /// Bytes read to compute keys (files the stat cache did not know).
@@ -181,8 +210,91 @@ impl Cache {
     }
 }
 
+/// What the key sees of the layers below: their digests hashed, or
+/// `scratch`.
+pub fn parent_sum(parent: &[Descriptor]) -> String {
+    match parent {
+        [] => "scratch".to_string(),
+        layers => {
+            let list: Vec<String> = layers.iter().map(|l| l.digest.to_string()).collect();
+            sha256(list.join("\n").as_bytes()).to_string()
+        }
+    }
+}
+
+/// What the key sees of how the layer is written.
+pub fn layer_options_sum(options: &LayerOptions) -> String {
+    format!("{:?} clamp {:?}", options.compression, options.clamp_mtime)
+}
+
+/// What the key sees of each of `sources` (contents known by their stamp
+/// in `stat` are not read again).
+pub fn source_sums(sources: &[Source], stat: &mut StatCache) -> io::Result<Vec<SourceSum>> {
+    let mut read = context_digests(sources, stat)?;
+    let sums = sources.iter().enumerate();
+    sums.map(|(i, s)| source_sum(s, stat, read.remove(&i)))
+        .collect()
+}
+
+/// The content digests of the context files among `sources`, by index:
+/// known by their stamp, or read on every core (a fresh store's 400 MB
+/// context is hashed by both cores of a small CI machine, not one).
+fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashMap<usize, Digest>> {
+    let mut found = HashMap::new();
+    let mut todo = Vec::new();
+    for (i, s) in sources.iter().enumerate() {
+        if let Source::Entry(_, Data::Context(c)) = s {
+            let m = c.open()?.metadata()?;
+            match stat.known(&m) {
+                Some(d) => drop(found.insert(i, d)),
+                None => todo.push((i, c)),
+            }
+        }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let read_some = || -> io::Result<Vec<_>> {
+        let mut done = Vec::new();
+        loop {
+            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some((i, c)) = todo.get(n) else {
+                return Ok(done);
+            };
+            let mut file = c.open()?;
+            let m = file.metadata()?;
+            let (digest, len) = stat::read_digest(&mut file)?;
+            done.push((*i, m, digest, len));
+        }
+    };
+    let results: Vec<io::Result<Vec<_>>> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (1..threads.min(todo.len()))
+            .map(|_| scope.spawn(read_some))
+            .collect();
+        let mut all = vec![read_some()];
+        for w in workers {
+            all.push(
+                w.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a hashing thread panicked"))),
+            );
+        }
+        all
+    });
+    for result in results {
+        for (i, m, digest, len) in result? {
+            stat.learn(&m, digest.clone(), len);
+            found.insert(i, digest);
+        }
+    }
+    Ok(found)
+}
+
 /// What the key sees of one source.
-fn source_sum(source: &Source, stat: &mut StatCache) -> io::Result<SourceSum> {
+/// (`read`: the content's digest, when already known).
+fn source_sum(
+    source: &Source,
+    stat: &mut StatCache,
+    read: Option<Digest>,
+) -> io::Result<SourceSum> {
     match source {
         Source::Entry(e, data) => {
             let (kind, size) = match &e.kind {
@@ -195,8 +307,11 @@ fn source_sum(source: &Source, stat: &mut StatCache) -> io::Result<SourceSum> {
             let content = match data {
                 Data::None => String::new(),
                 Data::Bytes(b) => sha256(b).to_string(),
-                Data::Path(p) => plain_digest(p)?.to_string(),
-                Data::Context(c) => stat.digest(&mut c.open()?)?.to_string(),
+                Data::Path(p) => stat.extracted_digest(p)?.to_string(),
+                Data::Context(c) => match read {
+                    Some(d) => d.to_string(),
+                    None => stat.digest(&mut c.open()?)?.to_string(),
+                },
             };
             Ok(SourceSum {
                 path: e.path.clone(),

@@ -3,26 +3,57 @@
 //! config the key → layer map, its layers the blobs — so a build on
 //! another store reuses those layers without building them.
 //!
-//! Import is eager: the manifest's blobs are fetched into the store (the
-//! ones it has are skipped) and its entries written there, before the
-//! build, so the build finds them as if it had made them.
+//! Import is lazy: before the build only the manifest and its config are
+//! read, and the entries they list are kept as remote ones (where from,
+//! which blob). A step that hits one fetches just that layer blob into the
+//! store, verified as it streams; a step that misses fetches nothing.
 
-use super::{write_entry, Cache, CacheWrites, Entry};
+use super::{CacheWrites, Entry};
 use crate::dest::{self, DestError, ImageName, Layout, Location, RegistryOptions};
 use crate::digest::Digest;
 use crate::image::Manifest;
-use crate::oci::{canonical_json, Descriptor, MEDIA_TYPE_MANIFEST};
+use crate::oci::{canonical_json, Descriptor, Platform, MEDIA_TYPE_MANIFEST};
 use serde::{Deserialize, Serialize};
 
-/// The media type of the cache manifest's config.
-pub const MEDIA_TYPE_CACHE_CONFIG: &str = "application/vnd.minibuild.cache.config.v1+json";
+/// The cache manifest's `artifactType` (OCI 1.1): what the artifact is.
+pub const ARTIFACT_TYPE_CACHE: &str = "application/vnd.minibuild.cache.v2+json";
 
-/// The cache manifest's config: key → layer, and the layers' diff_ids as
-/// an image config states them (so `fsck` checks every cached layer).
+/// The media type of the cache manifest's config.
+pub const MEDIA_TYPE_CACHE_CONFIG: &str = "application/vnd.minibuild.cache.config.v2+json";
+
+/// The config media type of the caches minibuild wrote before the
+/// manifest was an OCI 1.1 artifact (no `artifactType`, no platform in the
+/// config): the same entries, still read.
+pub const MEDIA_TYPE_CACHE_CONFIG_V1: &str = "application/vnd.minibuild.cache.config.v1+json";
+
+/// The cache manifest's config: key → layer, and, as an image config
+/// states them, the platform the layers were built for and their
+/// diff_ids, so that an image-spec validator and `fsck` check every cached
+/// layer (the OCI schema wants `architecture`, `os` and `rootfs` in any
+/// config it is shown).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct CacheConfig {
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    os: String,
     rootfs: crate::image::RootFs,
     entries: Vec<KeyedEntry>,
+}
+
+/// The cache manifest: an OCI 1.1 artifact (an image manifest with an
+/// `artifactType` and its own config media type, as the image-spec's
+/// artifact guidance describes for an artifact with a config).
+#[derive(Debug, Serialize)]
+struct CacheManifest {
+    #[serde(rename = "schemaVersion")]
+    schema_version: u32,
+    #[serde(rename = "mediaType")]
+    media_type: &'static str,
+    #[serde(rename = "artifactType")]
+    artifact_type: &'static str,
+    config: Descriptor,
+    layers: Vec<Descriptor>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -43,15 +74,20 @@ pub fn parse_location(spec: &str) -> Result<Location, DestError> {
     }
 }
 
-/// Writes the build's cache entries (their blobs in `source`) to `dest` as
-/// a cache manifest; a line saying what was done.
+/// Writes the build's cache entries (their blobs in `source`, built for
+/// `platform`) to `dest` as a cache manifest; a line saying what was done.
 pub fn export(
     source: &Layout,
     writes: &CacheWrites,
+    platform: &Platform,
     dest: &Location,
     opts: &RegistryOptions,
 ) -> Result<String, DestError> {
-    let mut config = CacheConfig::default();
+    let mut config = CacheConfig {
+        architecture: platform.architecture.clone(),
+        os: platform.os.clone(),
+        ..CacheConfig::default()
+    };
     config.rootfs.kind = "layers".into();
     let mut layers: Vec<Descriptor> = Vec::new();
     for r in &writes.records {
@@ -72,12 +108,12 @@ pub fn export(
     }
     let bytes = canonical_json(&config).map_err(DestError::json("serializing the cache"))?;
     let config_digest = source.put_blob(&bytes)?;
-    let manifest = Manifest {
+    let manifest = CacheManifest {
         schema_version: 2,
-        media_type: Some(MEDIA_TYPE_MANIFEST.to_string()),
+        media_type: MEDIA_TYPE_MANIFEST,
+        artifact_type: ARTIFACT_TYPE_CACHE,
         config: Descriptor::new(MEDIA_TYPE_CACHE_CONFIG, config_digest, bytes.len() as u64),
         layers,
-        annotations: None,
     };
     let bytes = canonical_json(&manifest).map_err(DestError::json("serializing the cache"))?;
     let digest = source.put_blob(&bytes)?;
@@ -95,18 +131,41 @@ pub fn export(
     ))
 }
 
-/// Brings the cache manifest at `from` into `store`: its blobs, then its
-/// entries. Returns how many entries it had.
-pub fn import(from: &Location, store: &Layout, opts: &RegistryOptions) -> Result<usize, DestError> {
-    let manifest = match from {
+/// A cache entry another place holds (a `--cache-from` cache): its blob
+/// stays there until a step hits the entry, and then only that blob is
+/// fetched ([`fetch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteEntry {
+    /// The key.
+    pub key: Digest,
+    /// The entry (its layer's descriptor says which blob).
+    pub entry: Entry,
+    /// Where the blob is.
+    pub from: Location,
+}
+
+/// Reads the cache manifest at `from` and its config (kept in `store` when
+/// it comes from a registry), not its layers: the entries it lists, each
+/// with where its blob is.
+pub fn import(
+    from: &Location,
+    store: &Layout,
+    opts: &RegistryOptions,
+) -> Result<Vec<RemoteEntry>, DestError> {
+    let config: CacheConfig = match from {
         Location::Oci { dir, reference } => {
             let layout = Layout::open(dir)?;
             let name = reference.clone().unwrap_or_else(|| "cache".into());
             let top = layout.resolve(&name)?;
-            store.copy_image_from(&layout, &top)?;
-            top
+            let manifest: Manifest = layout.read_json(&top.digest)?;
+            check_cache_manifest(&manifest, &top.digest)?;
+            layout.read_json(&manifest.config.digest)?
         }
-        Location::Registry { reference } => dest::registry::pull(reference, store, opts)?,
+        Location::Registry { reference } => {
+            let (top, manifest) = dest::registry::pull_manifest_config(reference, store, opts)?;
+            check_cache_manifest(&manifest, &top.digest)?;
+            store.read_json(&manifest.config.digest)?
+        }
         _ => {
             return Err(DestError::invalid(
                 "reading a cache",
@@ -114,23 +173,57 @@ pub fn import(from: &Location, store: &Layout, opts: &RegistryOptions) -> Result
             ))
         }
     };
-    let parsed: Manifest = store.read_json(&manifest.digest)?;
-    if parsed.config.media_type != MEDIA_TYPE_CACHE_CONFIG {
-        return Err(DestError::invalid(
-            format!("reading the cache {}", manifest.digest),
-            format!(
-                "its config is {}, not a minibuild cache",
-                parsed.config.media_type
-            ),
-        ));
+    let entries = config.entries.into_iter().map(|e| RemoteEntry {
+        key: e.key,
+        entry: e.entry,
+        from: from.clone(),
+    });
+    Ok(entries.collect())
+}
+
+/// Refuses a manifest that is no minibuild cache.
+fn check_cache_manifest(manifest: &Manifest, digest: &Digest) -> Result<(), DestError> {
+    let config = manifest.config.media_type.as_str();
+    if [MEDIA_TYPE_CACHE_CONFIG, MEDIA_TYPE_CACHE_CONFIG_V1].contains(&config) {
+        return Ok(());
     }
-    let config: CacheConfig = store.read_json(&parsed.config.digest)?;
-    let cache = Cache::of(store.root());
-    for e in &config.entries {
-        if store.has_blob(&e.entry.layer.digest) {
-            write_entry(&cache, &e.key, &e.entry)
-                .map_err(DestError::io("writing a cache entry".to_string()))?;
+    Err(DestError::invalid(
+        format!("reading the cache {digest}"),
+        format!(
+            "its config is {}, not a minibuild cache",
+            manifest.config.media_type
+        ),
+    ))
+}
+
+/// Fetches the layer blob of `remote` into `store`, its digest and size
+/// checked as it streams in (so the hit needs no second read of it).
+pub fn fetch(
+    remote: &RemoteEntry,
+    store: &Layout,
+    opts: &RegistryOptions,
+) -> Result<(), DestError> {
+    let desc = &remote.entry.layer;
+    match &remote.from {
+        Location::Registry { reference } => dest::registry::pull_blob(reference, store, desc, opts),
+        Location::Oci { dir, .. } => {
+            let layout = Layout::open(dir)?;
+            let size = layout.open_blob(&desc.digest)?.len();
+            if size != desc.size {
+                return Err(DestError::invalid(
+                    format!(
+                        "fetching cached layer {} from {}",
+                        desc.digest,
+                        dir.display()
+                    ),
+                    format!("{size} bytes, the cache declares {}", desc.size),
+                ));
+            }
+            store.copy_blob_from(&layout, &desc.digest)
         }
+        _ => Err(DestError::invalid(
+            format!("fetching cached layer {}", desc.digest),
+            "not a cache location",
+        )),
     }
-    Ok(config.entries.len())
 }

@@ -35,6 +35,7 @@ impl CacheArgs {
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(CacheOptions {
+            imported: Vec::new(),
             no_cache: self.no_cache,
             explain: self.explain_cache,
             from: parse(&self.cache_from)?,

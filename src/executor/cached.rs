@@ -6,7 +6,8 @@
 //! stored.
 
 use super::{BuildError, Builder, Stage};
-use crate::cache::{self, Entry, Inputs, Record};
+use crate::cache::{self, Entry, Inputs, Record, RemoteEntry};
+use crate::dest::PushOptions;
 use crate::digest::{sha256, Digest};
 use crate::events::CacheResult;
 use crate::image::Layer;
@@ -78,22 +79,27 @@ impl Builder<'_> {
             .inputs(parent, &step.instruction, step.args, options, sources)
             .map_err(|e| BuildError::other("computing the cache key").caused(e))?;
         let key = inputs.key();
-        let found = cache.lookup(&key);
+        let found = match cache.lookup(&key) {
+            Some(entry) => Some((entry, None)),
+            None => cache
+                .remote(&key)
+                .map(|r| (r.entry.clone(), Some(r.clone()))),
+        };
         let previous = || cache.previous(&step.id);
         let explain = self.opts.cache.explain;
         let miss = match found {
             Some(_) if self.opts.cache.no_cache => explain.then(|| "--no-cache".to_string()),
-            Some(entry) => match self.verify_cached(&entry) {
+            Some((entry, remote)) => match self.verify_cached(&entry, remote.as_ref()) {
                 Ok(()) => {
                     return Ok(Some(self.take_hit(key, step.id, entry, sources)));
                 }
                 Err(why) => {
                     let warning = format!(
-                        "cached layer {} is damaged ({why}): the step is rebuilt",
+                        "cached layer {} {why}: the step is rebuilt",
                         entry.layer.digest
                     );
                     self.events.warn(warning);
-                    Some("the cached blob did not verify".to_string())
+                    Some("the cached blob was not usable".to_string())
                 }
             },
             None => match previous() {
@@ -112,6 +118,11 @@ impl Builder<'_> {
             inputs,
         });
         Ok(None)
+    }
+
+    /// What the key of the step being written saw of its sources.
+    pub(super) fn pending_sources(&self) -> Option<Vec<crate::cache::SourceSum>> {
+        self.pending.as_ref().map(|p| p.inputs.sources.clone())
     }
 
     /// Keeps the entry of the layer just written (or shared) for a miss.
@@ -169,30 +180,47 @@ impl Builder<'_> {
     /// Checks that the entry's blob is in the store with the bytes its
     /// digest names, and that the build layout has it (copied, verified, when
     /// the build writes elsewhere). A damaged stored blob is removed, so the
-    /// rebuilt one takes its place when the image is published.
-    fn verify_cached(&self, entry: &Entry) -> Result<(), String> {
+    /// rebuilt one takes its place when the image is published. The blob of
+    /// a `remote` entry the store lacks is fetched, verified as it streams
+    /// in, and not read again.
+    fn verify_cached(&self, entry: &Entry, remote: Option<&RemoteEntry>) -> Result<(), String> {
         let Some(store) = self.store else {
             return Err("no store".into());
         };
         let digest = &entry.layer.digest;
-        if !store.has_blob(digest) {
-            return Err("its blob is missing".into());
-        }
-        let read = store
-            .open_blob(digest)
-            .map_err(|e| e.to_string())
-            .and_then(|mut r| {
-                std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string())
-            });
-        if let Err(why) = read {
-            let _ = std::fs::remove_file(store.blob_path(digest));
-            return Err(why);
+        match remote {
+            Some(remote) if !store.has_blob(digest) => {
+                let registry = PushOptions {
+                    events: self.events.clone(),
+                    ..self.opts.registry.clone()
+                };
+                cache::fetch(remote, store, &registry)
+                    .map_err(|e| format!("could not be fetched ({e})"))?;
+            }
+            _ => verify_stored(store, digest).map_err(|e| format!("is damaged ({e})"))?,
         }
         if store.root() != self.layout.root() {
             self.layout
                 .copy_blob_from(store, digest)
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| format!("is damaged ({e})"))?;
         }
         Ok(())
     }
+}
+
+/// Reads the blob `digest` of `store` whole, checking it against its
+/// digest; removes it when it does not verify.
+fn verify_stored(store: &crate::dest::Layout, digest: &Digest) -> Result<(), String> {
+    if !store.has_blob(digest) {
+        return Err("its blob is missing".into());
+    }
+    let read = store
+        .open_blob(digest)
+        .map_err(|e| e.to_string())
+        .and_then(|mut r| std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string()));
+    if let Err(why) = read {
+        let _ = std::fs::remove_file(store.blob_path(digest));
+        return Err(why);
+    }
+    Ok(())
 }

@@ -254,7 +254,7 @@ pub fn build_shared(
         image_fs: BTreeMap::new(),
         expanded: std::cell::Cell::new(0),
         written: None,
-        cache: store.map(|s| crate::cache::Cache::of(s.root())),
+        cache: store.map(|s| crate::cache::Cache::of(s.root()).with_remote(&opts.cache.imported)),
         cache_step: None,
         pending: None,
         cache_note: None,
@@ -529,7 +529,14 @@ impl<'a> Builder<'a> {
         if let Some(hit) = self.cached_layer(parent, sources, &options)? {
             return Ok(hit);
         }
-        let key = shared::layer_key(parent, sources, &options);
+        let sums = match self.pending_sources() {
+            Some(sums) => sums,
+            None => self
+                .shared
+                .source_sums(sources)
+                .map_err(|e| BuildError::at(span, "reading the layer's sources").caused(e))?,
+        };
+        let key = shared::layer_key(parent, sources, sums, &options);
         let shared = self.shared.layer(&key);
         let done = match shared.filter(|d| self.layout.has_blob(&d.0.descriptor.digest)) {
             Some(done) => done,

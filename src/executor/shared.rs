@@ -4,13 +4,14 @@
 //! only once.
 
 use super::BuildError;
+use crate::cache::{self, Inputs, SourceSum, StatCache};
 use crate::context::{BuildContext, ContextEntry, ContextError};
+use crate::digest::Digest;
 use crate::image::Layer;
-use crate::layer::{Data, FileRef, LayerDesc, LayerOptions, Source};
+use crate::layer::{LayerDesc, LayerOptions, Source};
 use crate::oci::Descriptor;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use std::rc::Rc;
 
@@ -19,8 +20,11 @@ use std::rc::Rc;
 #[derive(Debug, Default)]
 pub struct SharedWork {
     context: RefCell<Option<Rc<ScannedContext>>>,
-    layers: RefCell<HashMap<String, (Layer, LayerDesc)>>,
+    layers: RefCell<HashMap<Digest, (Layer, LayerDesc)>>,
     reused: std::cell::Cell<usize>,
+    /// Digests of the files keyed so far (for builds without a store,
+    /// whose cache would have computed them).
+    stat: RefCell<StatCache>,
 }
 
 impl SharedWork {
@@ -53,7 +57,7 @@ impl SharedWork {
 
     /// The layer an earlier build wrote from the same sources over the same
     /// layers, if any.
-    pub(crate) fn layer(&self, key: &str) -> Option<(Layer, LayerDesc)> {
+    pub(crate) fn layer(&self, key: &Digest) -> Option<(Layer, LayerDesc)> {
         let found = self.layers.borrow().get(key).cloned();
         if found.is_some() {
             self.reused.set(self.reused.get() + 1);
@@ -62,8 +66,14 @@ impl SharedWork {
     }
 
     /// Remembers the layer written for `key`.
-    pub(crate) fn remember(&self, key: String, layer: (Layer, LayerDesc)) {
+    pub(crate) fn remember(&self, key: Digest, layer: (Layer, LayerDesc)) {
         self.layers.borrow_mut().insert(key, layer);
+    }
+
+    /// What the content key sees of `sources` (each file read once per
+    /// command).
+    pub(crate) fn source_sums(&self, sources: &[Source]) -> std::io::Result<Vec<SourceSum>> {
+        cache::source_sums(sources, &mut self.stat.borrow_mut())
     }
 
     /// How many layers were taken from an earlier build instead of written.
@@ -108,104 +118,89 @@ impl ScannedContext {
     }
 }
 
-/// What a layer's bytes depend on: every source entry with its metadata
-/// and the identity of its data, how the layer is written, and, when an
-/// archive is unpacked, the layers below (its entries are placed through
-/// their symlinks as the layer is written; COPY entries were placed when
-/// planned, so the same entries make the same layer over any base).
-pub(crate) fn layer_key(parent: &[Descriptor], sources: &[Source], opts: &LayerOptions) -> String {
-    let mut key = format!("{:?} {:?}\n", opts.compression, opts.clamp_mtime);
-    if sources.iter().any(|s| matches!(s, Source::Archive { .. })) {
-        for layer in parent {
-            let _ = writeln!(key, "below {}", layer.digest);
-        }
+/// What a layer's bytes depend on, as the build cache's content key
+/// ([`Inputs`]) sees it: every source entry's path, type, size, mode,
+/// owner, xattrs and content digest (not its mtime, nor where its bytes
+/// are read from: a touched file still shares), how the layer is written,
+/// and, when an archive is unpacked, the layers below (its entries are
+/// placed through their symlinks as the layer is written; COPY entries
+/// were placed when planned, so the same entries make the same layer over
+/// any base). Not the instruction: the same entries make the same layer.
+pub(crate) fn layer_key(
+    parent: &[Descriptor],
+    sources: &[Source],
+    sums: Vec<SourceSum>,
+    opts: &LayerOptions,
+) -> Digest {
+    let archive = sources.iter().any(|s| matches!(s, Source::Archive { .. }));
+    Inputs {
+        parent: if archive {
+            cache::parent_sum(parent)
+        } else {
+            "any".to_string()
+        },
+        instruction: String::new(),
+        args: Default::default(),
+        layer_options: cache::layer_options_sum(opts),
+        sources: sums,
     }
-    for source in sources {
-        match source {
-            Source::Entry(entry, data) => {
-                let data = match data {
-                    Data::None => "none".to_string(),
-                    Data::Path(p) => format!("file {p:?} {}", file_stamp(p)),
-                    Data::Context(c) => format!("context {:?} {:?}", c.real(), c.identity()),
-                    Data::Bytes(b) => format!("bytes {}", crate::digest::sha256(b)),
-                };
-                let _ = writeln!(key, "entry {entry:?} {data}");
-            }
-            Source::Archive {
-                file,
-                dest_dir,
-                chown,
-                ..
-            } => {
-                let stamp = match file {
-                    FileRef::Path(path) => format!("file {path:?} {}", file_stamp(path)),
-                    FileRef::Context(c) => format!("context {:?} {:?}", c.real(), c.identity()),
-                };
-                let _ = writeln!(key, "archive {stamp} {dest_dir:?} {chown:?}");
-            }
-        }
-    }
-    key
-}
-
-/// A file's size and modification time: a file changed between two builds
-/// of the command gives another key.
-fn file_stamp(path: &Path) -> String {
-    match std::fs::metadata(path) {
-        Ok(m) => {
-            use std::os::unix::fs::MetadataExt;
-            format!("{} {}.{} {}", m.len(), m.mtime(), m.mtime_nsec(), m.ino())
-        }
-        Err(_) => "missing".to_string(),
-    }
+    .key()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layer::{Entry, EntryKind};
+    use crate::layer::{Data, Entry, EntryKind, FileRef};
+
+    fn key(parent: &[Descriptor], sources: &[Source]) -> Digest {
+        let sums = cache::source_sums(sources, &mut StatCache::default()).unwrap();
+        layer_key(parent, sources, sums, &LayerOptions::default())
+    }
+
+    fn file(mode: u32, mtime: i64, data: Data) -> Source {
+        let entry = Entry {
+            path: "a".into(),
+            kind: EntryKind::File { size: 1 },
+            mode,
+            uid: 0,
+            gid: 0,
+            mtime,
+            xattrs: Vec::new(),
+        };
+        Source::Entry(entry, data)
+    }
 
     #[test]
     fn only_archives_key_their_layer_by_the_layers_below() {
-        let opts = LayerOptions::default();
         let below = |s: &[u8]| vec![Descriptor::new("x", crate::digest::sha256(s), 1)];
-        let entry = Source::Entry(
-            Entry {
-                path: "a".into(),
-                kind: EntryKind::File { size: 1 },
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                mtime: 0,
-                xattrs: Vec::new(),
-            },
-            Data::Bytes(b"a".to_vec()),
-        );
-        let copy = [entry.clone()];
-        assert_eq!(
-            layer_key(&below(b"1"), &copy, &opts),
-            layer_key(&below(b"2"), &copy, &opts)
-        );
+        let copy = [file(0o644, 0, Data::Bytes(b"a".to_vec()))];
+        assert_eq!(key(&below(b"1"), &copy), key(&below(b"2"), &copy));
+        let dir = tempfile::tempdir().unwrap();
+        let tar = dir.path().join("a.tar");
+        std::fs::write(&tar, b"not read as a tar here").unwrap();
         let archive = [Source::Archive {
-            file: FileRef::Path("/nonexistent.tar".into()),
+            file: FileRef::Path(tar),
             dest_dir: "/".into(),
             chown: None,
             lower: Default::default(),
         }];
-        assert_ne!(
-            layer_key(&below(b"1"), &archive, &opts),
-            layer_key(&below(b"2"), &archive, &opts)
-        );
-        let other = [Source::Entry(
-            Entry {
-                mode: 0o600,
-                ..match entry {
-                    Source::Entry(e, _) => e,
-                    _ => unreachable!(),
-                }
-            },
-            Data::Bytes(b"a".to_vec()),
-        )];
-        assert_ne!(layer_key(&[], &copy, &opts), layer_key(&[], &other, &opts));
+        assert_ne!(key(&below(b"1"), &archive), key(&below(b"2"), &archive));
+        let other = [file(0o600, 0, Data::Bytes(b"a".to_vec()))];
+        assert_ne!(key(&[], &copy), key(&[], &other));
+    }
+
+    #[test]
+    fn the_key_is_the_content_not_the_stamp_of_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (one, two) = (dir.path().join("1"), dir.path().join("2"));
+        std::fs::write(&one, b"a").unwrap();
+        std::fs::write(&two, b"a").unwrap();
+        // the same bytes elsewhere, touched: the same layer
+        let first = [file(0o644, 5, Data::Path(one.clone()))];
+        let touched = [file(0o644, 9, Data::Path(two.clone()))];
+        assert_eq!(key(&[], &first), key(&[], &touched));
+        std::fs::write(&two, b"b").unwrap();
+        let changed = [file(0o644, 9, Data::Path(two))];
+        assert_ne!(key(&[], &first), key(&[], &changed));
     }
 }

@@ -292,3 +292,26 @@ fn concurrent_builds_sharing_a_cache_with_a_prune_running_all_land() {
         assert_eq!(again.hits(), [true; 4], "{i}: {:?}", again.steps);
     }
 }
+
+#[test]
+fn a_copy_from_is_keyed_by_the_content_of_the_stage_files_it_takes() {
+    let w = Work::new();
+    let store = w.path("store");
+    w.file("b", "b\n");
+    w.file("c", "c\n");
+    w.dockerfile("FROM scratch AS one\nCOPY b c /\nFROM scratch\nCOPY --from=one /b /copied\n");
+    let cold = build(&w, &store, &w.ctx());
+    assert_eq!(cold.hits(), [false; 2], "{:?}", cold.steps);
+    let again = build(&w, &store, &w.ctx());
+    assert_eq!(again.hits(), [true; 2], "{:?}", again.steps);
+    assert_eq!(again.digest, cold.digest);
+    // the stage's layer changes with c, the file taken from it does not
+    w.file("c", "c2\n");
+    let other = build(&w, &store, &w.ctx());
+    assert_eq!(other.hits(), [false, true], "{:?}", other.steps);
+    w.file("b", "B\n");
+    let changed = build(&w, &store, &w.ctx());
+    assert_eq!(changed.hits(), [false; 2], "{:?}", changed.steps);
+    let said = changed.steps[1].miss.as_deref().unwrap_or_default();
+    assert_eq!(said, "content of copied", "{:?}", changed.steps);
+}

@@ -38,11 +38,19 @@ fn a_second_store_builds_from_the_first_ones_oci_cache() {
     assert_eq!(second.hits(), [true; 3], "{:?}", second.steps);
     assert_eq!(second.digest, first.digest);
     validate(&store);
-    // fsck checks every cached layer against the diff_ids the cache's
-    // config lists (the OCI schema's validator wants an image config)
+    // the cache is an OCI 1.1 artifact the image-spec validator accepts:
+    // fsck and oci-validate check every cached layer against the diff_ids
+    // its config lists
+    validate(&w.path("cache"));
     let layout = minibuild::dest::Layout::open(&w.path("cache")).unwrap();
-    let report = layout.fsck().unwrap();
-    assert!(report.is_clean(), "{report}");
+    let top = layout.resolve(&"cache".into()).unwrap();
+    let manifest: serde_json::Value = layout.read_json(&top.digest).unwrap();
+    assert_eq!(
+        manifest["artifactType"],
+        minibuild::cache::ARTIFACT_TYPE_CACHE
+    );
+    let config = &manifest["config"]["mediaType"];
+    assert_eq!(config, minibuild::cache::MEDIA_TYPE_CACHE_CONFIG);
 }
 
 #[test]
@@ -95,6 +103,77 @@ fn a_second_store_builds_from_a_registry_cache_uploading_nothing_twice() {
     assert_eq!(mounted, 2, "{}", reg.log());
     validate(&two);
     assert!(Path::new(&two).join("cache").is_dir());
+}
+
+/// A context whose Dockerfile copies `a` then `second` (files a, b, c).
+fn two_steps(w: &Work, dir: &str, second: &str) -> std::path::PathBuf {
+    let ctx = w.path(dir);
+    std::fs::create_dir_all(&ctx).unwrap();
+    for f in ["a", "b", "c"] {
+        std::fs::write(ctx.join(f), format!("{f}\n")).unwrap();
+    }
+    let dockerfile = format!("FROM scratch\nCOPY a /a\nCOPY {second} /{second}\n");
+    std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
+    ctx
+}
+
+/// The layer digests of the cache manifest tagged `cache` in the layout `dir`.
+fn cache_layers(dir: &Path) -> Vec<String> {
+    let layout = minibuild::dest::Layout::open(dir).unwrap();
+    let top = layout.resolve(&"cache".into()).unwrap();
+    let manifest: minibuild::image::Manifest = layout.read_json(&top.digest).unwrap();
+    let layers = manifest.layers.iter().map(|l| l.digest.to_string());
+    layers.collect()
+}
+
+#[test]
+fn a_cache_from_fetches_only_the_layers_of_the_steps_that_hit() {
+    let w = Work::new();
+    let dir = w.path("cache");
+    let cache = format!("oci:{}", dir.display());
+    let one = two_steps(&w, "ctx1", "b");
+    build_in(&w, &w.path("one"), &one, &["--cache-to", &cache]);
+    let [used, unused] = <[String; 2]>::try_from(cache_layers(&dir)).unwrap();
+    let store = w.path("two");
+    let second = build_in(
+        &w,
+        &store,
+        &two_steps(&w, "ctx2", "c"),
+        &["--cache-from", &cache],
+    );
+    assert_eq!(second.hits(), [true, false], "{:?}", second.steps);
+    let two = minibuild::dest::Layout::open(&store).unwrap();
+    assert!(two.has_blob(&used.parse().unwrap()));
+    assert!(
+        !two.has_blob(&unused.parse().unwrap()),
+        "{unused} was fetched"
+    );
+    validate(&store);
+}
+
+#[test]
+fn a_registry_cache_from_gets_only_the_blobs_of_the_steps_that_hit() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = Registry::start();
+    let w = Work::new();
+    let dir = w.path("cache");
+    let layout = format!("oci:{}", dir.display());
+    let cache = format!("docker://{}/ci/cache:app", reg.host());
+    let flags = ["--cache-to", &layout, "--cache-to", &cache];
+    build_in(&w, &w.path("one"), &two_steps(&w, "ctx1", "b"), &flags);
+    let [used, unused] = <[String; 2]>::try_from(cache_layers(&dir)).unwrap();
+    let ctx = two_steps(&w, "ctx2", "c");
+    let second = build_in(&w, &w.path("two"), &ctx, &["--cache-from", &cache]);
+    assert_eq!(second.hits(), [true, false], "{:?}", second.steps);
+    let gets = |digest: &str| {
+        let get = format!("\"GET /v2/ci/cache/blobs/{digest} ");
+        reg.log().lines().filter(|l| l.contains(&get)).count()
+    };
+    assert_eq!(gets(&used), 1, "{}", reg.log());
+    assert_eq!(gets(&unused), 0, "{}", reg.log());
+    validate(&dir);
 }
 
 /// How often each blob digest was uploaded (any repository), from the

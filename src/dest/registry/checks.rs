@@ -58,6 +58,7 @@ const CONFIG_TYPES: &[&str] = &[
     "application/vnd.docker.container.image.v1+json",
     // a build cache (--cache-from): its config maps keys to layers
     crate::cache::MEDIA_TYPE_CACHE_CONFIG,
+    crate::cache::MEDIA_TYPE_CACHE_CONFIG_V1,
 ];
 
 /// Refuses a manifest whose config or layers minibuild cannot use: an

@@ -242,6 +242,37 @@ pub fn pull_image(
     ))
 }
 
+/// The image manifest `reference` names, checked, with only its config
+/// fetched into `into` (a build cache's manifest: its layers are fetched
+/// one by one, when a step uses them, by [`pull_blob`]). The manifest itself
+/// is not stored.
+pub fn pull_manifest_config(
+    reference: &Reference,
+    into: &Layout,
+    opts: &RegistryOptions,
+) -> Result<(Descriptor, Manifest), DestError> {
+    let client = Client::connect(reference, opts, "pull")?;
+    let (bytes, media_type, digest) = client.get_manifest(&ManifestRef::of(reference), None)?;
+    let manifest: Manifest = serde_json::from_slice(&bytes)
+        .map_err(DestError::json(format!("parsing manifest {digest}")))?;
+    check_manifest(&manifest, &digest)?;
+    fetch_blob(&client, into, &manifest.config, reference, opts)?;
+    let desc = Descriptor::new(&media_type, digest, bytes.len() as u64);
+    Ok((desc, manifest))
+}
+
+/// Fetches the one blob `desc` of `reference`'s repository into `into`,
+/// its digest and size checked as it streams (kept when already there).
+pub fn pull_blob(
+    reference: &Reference,
+    into: &Layout,
+    desc: &Descriptor,
+    opts: &RegistryOptions,
+) -> Result<(), DestError> {
+    let client = Client::connect(reference, opts, "pull")?;
+    fetch_blob(&client, into, desc, reference, opts)
+}
+
 /// Pulls `reference` whole into `into`: a manifest with its blobs, or an
 /// index with every image it lists (`index create` merges them). Returns
 /// the top descriptor. Blobs already in `into` are not fetched again; each

@@ -146,6 +146,11 @@ fn resolve_in_image(
     let names: Vec<String> = per_word.iter().flatten().map(|(k, _)| k.clone()).collect();
     let extracted = rootfs::extract(b.layout(), &img.layers, &names, b.tmp.path())
         .map_err(|e| BuildError::at(span, "reading the source image").caused(e))?;
+    if let Some(cache) = b.cache.as_mut() {
+        let files = extracted.iter();
+        let files = files.filter_map(|x| x.data.clone().map(|d| (x.path.clone(), d)));
+        cache.name_extracted(&img.layers, files);
+    }
     let mut items = Vec::new();
     for (word, names) in words.iter().zip(per_word) {
         if let SourceWord::Heredoc(n, c) = word {
