@@ -3,8 +3,9 @@
 //! last 32 KiB as its preset dictionary and ended by a sync flush, and the
 //! blocks are written in order as the one deflate stream of a single gzip
 //! member. The bytes depend only on the input and the level — never on the
-//! number of workers or their timing (each block gets a fresh compressor:
-//! zlib-rs's `reset` keeps state that changes a primed block's bytes).
+//! number of workers or their timing (a worker resets its compressor before
+//! each block). The deflate is C zlib's (libz-sys, built from its bundled
+//! source), whose level 6 is pigz's: the layers come out at pigz's size.
 
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use std::collections::VecDeque;
@@ -142,27 +143,28 @@ impl<W: Write> Write for ParallelGzip<W> {
 
 /// A worker: deflates the blocks it takes until the queue closes.
 fn work(queue: &Mutex<Receiver<Job>>, level: u32) {
+    let mut c = Compress::new(Compression::new(level.min(9)), false);
     loop {
         let job = match queue.lock() {
             Ok(q) => q.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        let deflated = deflate_block(&job.data, job.dictionary.as_deref(), level, job.last);
+        c.reset();
+        let deflated = deflate_block(&mut c, &job.data, job.dictionary.as_deref(), job.last);
         // the writer may have gone (an error): nothing to do then
         let _ = job.reply.send(deflated);
     }
 }
 
-/// Raw deflate of one block with a fresh compressor, primed with
+/// Raw deflate of one block with a reset compressor, primed with
 /// `dictionary`; sync-flushed, or finished when `last`.
 fn deflate_block(
+    c: &mut Compress,
     data: &[u8],
     dictionary: Option<&[u8]>,
-    level: u32,
     last: bool,
 ) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(Compression::new(level.min(9)), false);
     if let Some(d) = dictionary {
         c.set_dictionary(d).map_err(io::Error::other)?;
     }
