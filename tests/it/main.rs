@@ -4,6 +4,7 @@
 
 mod common;
 
+mod add_git;
 mod add_url;
 mod archive_add;
 mod archive_fuzz;

@@ -32,7 +32,7 @@ pub(super) fn place(
             SourceWord::Path(_, path) => pivot_of(path),
             SourceWord::Heredoc(..) => String::new(),
         };
-        let items = sources::resolve(b, std::slice::from_ref(word), from, "COPY", None)?;
+        let items = sources::resolve(b, std::slice::from_ref(word), from, "COPY", None, false)?;
         for item in items {
             let kept = match &item {
                 Item::Context(entry) => {

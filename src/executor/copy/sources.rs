@@ -65,15 +65,18 @@ pub(crate) fn expand(
             CopySource::Path(s) => s,
         };
         let v = b.expand_word(s.span, &s.value, &stage.vars)?;
-        if name == "ADD" && super::remote::is_url(&v) {
+        let remote = super::git::parse(&v).is_some() || super::remote::is_url(&v);
+        if name == "ADD" && remote {
             words.push(SourceWord::Path(s.span, v));
             continue;
         }
-        if v.contains("://") || v.starts_with("git@") {
-            return Err(BuildError::at(
-                s.span,
-                format!("{name} of remote sources ({v}) is not supported: minibuild builds offline from local files"),
-            ));
+        if remote || v.contains("://") {
+            let why = if remote {
+                "COPY does not fetch remote sources; ADD does"
+            } else {
+                "ADD fetches http(s) URLs and git repositories only"
+            };
+            return Err(BuildError::at(s.span, format!("{name} {v}: {why}")));
         }
         words.push(SourceWord::Path(s.span, v));
     }
@@ -88,6 +91,7 @@ pub(crate) fn resolve(
     from: Option<&Image>,
     name: &str,
     checksum: Option<&Spanned<String>>,
+    keep_git_dir: bool,
 ) -> Result<Vec<Item>, BuildError> {
     if let Some(img) = from {
         return resolve_in_image(b, img, words);
@@ -96,7 +100,12 @@ pub(crate) fn resolve(
     for word in words {
         match word {
             SourceWord::Heredoc(n, c) => items.push(Item::Inline(n.clone(), c.clone())),
-            // only ADD lets a URL through (see `expand`)
+            // only ADD lets a git ref or a URL through (see `expand`)
+            SourceWord::Path(span, src) if super::git::parse(src).is_some() => {
+                let r = super::git::parse(src).expect("checked by the guard");
+                let (tree, _commit) = super::git::fetch(b, *span, src, &r, keep_git_dir, checksum)?;
+                items.push(Item::Image(tree));
+            }
             SourceWord::Path(span, url) if super::remote::is_url(url) => {
                 let (got, digest) = super::remote::fetch(b, *span, url, checksum)?;
                 if !b.fetched.iter().any(|(u, d)| u == url && *d == digest) {
