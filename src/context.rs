@@ -213,8 +213,7 @@ impl BuildContext {
     /// exist.
     pub fn resolve_source(&self, source: &str) -> Result<Vec<ContextEntry>, ContextError> {
         let clean = clean_rel(source);
-        let parts: Vec<&str> = clean.split('/').filter(|p| !p.is_empty()).collect();
-        let Some(split) = parts.iter().position(|p| has_wildcard(p)) else {
+        let Some((base, pattern, depth)) = split_wildcard(&clean) else {
             let real = self
                 .follow(&clean, 0)?
                 .ok_or_else(|| ContextError::NotFound(source.to_string()))?;
@@ -222,16 +221,11 @@ impl BuildContext {
             entry.rel = clean;
             return Ok(vec![entry]);
         };
-        let base = parts[..split].join("/");
-        let pattern = parts[split..].join("/");
         let mut matched = Vec::new();
         if let Some(real) = self.follow(&base, 0)? {
             let dir = self.entry(&real)?;
             if dir.kind == ContextKind::Dir {
                 let fd = dir.file.open_dir().map_err(dir_err(&real))?;
-                // `*`, `?` and classes match one character each, only a
-                // class can match a `/`: deeper paths cannot match.
-                let depth = pattern.matches(['/', '[']).count();
                 self.match_below(&fd, &real, "", &pattern, depth, &mut matched)?;
             }
         }
@@ -500,6 +494,22 @@ fn lexical_clean(p: &Path) -> PathBuf {
 /// As fsutil's `containsWildcards`, an escaped character does not count:
 /// `n\?pe` names the file `n\?pe`, while `n\?p*` is a pattern whose `\?`
 /// matches a literal `?`.
+/// fsutil copy.go's split of a wildcard source (clean, relative): the
+/// directory its components before the first one with an unescaped
+/// wildcard name, the pattern the paths below it are matched against
+/// (`ignore::fn_match`, a matched directory not descended), and how many
+/// `/` a matching path can hold at most; `None` for a plain path. Shared
+/// by context sources and `COPY --from` sources.
+pub fn split_wildcard(clean: &str) -> Option<(String, String, usize)> {
+    let parts: Vec<&str> = clean.split('/').filter(|p| !p.is_empty()).collect();
+    let split = parts.iter().position(|p| has_wildcard(p))?;
+    let pattern = parts[split..].join("/");
+    // `*`, `?` and classes match one character each, only a class can
+    // match a `/`: deeper paths cannot match.
+    let depth = pattern.matches(['/', '[']).count();
+    Some((parts[..split].join("/"), pattern, depth))
+}
+
 pub fn has_wildcard(s: &str) -> bool {
     let mut chars = s.chars();
     while let Some(c) = chars.next() {

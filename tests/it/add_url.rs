@@ -136,7 +136,11 @@ fn copy_refuses_urls_and_checksum_wants_one() {
     let ctx = w.ctx().display().to_string();
     let o = w.run(&["build", &ctx]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("does not fetch remote sources"),
+        "{}",
+        stderr(&o)
+    );
     w.dockerfile(&format!(
         "FROM scratch\nADD --checksum=sha256:{} local.txt /x\n",
         sha256_hex(b"x")

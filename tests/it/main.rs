@@ -4,6 +4,7 @@
 
 mod common;
 
+mod add_git;
 mod add_url;
 mod archive_add;
 mod archive_fuzz;
@@ -22,6 +23,7 @@ mod context_fidelity;
 mod context_names;
 mod context_specials;
 mod copy_fidelity;
+mod copy_from_wildcards;
 mod copy_parents;
 mod corpus_buildah;
 mod corpus_buildkit;

@@ -35,8 +35,11 @@ pub(crate) struct CopyFlags {
     pub(crate) link: bool,
     /// COPY `--parents`: each source keeps its path (below a `/./` pivot).
     pub(crate) parents: bool,
-    /// ADD `--checksum=sha256:...`: what a URL's body must hash to.
+    /// ADD `--checksum`: what a URL's body must hash to (`sha256:...`), or the
+    /// commit a git ref must resolve to.
     pub(crate) checksum: Option<Spanned<String>>,
+    /// ADD `--keep-git-dir`: a git source keeps its `.git`.
+    pub(crate) keep_git_dir: bool,
 }
 
 impl CopyFlags {
@@ -86,6 +89,7 @@ impl CopyFlags {
                 "link" => flags.link = boolean,
                 "checksum" => flags.checksum = Some(spanned()),
                 "parents" => flags.parents = boolean,
+                "keep-git-dir" => flags.keep_git_dir = boolean,
                 _ => return Err(unsupported(flag.span, name, &flag.name)),
             }
         }

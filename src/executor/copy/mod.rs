@@ -4,6 +4,7 @@
 //! layer.
 
 pub mod flags;
+mod git;
 mod parents;
 pub(crate) mod place;
 mod remote;
@@ -48,7 +49,14 @@ pub(crate) fn plan(
     let items = if flags.parents {
         Vec::new()
     } else {
-        sources::resolve(b, &words, from.as_ref(), name, flags.checksum.as_ref())?
+        sources::resolve(
+            b,
+            &words,
+            from.as_ref(),
+            name,
+            flags.checksum.as_ref(),
+            flags.keep_git_dir,
+        )?
     };
 
     // --link: the files are copied onto an empty filesystem and the layer

@@ -32,7 +32,7 @@ pub(super) fn place(
             SourceWord::Path(_, path) => pivot_of(path),
             SourceWord::Heredoc(..) => String::new(),
         };
-        let items = sources::resolve(b, std::slice::from_ref(word), from, "COPY", None)?;
+        let items = sources::resolve(b, std::slice::from_ref(word), from, "COPY", None, false)?;
         for item in items {
             let kept = match &item {
                 Item::Context(entry) => {
@@ -44,7 +44,7 @@ pub(super) fn place(
                         continue;
                     };
                     let is_dir = matches!(found.meta.kind, FsKind::Dir);
-                    kept_path(&image_rel(path, &found.name), &pivot, is_dir)
+                    kept_path(&image_rel(path, &found.name, &found.path), &pivot, is_dir)
                 }
                 Item::Inline(..) => String::new(),
             };
@@ -76,10 +76,14 @@ fn kept_path(rel: &str, pivot: &str, is_dir: bool) -> String {
 }
 
 /// The path, from the image's root, of what the source `path` named as
-/// `name`: the source itself (its links not followed: the path written is
-/// the one kept), or, for a wildcard, its directory and the name matched.
-fn image_rel(path: &str, name: &str) -> String {
+/// `name` (found at `key`): the source itself (its links not followed: the
+/// path written is the one kept), or, for a wildcard, the path matched
+/// (a wildcard may be in any component).
+fn image_rel(path: &str, name: &str, key: &str) -> String {
     let clean = clean_rel(path);
+    if crate::context::split_wildcard(&clean).is_some() {
+        return key.to_string();
+    }
     match clean.rsplit_once('/') {
         Some((dir, _)) => format!("{dir}/{name}"),
         None => name.to_string(),
@@ -104,7 +108,11 @@ mod tests {
         assert_eq!(pivot_of("./x/./y/*.txt"), "x");
         assert_eq!(pivot_of("x/y/a.txt"), "");
         assert_eq!(pivot_of("/a/b/./c"), "a/b");
-        assert_eq!(super::image_rel("/test/a/./b*", "b2"), "test/a/b2");
+        assert_eq!(
+            super::image_rel("/test/a/./b*", "b2", "test/a/b2"),
+            "test/a/b2"
+        );
+        assert_eq!(super::image_rel("/test/a/b", "b", "test/x/b"), "test/a/b");
         assert_eq!(super::kept_path("test/a/b/c/d", "test/a/b", true), "c/d");
         assert_eq!(super::kept_path("test/a/x.txt", "", false), "test/a");
     }

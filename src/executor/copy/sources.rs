@@ -65,15 +65,18 @@ pub(crate) fn expand(
             CopySource::Path(s) => s,
         };
         let v = b.expand_word(s.span, &s.value, &stage.vars)?;
-        if name == "ADD" && super::remote::is_url(&v) {
+        let remote = super::git::parse(&v).is_some() || super::remote::is_url(&v);
+        if name == "ADD" && remote {
             words.push(SourceWord::Path(s.span, v));
             continue;
         }
-        if v.contains("://") || v.starts_with("git@") {
-            return Err(BuildError::at(
-                s.span,
-                format!("{name} of remote sources ({v}) is not supported: minibuild builds offline from local files"),
-            ));
+        if remote || v.contains("://") {
+            let why = if remote {
+                "COPY does not fetch remote sources; ADD does"
+            } else {
+                "ADD fetches http(s) URLs and git repositories only"
+            };
+            return Err(BuildError::at(s.span, format!("{name} {v}: {why}")));
         }
         words.push(SourceWord::Path(s.span, v));
     }
@@ -88,6 +91,7 @@ pub(crate) fn resolve(
     from: Option<&Image>,
     name: &str,
     checksum: Option<&Spanned<String>>,
+    keep_git_dir: bool,
 ) -> Result<Vec<Item>, BuildError> {
     if let Some(img) = from {
         return resolve_in_image(b, img, words);
@@ -96,7 +100,12 @@ pub(crate) fn resolve(
     for word in words {
         match word {
             SourceWord::Heredoc(n, c) => items.push(Item::Inline(n.clone(), c.clone())),
-            // only ADD lets a URL through (see `expand`)
+            // only ADD lets a git ref or a URL through (see `expand`)
+            SourceWord::Path(span, src) if super::git::parse(src).is_some() => {
+                let r = super::git::parse(src).expect("checked by the guard");
+                let (tree, _commit) = super::git::fetch(b, *span, src, &r, keep_git_dir, checksum)?;
+                items.push(Item::Image(tree));
+            }
             SourceWord::Path(span, url) if super::remote::is_url(url) => {
                 let (got, digest) = super::remote::fetch(b, *span, url, checksum)?;
                 if !b.fetched.iter().any(|(u, d)| u == url && *d == digest) {
@@ -122,7 +131,7 @@ pub(crate) fn resolve(
     Ok(items)
 }
 
-/// Resolves source paths (wildcards in their last component allowed) in
+/// Resolves source paths (wildcards in any component allowed) in
 /// another stage's or image's filesystem, and extracts what they name in
 /// one pass over its layers.
 fn resolve_in_image(
@@ -192,15 +201,14 @@ fn image_path(fs: &RootFs, extracted: &[Extracted], p: String, name: String) -> 
 }
 
 /// The keys `path` names in `fs`, each with the name it is copied under:
-/// itself (links resolved, its own name kept), or the direct children of
-/// its directory that its last component matches.
+/// itself (links resolved, its own name kept), or, for a wildcard in any
+/// component, the paths below the directory before it that match the rest
+/// (the context's matcher, [`crate::context::split_wildcard`]; a matched
+/// directory not descended, links not followed on the way, a matched link
+/// resolved).
 fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<(String, String)>, BuildError> {
     let clean = rootfs::key(path);
-    let (dir, last) = match clean.rsplit_once('/') {
-        Some((d, l)) => (d.to_string(), l.to_string()),
-        None => (String::new(), clean.clone()),
-    };
-    if !crate::context::has_wildcard(&last) {
+    let Some((dir, pattern, depth)) = crate::context::split_wildcard(&clean) else {
         let resolved = fs.resolve(&clean);
         if !resolved.is_empty() && fs.get(&resolved).is_none() {
             return Err(BuildError::at(
@@ -208,23 +216,29 @@ fn matches_in(fs: &RootFs, path: &str, span: Span) -> Result<Vec<(String, String
                 format!("COPY failed: {path}: not found in the source stage or image"),
             ));
         }
-        let name = last.clone();
+        let name = clean.rsplit('/').next().unwrap_or("").to_string();
         return Ok(vec![(resolved, name)]);
-    }
+    };
     let dir_key = fs.resolve(&dir);
     let prefix = if dir_key.is_empty() {
         String::new()
     } else {
         format!("{dir_key}/")
     };
-    let mut names = Vec::new();
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut matched: Vec<String> = Vec::new();
     for (p, _) in fs.below(&dir_key) {
-        let child = p.strip_prefix(&prefix).unwrap_or(&p);
-        if child.contains('/') {
+        let sub = p.strip_prefix(&prefix).unwrap_or(&p);
+        let inside_match = matched.iter().any(|m| rootfs::is_at_or_below(sub, m));
+        if sub.matches('/').count() > depth || inside_match {
             continue;
         }
-        if crate::ignore::fn_match(&last, child).map_err(|e| BuildError::at(span, e.to_string()))? {
-            names.push((p.clone(), child.to_string()));
+        if crate::ignore::fn_match(&pattern, sub)
+            .map_err(|e| BuildError::at(span, e.to_string()))?
+        {
+            matched.push(sub.to_string());
+            let name = sub.rsplit('/').next().unwrap_or(sub).to_string();
+            names.push((fs.resolve(&p), name));
         }
     }
     Ok(names)
