@@ -98,11 +98,12 @@ impl Builder<'_> {
         for (path, meta, digest) in selected {
             let data = match digest {
                 Some(d) => {
-                    let (_, file) = tempfile::Builder::new()
-                        .prefix("planned-")
-                        .tempfile_in(self.tmp.path())?
-                        .keep()
-                        .map_err(|e| e.error)?;
+                    // named, not created: a hit never touches the disk
+                    self.planned_files += 1;
+                    let file = self
+                        .tmp
+                        .path()
+                        .join(format!("planned-{}", self.planned_files));
                     files.push((path.clone(), file.clone()));
                     planned.push((file.clone(), d));
                     Some(file)

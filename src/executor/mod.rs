@@ -189,6 +189,8 @@ pub struct Builder<'a> {
     tocs: std::collections::HashMap<crate::digest::Digest, Rc<rootfs::Toc>>,
     /// `COPY --from` files the current step extracts only if it misses.
     deferred: Vec<deferred::Deferred>,
+    /// How many files `COPY --from` planned (each one's name in `tmp`).
+    planned_files: usize,
     /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: std::cell::Cell<usize>,
     /// The layer the current step wrote, for its report.
@@ -259,6 +261,7 @@ pub fn build_shared(
         image_fs: BTreeMap::new(),
         tocs: std::collections::HashMap::new(),
         deferred: Vec::new(),
+        planned_files: 0,
         expanded: std::cell::Cell::new(0),
         written: None,
         cache: store.map(|s| crate::cache::Cache::of(s.root()).with_remote(&opts.cache.imported)),
