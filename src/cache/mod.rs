@@ -19,6 +19,7 @@
 mod key;
 mod remote;
 mod stat;
+pub mod toc;
 
 pub use key::{referenced_names, Inputs, SourceSum};
 pub use remote::{
@@ -180,6 +181,20 @@ impl Cache {
         for (path, file) in extracted {
             stat.name_extracted(file, format!("{chain} {path}"));
         }
+    }
+
+    /// Says that each file (to be extracted on a miss) will hold the
+    /// content of the digest beside it.
+    pub fn plan_extracted(&mut self, files: impl Iterator<Item = (PathBuf, Digest)>) {
+        let stat = self.stat();
+        for (file, digest) in files {
+            stat.plan_extracted(file, digest);
+        }
+    }
+
+    /// The store this cache is in.
+    pub fn store(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
     }
 
     /// The stat cache, loaded at its first use.
@@ -431,7 +446,7 @@ fn write_entry(cache: &Cache, key: &Digest, entry: &Entry) -> io::Result<()> {
 }
 
 /// Writes `dir/name` through a temporary file in `dir` and a rename.
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
     use std::io::Write;
     fs::create_dir_all(dir)?;
     let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;

@@ -44,6 +44,10 @@ pub struct StatCache {
     /// The files extracted this build, each with its `layer_files` name.
     #[serde(skip)]
     extracted: HashMap<PathBuf, String>,
+    /// The files whose extraction waits for a miss, each with the content
+    /// digest its layer's table of contents gives.
+    #[serde(skip)]
+    planned: HashMap<PathBuf, Digest>,
 }
 
 impl StatCache {
@@ -80,10 +84,19 @@ impl StatCache {
         self.extracted.insert(file, id);
     }
 
+    /// Says that `file` will hold content whose digest is `digest` (from a
+    /// layer's table of contents) once it is extracted, on a miss.
+    pub fn plan_extracted(&mut self, file: PathBuf, digest: Digest) {
+        self.planned.insert(file, digest);
+    }
+
     /// The digest of a file of minibuild's own at `path` (extracted from
-    /// another stage or image): known by where it came from when it was
-    /// named by [`StatCache::name_extracted`], else read whole.
+    /// another stage or image): planned, or known by where it came from
+    /// when it was named by [`StatCache::name_extracted`], else read whole.
     pub fn extracted_digest(&mut self, path: &Path) -> io::Result<Digest> {
+        if let Some(planned) = self.planned.get(path) {
+            return Ok(planned.clone());
+        }
         let id = self.extracted.get(path).cloned();
         if let Some(known) = id.as_ref().and_then(|id| self.layer_files.get(id)) {
             let known = known.clone();

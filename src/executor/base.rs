@@ -150,8 +150,7 @@ impl<'a> Builder<'a> {
         if let Some(fs) = self.image_fs.get(&key) {
             return Ok(fs.clone());
         }
-        let mut fs = RootFs::default();
-        fs.update(self.layout, &img.layers).map_err(|e| {
+        let fs = self.merged_fs(&img.layers).map_err(|e| {
             BuildError::other("reading the layers of a COPY --from source").caused(e)
         })?;
         let fs = Rc::new(fs);

@@ -5,6 +5,7 @@
 mod base;
 mod cached;
 pub mod copy;
+mod deferred;
 mod error;
 pub mod meta;
 mod report;
@@ -184,6 +185,12 @@ pub struct Builder<'a> {
     steps: usize,
     /// The merged filesystems of images COPY --from reads, by their layers.
     image_fs: BTreeMap<Vec<crate::digest::Digest>, Rc<RootFs>>,
+    /// Tables of contents of the layers read, by blob digest.
+    tocs: std::collections::HashMap<crate::digest::Digest, Rc<rootfs::Toc>>,
+    /// `COPY --from` files the current step extracts only if it misses.
+    deferred: Vec<deferred::Deferred>,
+    /// How many files `COPY --from` planned (each one's name in `tmp`).
+    planned_files: usize,
     /// Bytes expanded so far (see [`MAX_EXPANDED_BYTES`]).
     expanded: std::cell::Cell<usize>,
     /// The layer the current step wrote, for its report.
@@ -252,6 +259,9 @@ pub fn build_shared(
         step: 0,
         steps: 0,
         image_fs: BTreeMap::new(),
+        tocs: std::collections::HashMap::new(),
+        deferred: Vec::new(),
+        planned_files: 0,
         expanded: std::cell::Cell::new(0),
         written: None,
         cache: store.map(|s| crate::cache::Cache::of(s.root()).with_remote(&opts.cache.imported)),
@@ -527,8 +537,10 @@ impl<'a> Builder<'a> {
             events: self.events.clone(),
         };
         if let Some(hit) = self.cached_layer(parent, sources, &options)? {
+            self.drop_deferred();
             return Ok(hit);
         }
+        self.extract_deferred()?;
         let sums = match self.pending_sources() {
             Some(sums) => sums,
             None => self

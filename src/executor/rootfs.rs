@@ -4,15 +4,17 @@
 //! another stage (`COPY --from`). Whiteouts are honoured.
 
 use crate::dest::Layout;
+use crate::digest::{Digest, HashingWriter};
 use crate::layer::{DirMeta, Lower, LowerFs, PathKind};
 use crate::oci::Descriptor;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// What a path of the merged filesystem is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FsKind {
     /// A directory.
     Dir,
@@ -36,7 +38,7 @@ pub enum FsKind {
 }
 
 /// Metadata of one path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FsMeta {
     /// What it is.
     pub kind: FsKind,
@@ -76,6 +78,14 @@ impl RootFs {
             self.applied += 1;
         }
         Ok(())
+    }
+
+    /// Applies the next layer from its table of contents.
+    pub fn apply_toc(&mut self, toc: &Toc) {
+        for e in &toc.entries {
+            apply(&mut self.entries, &e.path, Some(e.meta.clone()));
+        }
+        self.applied += 1;
     }
 
     /// Metadata of `path`, if it exists.
@@ -302,6 +312,138 @@ pub struct Extracted {
     pub data: Option<PathBuf>,
 }
 
+/// A layer's table of contents: its entries in tar order, each regular
+/// file with its content digest, so that what `COPY --from` takes from it
+/// is known without reading the layer again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Toc {
+    /// The layer blob it describes.
+    pub layer: Digest,
+    /// Its entries, in tar order.
+    pub entries: Vec<TocEntry>,
+}
+
+/// One entry of a [`Toc`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TocEntry {
+    /// Its path as the tar names it.
+    pub path: String,
+    /// Its metadata.
+    pub meta: FsMeta,
+    /// The digest of its content (regular files).
+    pub digest: Option<Digest>,
+}
+
+/// Reads the layer `desc` whole into its table of contents.
+pub fn read_toc(layout: &Layout, desc: &Descriptor) -> io::Result<Toc> {
+    let mut entries = Vec::new();
+    for_each_entry(layout, desc, |path, meta, entry| {
+        let digest = match meta.kind {
+            FsKind::File { .. } => {
+                let mut hasher = HashingWriter::new(io::sink());
+                io::copy(entry, &mut hasher)?;
+                Some(hasher.finish().1)
+            }
+            _ => None,
+        };
+        entries.push(TocEntry {
+            path: path.to_string(),
+            meta,
+            digest,
+        });
+        Ok(())
+    })?;
+    Ok(Toc {
+        layer: desc.digest.clone(),
+        entries,
+    })
+}
+
+/// The paths at or below some of the roots of a merged filesystem, as the
+/// layers are applied in order, with what stands for each file's content
+/// (`T`): the one selection both [`extract`] and [`select_in_tocs`] use.
+struct Selection<'r, T> {
+    roots: &'r [String],
+    entries: BTreeMap<String, FsMeta>,
+    data: BTreeMap<String, T>,
+}
+
+impl<'r, T> Selection<'r, T> {
+    fn new(roots: &'r [String]) -> Self {
+        Selection {
+            roots,
+            entries: BTreeMap::new(),
+            data: BTreeMap::new(),
+        }
+    }
+
+    /// Applies the entry `p` of the next layer; `content` gives what stands
+    /// for a selected regular file's content.
+    fn entry(
+        &mut self,
+        p: &str,
+        meta: FsMeta,
+        content: impl FnOnce() -> io::Result<T>,
+    ) -> io::Result<()> {
+        let k = key(p);
+        let name = k.rsplit('/').next().unwrap_or("");
+        if name.starts_with(".wh.") {
+            apply(&mut self.entries, p, None);
+            let entries = &self.entries;
+            self.data.retain(|path, _| entries.contains_key(path));
+            return Ok(());
+        }
+        if !self.roots.iter().any(|root| is_at_or_below(&k, root)) {
+            return Ok(());
+        }
+        if let FsKind::File { .. } = meta.kind {
+            self.data.insert(k.clone(), content()?);
+        } else {
+            self.data.remove(&k);
+        }
+        apply(&mut self.entries, &k, Some(meta));
+        Ok(())
+    }
+
+    /// Every selected path, in order, with its content's stand-in.
+    fn finish(mut self) -> Vec<(String, FsMeta, Option<T>)> {
+        let entries = std::mem::take(&mut self.entries);
+        entries
+            .into_iter()
+            .map(|(path, meta)| {
+                let data = self.data.remove(&path);
+                (path, meta, data)
+            })
+            .collect()
+    }
+}
+
+/// What [`extract`] would give for `roots` of the layers whose tables of
+/// contents are `tocs`, without reading a layer: each regular file with
+/// its content digest in place of its content (`None` when a table lacks
+/// a file's digest: it is damaged).
+pub fn select_in_tocs(
+    tocs: &[impl AsRef<Toc>],
+    roots: &[String],
+) -> Option<Vec<(String, FsMeta, Option<Digest>)>> {
+    let roots: Vec<String> = roots.iter().map(|r| key(r)).collect();
+    let mut selection = Selection::new(&roots);
+    for toc in tocs {
+        for e in &toc.as_ref().entries {
+            let digest = e.digest.clone();
+            selection
+                .entry(&e.path, e.meta.clone(), || Ok(digest))
+                .ok()?;
+        }
+    }
+    let selected = selection.finish();
+    let whole = |(p, m, d): (String, FsMeta, Option<Option<Digest>>)| match (&m.kind, d) {
+        (FsKind::File { .. }, Some(None) | None) => None,
+        (_, d) => Some((p, m, d.flatten())),
+    };
+    selected.into_iter().map(whole).collect()
+}
+
 /// Extracts every path at or below one of `roots` of the merged
 /// filesystem of `layers`, in one pass over the layers: metadata in memory,
 /// file contents into `tmp` (as plain files; owners and modes stay in the
@@ -313,22 +455,10 @@ pub fn extract(
     tmp: &Path,
 ) -> io::Result<Vec<Extracted>> {
     let roots: Vec<String> = roots.iter().map(|r| key(r)).collect();
-    let under = |p: &str| roots.iter().any(|root| is_at_or_below(p, root));
-    let mut entries: BTreeMap<String, FsMeta> = BTreeMap::new();
-    let mut data: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut selection = Selection::new(&roots);
     for desc in layers {
         for_each_entry(layout, desc, |p, meta, entry| {
-            let k = key(p);
-            let name = k.rsplit('/').next().unwrap_or("");
-            if name.starts_with(".wh.") {
-                apply(&mut entries, p, None);
-                data.retain(|path, _| entries.contains_key(path));
-                return Ok(());
-            }
-            if !under(&k) {
-                return Ok(());
-            }
-            if let FsKind::File { .. } = meta.kind {
+            selection.entry(p, meta, || {
                 // a name no other extraction into `tmp` can have: each
                 // file's content is its own
                 let (mut out, file) = tempfile::Builder::new()
@@ -337,26 +467,21 @@ pub fn extract(
                     .keep()
                     .map_err(|e| e.error)?;
                 io::copy(entry, &mut out)?;
-                data.insert(k.clone(), file);
-            } else {
-                data.remove(&k);
-            }
-            apply(&mut entries, &k, Some(meta));
-            Ok(())
+                Ok(file)
+            })
         })?;
     }
-    Ok(entries
-        .into_iter()
-        .map(|(path, meta)| {
-            let data = data.get(&path).cloned();
-            Extracted { path, meta, data }
-        })
+    let selected = selection.finish().into_iter();
+    Ok(selected
+        .map(|(path, meta, data)| Extracted { path, meta, data })
         .collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::digest::sha256;
+    use std::rc::Rc;
 
     fn meta(kind: FsKind) -> FsMeta {
         FsMeta {
@@ -366,6 +491,71 @@ mod tests {
             gid: 0,
             mtime: 0,
         }
+    }
+
+    /// A plain tar layer of `files` (path, content; `None` for a
+    /// directory) stored in `layout`.
+    fn tar_layer(layout: &Layout, files: &[(&str, Option<&[u8]>)]) -> Descriptor {
+        let mut tar = tar::Builder::new(Vec::new());
+        for (path, content) in files {
+            let mut h = tar::Header::new_ustar();
+            h.set_mode(0o640);
+            h.set_uid(7);
+            h.set_gid(0);
+            h.set_mtime(0);
+            match content {
+                Some(c) => {
+                    h.set_size(c.len() as u64);
+                    tar.append_data(&mut h, path, *c).unwrap();
+                }
+                None => {
+                    h.set_entry_type(tar::EntryType::Directory);
+                    h.set_size(0);
+                    tar.append_data(&mut h, path, io::empty()).unwrap();
+                }
+            }
+        }
+        let bytes = tar.into_inner().unwrap();
+        let digest = layout.put_blob(&bytes).unwrap();
+        Descriptor::new(crate::oci::MEDIA_TYPE_LAYER_TAR, digest, bytes.len() as u64)
+    }
+
+    #[test]
+    fn the_selection_in_tables_of_contents_is_what_extraction_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::create(&dir.path().join("l")).unwrap();
+        let one = tar_layer(
+            &layout,
+            &[
+                ("d/", None),
+                ("d/a", Some(b"a1")),
+                ("d/b", Some(b"b")),
+                ("d/gone", Some(b"g")),
+                ("e", Some(b"e")),
+            ],
+        );
+        let two = tar_layer(&layout, &[("d/a", Some(b"a2")), ("d/.wh.gone", Some(b""))]);
+        let layers = [one.clone(), two.clone()];
+        let roots = ["d".to_string()];
+        let tocs = [one.clone(), two.clone()].map(|l| Rc::new(read_toc(&layout, &l).unwrap()));
+        let planned = select_in_tocs(&tocs, &roots).unwrap();
+        let extracted = extract(&layout, &layers, &roots, dir.path()).unwrap();
+        let from_files: Vec<_> = extracted
+            .iter()
+            .map(|x| {
+                let digest = x.data.as_ref().map(|p| sha256(&std::fs::read(p).unwrap()));
+                (x.path.clone(), x.meta.clone(), digest)
+            })
+            .collect();
+        assert_eq!(planned, from_files);
+        let paths: Vec<&str> = planned.iter().map(|(p, _, _)| p.as_str()).collect();
+        assert_eq!(paths, ["d", "d/a", "d/b"]);
+        assert_eq!(planned[1].2, Some(sha256(b"a2")));
+        // a table without a file's digest is damaged: not used
+        let mut lacking = (*tocs[1]).clone();
+        lacking.entries[0].digest = None;
+        let damaged = [tocs[0].clone(), Rc::new(lacking)];
+        assert!(select_in_tocs(&damaged, &roots).is_none());
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod attest;
 mod blob_trust;
 mod cache;
 mod cache_remote;
+mod cache_toc;
 mod ci_outputs;
 mod cli;
 mod cli_explain;

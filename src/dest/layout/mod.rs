@@ -432,6 +432,12 @@ impl Layout {
             pruned.blobs += 1;
             pruned.blob_bytes += size;
         }
+        crate::cache::toc::prune(&self.root, |d| self.has_blob(d)).map_err(DestError::io(
+            format!(
+                "pruning layer tables of contents in {}",
+                self.root.display()
+            ),
+        ))?;
         // no writer holds the layout now: whatever temporary is not locked
         // by its owner was left by a killed one
         pruned.temporaries = scratch::sweep(&self.root, TEMP_PREFIX, true).map_err(

@@ -153,13 +153,11 @@ fn resolve_in_image(
         });
     }
     let names: Vec<String> = per_word.iter().flatten().map(|(k, _)| k.clone()).collect();
-    let extracted = rootfs::extract(b.layout(), &img.layers, &names, b.tmp.path())
-        .map_err(|e| BuildError::at(span, "reading the source image").caused(e))?;
-    if let Some(cache) = b.cache.as_mut() {
-        let files = extracted.iter();
-        let files = files.filter_map(|x| x.data.clone().map(|d| (x.path.clone(), d)));
-        cache.name_extracted(&img.layers, files);
-    }
+    let reading = |e| BuildError::at(span, "reading the source image").caused(e);
+    let extracted = match b.plan_extraction(img, &names).map_err(reading)? {
+        Some(planned) => planned,
+        None => extract_now(b, img, &names).map_err(reading)?,
+    };
     let mut items = Vec::new();
     for (word, names) in words.iter().zip(per_word) {
         if let SourceWord::Heredoc(n, c) = word {
@@ -170,6 +168,22 @@ fn resolve_in_image(
         }
     }
     Ok(items)
+}
+
+/// Extracts `names` of `img` (their digests then known by where they
+/// come from).
+fn extract_now(
+    b: &mut Builder<'_>,
+    img: &Image,
+    names: &[String],
+) -> std::io::Result<Vec<Extracted>> {
+    let extracted = rootfs::extract(b.layout(), &img.layers, names, b.tmp.path())?;
+    if let Some(cache) = b.cache.as_mut() {
+        let files = extracted.iter();
+        let files = files.filter_map(|x| x.data.clone().map(|d| (x.path.clone(), d)));
+        cache.name_extracted(&img.layers, files);
+    }
+    Ok(extracted)
 }
 
 /// Path `p` of an image's filesystem, with what was extracted at and
