@@ -94,6 +94,10 @@ impl BlobReader {
             .map_err(DestError::io(format!("opening blob {}", path.display())))?
             .len();
         let place = path.display().to_string();
+        // a stored blob is read through whatever buffer its reader brings
+        // (io::copy's is 8 KiB): one read(2) per MiB instead, for every
+        // verify, save, push and FROM of it
+        let file = io::BufReader::with_capacity(1 << 20, file);
         let mut reader = BlobReader::over(Box::new(file), len, digest, place);
         reader.why = "the file changed after it was stored";
         Ok(reader)
