@@ -1,6 +1,8 @@
 //! Content digests (`sha256:<hex>`) and the writer that hashes and counts
 //! what passes through it.
 
+mod aside;
+
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use std::fmt;
@@ -140,8 +142,16 @@ impl<'de> Deserialize<'de> for Digest {
 /// digest and size (after) in one pass.
 pub struct HashingWriter<W> {
     inner: W,
-    hasher: Sha256,
+    hasher: Hasher,
     count: u64,
+}
+
+/// Where a [`HashingWriter`]'s SHA-256 is computed.
+enum Hasher {
+    /// On the writing thread.
+    Here(Sha256),
+    /// On a thread of its own.
+    Aside(aside::AsideHasher),
 }
 
 impl<W: Write> HashingWriter<W> {
@@ -149,7 +159,18 @@ impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
         HashingWriter {
             inner,
-            hasher: Sha256::new(),
+            hasher: Hasher::Here(Sha256::new()),
+            count: 0,
+        }
+    }
+
+    /// Wraps `inner`, hashing on a thread of its own: for streams of many
+    /// MB whose writer has other work (receiving, compressing), so the
+    /// hash runs beside it on another core.
+    pub fn aside(inner: W) -> Self {
+        HashingWriter {
+            inner,
+            hasher: Hasher::Aside(aside::AsideHasher::new()),
             count: 0,
         }
     }
@@ -166,7 +187,10 @@ impl<W: Write> HashingWriter<W> {
 
     /// Ends hashing: the inner writer, the digest and the byte count.
     pub fn finish(self) -> (W, Digest, u64) {
-        let digest = Digest::from_sha256(self.hasher.finalize().as_slice());
+        let digest = match self.hasher {
+            Hasher::Here(h) => Digest::from_sha256(h.finalize().as_slice()),
+            Hasher::Aside(h) => Digest::from_sha256(&h.finalize()),
+        };
         (self.inner, digest, self.count)
     }
 }
@@ -174,13 +198,45 @@ impl<W: Write> HashingWriter<W> {
 impl<W: Write> Write for HashingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        match &mut self.hasher {
+            Hasher::Here(h) => h.update(&buf[..n]),
+            Hasher::Aside(h) => h.update(&buf[..n]),
+        }
         self.count += n as u64;
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
+    }
+}
+
+/// The buffer [`copy`] moves bytes through: a big blob or archive is read
+/// in few calls (`io::copy`'s own is 8 KiB: ~51,000 `read(2)` calls and as
+/// many writes for a 400 MB layer).
+pub const COPY_BUFFER: usize = 1 << 20;
+
+/// `io::copy` through a [`COPY_BUFFER`]-sized buffer: the bytes copied.
+pub fn copy(reader: &mut impl io::Read, writer: &mut impl Write) -> io::Result<u64> {
+    copy_with(reader, writer, &mut vec![0u8; COPY_BUFFER])
+}
+
+/// [`copy`] through the caller's buffer `buf` (reused across files).
+pub fn copy_with(
+    reader: &mut impl io::Read,
+    writer: &mut impl Write,
+    buf: &mut [u8],
+) -> io::Result<u64> {
+    let mut total = 0;
+    loop {
+        let n = match reader.read(buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        writer.write_all(&buf[..n])?;
+        total += n as u64;
     }
 }
 

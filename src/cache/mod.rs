@@ -23,7 +23,7 @@ pub mod toc;
 
 pub use key::{referenced_names, Inputs, SourceSum};
 pub use remote::{
-    export, fetch, import, parse_location, RemoteEntry, ARTIFACT_TYPE_CACHE,
+    export, fetch, import, parse_location, Prefetch, RemoteEntry, ARTIFACT_TYPE_CACHE,
     MEDIA_TYPE_CACHE_CONFIG, MEDIA_TYPE_CACHE_CONFIG_V1,
 };
 pub use stat::StatCache;
@@ -148,24 +148,51 @@ impl Cache {
         self.lookup(&key)
     }
 
-    /// The inputs of a layer written from `sources` over `parent` for the
-    /// instruction `instruction` naming the variables `args`.
-    pub fn inputs(
-        &mut self,
+    /// The inputs of a layer written over `parent` for the instruction
+    /// `instruction` naming the variables `args`, its sources not yet
+    /// summed ([`Cache::with_sources`] adds them): what is known before
+    /// any source is read.
+    pub fn head(
         parent: &[Descriptor],
         instruction: &str,
         args: BTreeMap<String, String>,
         options: &LayerOptions,
-        sources: &[Source],
-    ) -> io::Result<Inputs> {
-        let stat = self.stat();
-        Ok(Inputs {
+    ) -> Inputs {
+        Inputs {
             parent: parent_sum(parent),
             instruction: instruction.to_string(),
             args,
             layer_options: layer_options_sum(options),
+            sources: Vec::new(),
+        }
+    }
+
+    /// `head` with the sums of `sources`: the whole inputs of the layer.
+    pub fn with_sources(&mut self, head: Inputs, sources: &[Source]) -> io::Result<Inputs> {
+        let stat = self.stat();
+        Ok(Inputs {
             sources: source_sums(sources, stat)?,
+            ..head
         })
+    }
+
+    /// The `--cache-from` entry in a registry a step whose inputs start
+    /// with `head` is likely to hit: one made by the same instruction over
+    /// the same parent (the sources decide; the entry with the smallest
+    /// key when there are several).
+    pub fn likely_remote(&self, head: &Inputs) -> Option<&RemoteEntry> {
+        let same = |r: &&RemoteEntry| {
+            let i = &r.entry.inputs;
+            (&i.parent, &i.instruction, &i.args, &i.layer_options)
+                == (
+                    &head.parent,
+                    &head.instruction,
+                    &head.args,
+                    &head.layer_options,
+                )
+                && matches!(r.from, crate::dest::Location::Registry { .. })
+        };
+        self.remote.values().filter(same).min_by_key(|r| &r.key)
     }
 
     /// Names the files `extracted` (path in the image, file written) from
@@ -253,23 +280,24 @@ pub fn source_sums(sources: &[Source], stat: &mut StatCache) -> io::Result<Vec<S
 
 /// The content digests of the context files among `sources`, by index:
 /// known by their stamp, or read on every core (a fresh store's 400 MB
-/// context is hashed by both cores of a small CI machine, not one).
+/// context is hashed by both cores of a small CI machine, not one). Each
+/// file is opened once: its stamp is taken from the open descriptor, and
+/// the same descriptor is read when the stamp is unknown.
 fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashMap<usize, Digest>> {
-    let mut found = HashMap::new();
-    let mut todo = Vec::new();
-    for (i, s) in sources.iter().enumerate() {
-        if let Source::Entry(_, Data::Context(c)) = s {
-            let m = c.open()?.metadata()?;
-            match stat.known(&m) {
-                Some(d) => drop(found.insert(i, d)),
-                None => todo.push((i, c)),
-            }
-        }
-    }
+    let todo: Vec<_> = sources
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            Source::Entry(_, Data::Context(c)) => Some((i, c)),
+            _ => None,
+        })
+        .collect();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let next = std::sync::atomic::AtomicUsize::new(0);
+    let known: &StatCache = stat;
     let read_some = || -> io::Result<Vec<_>> {
         let mut done = Vec::new();
+        let mut buf = vec![0u8; crate::digest::COPY_BUFFER];
         loop {
             let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some((i, c)) = todo.get(n) else {
@@ -277,8 +305,14 @@ fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashM
             };
             let mut file = c.open()?;
             let m = file.metadata()?;
-            let (digest, len) = stat::read_digest(&mut file)?;
-            done.push((*i, m, digest, len));
+            let read = match known.lookup(&m) {
+                Some(d) => (d, None),
+                None => {
+                    let (digest, len) = stat::read_digest_with(&mut file, &mut buf)?;
+                    (digest, Some(len))
+                }
+            };
+            done.push((*i, m, read));
         }
     };
     let results: Vec<io::Result<Vec<_>>> = std::thread::scope(|scope| {
@@ -294,9 +328,13 @@ fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashM
         }
         all
     });
+    let mut found = HashMap::new();
     for result in results {
-        for (i, m, digest, len) in result? {
-            stat.learn(&m, digest.clone(), len);
+        for (i, m, (digest, read)) in result? {
+            match read {
+                Some(len) => stat.learn(&m, digest.clone(), len),
+                None => stat.mark_used(&m),
+            }
             found.insert(i, digest);
         }
     }
@@ -365,10 +403,7 @@ fn source_sum(
 /// The digest of a file of minibuild's own (extracted from another stage
 /// or image: a fresh file each build, which the stat cache cannot know).
 fn plain_digest(path: &Path) -> io::Result<Digest> {
-    let mut file = fs::File::open(path)?;
-    let mut hasher = crate::digest::HashingWriter::new(io::sink());
-    io::copy(&mut file, &mut hasher)?;
-    Ok(hasher.finish().1)
+    Ok(stat::read_digest(&mut fs::File::open(path)?)?.0)
 }
 
 fn xattrs_sum(xattrs: &[(String, Vec<u8>)]) -> String {

@@ -227,3 +227,41 @@ pub fn fetch(
         )),
     }
 }
+
+/// The layer blob of a `--cache-from` entry in a registry, fetched while
+/// the step's key is computed (the hashing of a fresh store's context and
+/// the download overlap): taken by [`Prefetch::finish`] when the key turns
+/// out to be the entry's, else dropped, which stops the download and
+/// leaves nothing in the store.
+pub struct Prefetch {
+    key: Digest,
+    blob: dest::registry::BlobPrefetch,
+}
+
+impl Prefetch {
+    /// Starts fetching the blob of `remote` into `store` (when it is in a
+    /// registry and the store lacks it).
+    pub fn start(remote: &RemoteEntry, store: &Layout, opts: &RegistryOptions) -> Option<Prefetch> {
+        let Location::Registry { reference } = &remote.from else {
+            return None;
+        };
+        let desc = &remote.entry.layer;
+        if store.has_blob(&desc.digest) {
+            return None;
+        }
+        Some(Prefetch {
+            key: remote.key.clone(),
+            blob: dest::registry::BlobPrefetch::start(reference, store, desc, opts),
+        })
+    }
+
+    /// Whether this is the blob of `remote`.
+    pub fn is_for(&self, remote: &RemoteEntry) -> bool {
+        self.key == remote.key && self.blob.descriptor() == &remote.entry.layer
+    }
+
+    /// Waits for the blob and stores it, its digest checked.
+    pub fn finish(self, opts: &RegistryOptions) -> Result<(), DestError> {
+        self.blob.finish(opts)
+    }
+}

@@ -126,16 +126,26 @@ impl StatCache {
     }
 
     /// The digest the cache holds for a file whose metadata is `m`, when
-    /// its stamp is unchanged.
+    /// its stamp is unchanged (and the file is counted as used).
     pub fn known(&mut self, m: &Metadata) -> Option<Digest> {
-        let id = file_id(m);
-        let found = self
-            .files
-            .get(&id)
-            .filter(|k| **k == stamp(m, k.digest.clone()));
-        let found = found.map(|k| k.digest.clone());
-        self.used.insert(id);
+        let found = self.lookup(m);
+        self.mark_used(m);
         found
+    }
+
+    /// The digest the cache holds for a file whose metadata is `m`, when
+    /// its stamp is unchanged; the file is not counted as used (for
+    /// threads that share the cache: [`StatCache::mark_used`] after).
+    pub fn lookup(&self, m: &Metadata) -> Option<Digest> {
+        let found = self.files.get(&file_id(m));
+        let found = found.filter(|k| **k == stamp(m, k.digest.clone()));
+        found.map(|k| k.digest.clone())
+    }
+
+    /// Counts the file whose metadata is `m` as asked about this build
+    /// (kept by [`StatCache::bound`]).
+    pub fn mark_used(&mut self, m: &Metadata) {
+        self.used.insert(file_id(m));
     }
 
     /// Remembers `digest` (`n` bytes read) for the file whose metadata is `m`.
@@ -163,8 +173,13 @@ fn stamp(m: &Metadata, digest: Digest) -> Stamp {
 
 /// Reads `file` to its end: its digest and length.
 pub fn read_digest(file: &mut File) -> io::Result<(Digest, u64)> {
+    read_digest_with(file, &mut vec![0u8; crate::digest::COPY_BUFFER])
+}
+
+/// [`read_digest`] through the caller's buffer `buf` (reused across files).
+pub fn read_digest_with(file: &mut File, buf: &mut [u8]) -> io::Result<(Digest, u64)> {
     let mut hasher = HashingWriter::new(io::sink());
-    io::copy(file, &mut hasher)?;
+    crate::digest::copy_with(file, &mut hasher, buf)?;
     let (_, digest, n) = hasher.finish();
     Ok((digest, n))
 }

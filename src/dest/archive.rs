@@ -148,11 +148,11 @@ pub fn write_docker_archive(
             let mut out = HashingWriter::new(BufWriter::new(tmp));
             {
                 let mut reader = decompressor(&layer.media_type, &mut blob, &what)?;
-                io::copy(&mut reader, &mut out).map_err(DestError::io(what.clone()))?;
+                crate::digest::copy(&mut reader, &mut out).map_err(DestError::io(what.clone()))?;
             }
             // to its end, where the blob's reader checks its digest (a
             // decompressor may stop before it)
-            io::copy(&mut blob, &mut io::sink()).map_err(DestError::io(what.clone()))?;
+            crate::digest::copy(&mut blob, &mut io::sink()).map_err(DestError::io(what.clone()))?;
             let (buf, diff_id, _) = out.finish();
             let mut tmp = buf
                 .into_inner()
@@ -322,7 +322,7 @@ fn write_tar_atomically(
         drop(tmp);
         let mut done = File::open(&tmp_path).map_err(DestError::io(what.clone()))?;
         let mut out = std::io::stdout().lock();
-        std::io::copy(&mut done, &mut out).map_err(DestError::io(what.clone()))?;
+        crate::digest::copy(&mut done, &mut out).map_err(DestError::io(what.clone()))?;
         return std::io::Write::flush(&mut out).map_err(DestError::io(what));
     }
     tmp.sync_all().map_err(DestError::io(what.clone()))?;

@@ -6,7 +6,7 @@
 //! stored.
 
 use super::{BuildError, Builder, Stage};
-use crate::cache::{self, Entry, Inputs, Record, RemoteEntry};
+use crate::cache::{self, Entry, Inputs, Prefetch, Record, RemoteEntry};
 use crate::dest::PushOptions;
 use crate::digest::{sha256, Digest};
 use crate::events::CacheResult;
@@ -72,11 +72,17 @@ impl Builder<'_> {
         options: &LayerOptions,
     ) -> Result<Option<(Layer, LayerDesc)>, BuildError> {
         self.pending = None;
-        let (Some(step), Some(cache)) = (self.cache_step.take(), self.cache.as_mut()) else {
+        let (Some(step), Some(_)) = (self.cache_step.take(), self.cache.as_ref()) else {
+            return Ok(None);
+        };
+        let head = cache::Cache::head(parent, &step.instruction, step.args, options);
+        // the blob the step will likely hit downloads while its sources are hashed
+        let prefetch = self.prefetch(&head);
+        let Some(cache) = self.cache.as_mut() else {
             return Ok(None);
         };
         let inputs = cache
-            .inputs(parent, &step.instruction, step.args, options, sources)
+            .with_sources(head, sources)
             .map_err(|e| BuildError::other("computing the cache key").caused(e))?;
         let key = inputs.key();
         let found = match cache.lookup(&key) {
@@ -89,7 +95,7 @@ impl Builder<'_> {
         let explain = self.opts.cache.explain;
         let miss = match found {
             Some(_) if self.opts.cache.no_cache => explain.then(|| "--no-cache".to_string()),
-            Some((entry, remote)) => match self.verify_cached(&entry, remote.as_ref()) {
+            Some((entry, remote)) => match self.verify_cached(&entry, remote.as_ref(), prefetch) {
                 Ok(()) => {
                     return Ok(Some(self.take_hit(key, step.id, entry, sources)));
                 }
@@ -177,25 +183,52 @@ impl Builder<'_> {
         (layer, desc)
     }
 
+    /// Starts fetching the blob of the `--cache-from` entry in a registry
+    /// that a step whose inputs start with `head` is likely to hit (none
+    /// with `--no-cache`, without a store, or when the store has it).
+    fn prefetch(&self, head: &Inputs) -> Option<Prefetch> {
+        if self.opts.cache.no_cache {
+            return None;
+        }
+        let (store, cache) = (self.store?, self.cache.as_ref()?);
+        let likely = cache.likely_remote(head)?;
+        Prefetch::start(likely, store, &self.registry_options())
+    }
+
+    /// How registries are reached, transfers reported to the build's events.
+    fn registry_options(&self) -> PushOptions {
+        PushOptions {
+            events: self.events.clone(),
+            ..self.opts.registry.clone()
+        }
+    }
+
     /// Checks that the entry's blob is in the store with the bytes its
     /// digest names, and that the build layout has it (copied, verified, when
     /// the build writes elsewhere). A damaged stored blob is removed, so the
     /// rebuilt one takes its place when the image is published. The blob of
     /// a `remote` entry the store lacks is fetched, verified as it streams
     /// in, and not read again.
-    fn verify_cached(&self, entry: &Entry, remote: Option<&RemoteEntry>) -> Result<(), String> {
+    /// `prefetch`: the blob fetched while the key was computed (taken when
+    /// it is `remote`'s).
+    fn verify_cached(
+        &self,
+        entry: &Entry,
+        remote: Option<&RemoteEntry>,
+        prefetch: Option<Prefetch>,
+    ) -> Result<(), String> {
         let Some(store) = self.store else {
             return Err("no store".into());
         };
         let digest = &entry.layer.digest;
         match remote {
             Some(remote) if !store.has_blob(digest) => {
-                let registry = PushOptions {
-                    events: self.events.clone(),
-                    ..self.opts.registry.clone()
-                };
-                cache::fetch(remote, store, &registry)
-                    .map_err(|e| format!("could not be fetched ({e})"))?;
+                let registry = self.registry_options();
+                match prefetch.filter(|p| p.is_for(remote)) {
+                    Some(fetching) => fetching.finish(&registry),
+                    None => cache::fetch(remote, store, &registry),
+                }
+                .map_err(|e| format!("could not be fetched ({e})"))?;
             }
             _ => verify_stored(store, digest).map_err(|e| format!("is damaged ({e})"))?,
         }
@@ -217,7 +250,9 @@ fn verify_stored(store: &crate::dest::Layout, digest: &Digest) -> Result<(), Str
     let read = store
         .open_blob(digest)
         .map_err(|e| e.to_string())
-        .and_then(|mut r| std::io::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string()));
+        .and_then(|mut r| {
+            crate::digest::copy(&mut r, &mut std::io::sink()).map_err(|e| e.to_string())
+        });
     if let Err(why) = read {
         let _ = std::fs::remove_file(store.blob_path(digest));
         return Err(why);

@@ -202,7 +202,7 @@ impl Stack {
             self.apply(n, path, e);
         }
         let mut rest = archive.into_inner();
-        io::copy(&mut rest, &mut io::sink()).map_err(DestError::io(what))?;
+        crate::digest::copy(&mut rest, &mut io::sink()).map_err(DestError::io(what))?;
         self.layers[n].uncompressed_size = rest.count;
         Ok(())
     }

@@ -191,3 +191,85 @@ fn uploads(log: &str) -> BTreeMap<String, usize> {
     }
     n
 }
+
+/// The files under `dir` whose name starts with `.tmp` (temporaries a
+/// fetch or a write left), at any depth.
+fn temporaries(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().to_string();
+        if name.starts_with(".tmp") {
+            found.push(path.display().to_string());
+        } else if path.is_dir() {
+            found.extend(temporaries(&path));
+        }
+    }
+    found
+}
+
+#[test]
+fn a_layer_fetched_while_the_key_is_computed_lands_only_when_the_step_hits() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = Registry::start();
+    let w = Work::new();
+    let cache = format!("docker://{}/ci/cache:app", reg.host());
+    let layout = format!("oci:{}", w.path("cache").display());
+    // a file large enough that its layer is still streaming while the key
+    // of the next build's step is computed
+    let big = |dir: &str, seed: u8| {
+        let ctx = two_steps(&w, dir, "b");
+        let bytes: Vec<u8> = (0..6u32 << 20).map(|i| (i % 251) as u8 ^ seed).collect();
+        std::fs::write(ctx.join("a"), bytes).unwrap();
+        ctx
+    };
+    let flags = ["--cache-to", &cache, "--cache-to", &layout];
+    build_in(&w, &w.path("one"), &big("ctx1", 0), &flags);
+    let [first, second] = <[String; 2]>::try_from(cache_layers(&w.path("cache"))).unwrap();
+
+    // the same instructions over another `a`: the first step's layer is
+    // likely, fetched aside, and dropped when the key says otherwise
+    let store = w.path("two");
+    let changed = build_in(&w, &store, &big("ctx2", 1), &["--cache-from", &cache]);
+    assert_eq!(changed.hits(), [false, false], "{:?}", changed.steps);
+    let two = minibuild::dest::Layout::open(&store).unwrap();
+    assert!(!two.has_blob(&first.parse().unwrap()), "{first} was stored");
+    // (the second step's layer is rebuilt: the same bytes as `second`)
+    assert_eq!(temporaries(&store), Vec::<String>::new());
+    validate(&store);
+
+    // the same context: both layers come from the registry, each fetched
+    // once and reported as any pull is
+    let store = w.path("three");
+    let o = crate::common::minibuild()
+        .args(["build", "--progress", "rawjson", "--cache-from", &cache])
+        .arg(big("ctx3", 0))
+        .env("MINIBUILD_STORE", &store)
+        .env("SOURCE_DATE_EPOCH", "0")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", crate::common::stderr(&o));
+    let events = String::from_utf8_lossy(&o.stderr).to_string();
+    for layer in [&first, &second] {
+        let pulled = events.lines().any(|l| {
+            l.contains("\"event\":\"blob_transferred\"")
+                && l.contains(layer.as_str())
+                && l.contains("\"direction\":\"download\"")
+        });
+        assert!(pulled, "no download of {layer} reported:\n{events}");
+        let get = format!("\"GET /v2/ci/cache/blobs/{layer} ");
+        let gets = reg.log().lines().filter(|l| l.contains(&get)).count();
+        let expected = if layer == &first { 2 } else { 1 };
+        assert!(
+            gets <= expected,
+            "{layer} fetched {gets} times\n{}",
+            reg.log()
+        );
+    }
+    let three = minibuild::dest::Layout::open(&store).unwrap();
+    assert!(three.has_blob(&first.parse().unwrap()));
+    assert_eq!(temporaries(&store), Vec::<String>::new());
+    validate(&store);
+}

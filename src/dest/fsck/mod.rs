@@ -308,12 +308,12 @@ fn check_blob(
         BlobRole::Layer(_) => {
             let diff_id = decoder(&desc.media_type, &mut raw).and_then(|mut d| {
                 let mut tar = HashingWriter::new(io::sink());
-                io::copy(&mut d, &mut tar).map_err(BlobProblem::Uncompress)?;
+                crate::digest::copy(&mut d, &mut tar).map_err(BlobProblem::Uncompress)?;
                 Ok(tar.finish().1)
             });
             // the rest (past the compressed stream, or after an error)
             // still counts for the digest
-            io::copy(&mut raw, &mut io::sink()).map_err(BlobProblem::Unreadable)?;
+            crate::digest::copy(&mut raw, &mut io::sink()).map_err(BlobProblem::Unreadable)?;
             check_digest(desc, raw.finish())?;
             Content::DiffId(diff_id?)
         }

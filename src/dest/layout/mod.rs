@@ -191,6 +191,12 @@ impl Layout {
         Ok(BlobWriter::new(HashingWriter::new(self.new_temp_blob()?)))
     }
 
+    /// [`Layout::new_blob`] for a blob of many MB: hashed on a thread of
+    /// its own, beside the one that writes it.
+    pub fn new_large_blob(&self) -> Result<BlobWriter, DestError> {
+        Ok(BlobWriter::new(HashingWriter::aside(self.new_temp_blob()?)))
+    }
+
     /// A plain temporary file for a blob whose writer hashes the bytes on
     /// their way in, as the layer writer does (so they are not hashed
     /// twice); removed on drop unless committed under that digest.
@@ -295,7 +301,7 @@ impl Layout {
         let mut src = other.open_blob(digest)?;
         // the reader checks the digest: the copy needs no second hash
         let mut blob = self.new_temp_blob()?;
-        io::copy(&mut src, &mut blob).map_err(DestError::io(what()))?;
+        crate::digest::copy(&mut src, &mut blob).map_err(DestError::io(what()))?;
         blob.commit(digest)
     }
 

@@ -4,7 +4,7 @@
 
 use super::super::auth::{credentials, parse_challenge, Challenge, Credentials};
 use super::super::error::DestError;
-use super::super::layout::Layout;
+use super::super::layout::{BlobWriter, Layout};
 use super::super::options::{RegistryOptions, Timeouts, TIMEOUT_ENV};
 use super::checks::manifest_media_type;
 use crate::digest::{sha256, Digest};
@@ -14,7 +14,8 @@ use crate::oci::{
     MEDIA_TYPE_MANIFEST,
 };
 use crate::reference::Reference;
-use std::io::{self, Read as _};
+use std::io::Read as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use ureq::http::Response;
 use ureq::Body;
@@ -534,6 +535,20 @@ impl Client {
         desc: &Descriptor,
         meter: &Meter,
     ) -> Result<(), DestError> {
+        let writer = self.get_blob_uncommitted(into, desc, meter, None)?;
+        commit_fetched(writer, desc, &self.url(&format!("blobs/{}", desc.digest)))
+    }
+
+    /// Fetches the blob `desc` into a new blob of `into`, its size checked
+    /// but not yet committed (nor its digest checked): [`commit_fetched`]
+    /// does both. Stops with an error as soon as `cancel` is set.
+    pub(super) fn get_blob_uncommitted(
+        &self,
+        into: &Layout,
+        desc: &Descriptor,
+        meter: &Meter,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<BlobWriter, DestError> {
         let url = self.url(&format!("blobs/{}", desc.digest));
         let what = format!("getting blob {url}");
         let resp = self
@@ -545,12 +560,18 @@ impl Client {
         }
         check_digest(&what, &resp, &desc.digest)?;
         // One byte more than declared, to tell "too long" from "just right".
-        let mut reader = MeterReader {
+        let body = Cancellable {
             inner: resp.into_body().into_reader().take(desc.size + 1),
-            meter,
+            cancel,
         };
-        let mut writer = into.new_blob()?;
-        let got = io::copy(&mut reader, &mut writer).map_err(DestError::io(what.clone()))?;
+        let mut reader = MeterReader { inner: body, meter };
+        let mut writer = if desc.size >= 4 << 20 {
+            into.new_large_blob()?
+        } else {
+            into.new_blob()?
+        };
+        let got =
+            crate::digest::copy(&mut reader, &mut writer).map_err(DestError::io(what.clone()))?;
         if got != desc.size {
             let reason = if got > desc.size {
                 format!("more than the {} bytes the manifest declares", desc.size)
@@ -559,16 +580,42 @@ impl Client {
             };
             return Err(DestError::invalid(what, reason));
         }
-        writer.commit(&desc.digest).map_err(|e| match e {
-            DestError::DigestMismatch {
-                expected, actual, ..
-            } => DestError::DigestMismatch {
-                what,
-                expected,
-                actual,
-            },
-            e => e,
-        })
+        Ok(writer)
+    }
+}
+
+/// Commits a blob [`Client::get_blob_uncommitted`] fetched from `url`,
+/// checking its digest.
+pub(super) fn commit_fetched(
+    writer: BlobWriter,
+    desc: &Descriptor,
+    url: &str,
+) -> Result<(), DestError> {
+    writer.commit(&desc.digest).map_err(|e| match e {
+        DestError::DigestMismatch {
+            expected, actual, ..
+        } => DestError::DigestMismatch {
+            what: format!("getting blob {url}"),
+            expected,
+            actual,
+        },
+        e => e,
+    })
+}
+
+/// A reader that fails once `cancel` is set (a fetch nobody needs any
+/// more stops at its next read).
+struct Cancellable<'c, R> {
+    inner: R,
+    cancel: Option<&'c AtomicBool>,
+}
+
+impl<R: std::io::Read> std::io::Read for Cancellable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            return Err(std::io::Error::other("the fetch was cancelled"));
+        }
+        self.inner.read(buf)
     }
 }
 

@@ -23,7 +23,7 @@ use super::error::DestError;
 use super::graph::{
     image_blobs, is_index, is_manifest, no_platform, pick_platform, Index, Manifest,
 };
-use super::layout::Layout;
+use super::layout::{BlobWriter, Layout};
 use super::options::RegistryOptions;
 use crate::digest::Digest;
 use crate::events::{seconds_since, Blob, Direction, Event, Meter, Task};
@@ -271,6 +271,95 @@ pub fn pull_blob(
 ) -> Result<(), DestError> {
     let client = Client::connect(reference, opts, "pull")?;
     fetch_blob(&client, into, desc, reference, opts)
+}
+
+/// A blob fetched ahead of knowing whether it is wanted (a `--cache-from`
+/// layer, while the key that would hit it is still being computed): it
+/// streams into a temporary blob on its own thread, silently, and lands
+/// in the store only through [`BlobPrefetch::finish`]. Dropped unfinished,
+/// it stops at its next read and leaves nothing behind.
+pub struct BlobPrefetch {
+    cancel: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    fetch: Option<std::thread::JoinHandle<Result<BlobWriter, DestError>>>,
+    reference: Reference,
+    desc: Descriptor,
+    started: std::time::Instant,
+}
+
+impl BlobPrefetch {
+    /// Starts fetching `desc` from `reference` (a blob `into` lacks).
+    pub fn start(
+        reference: &Reference,
+        into: &Layout,
+        desc: &Descriptor,
+        opts: &RegistryOptions,
+    ) -> BlobPrefetch {
+        let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (flag, into, wanted) = (cancel.clone(), into.clone(), desc.clone());
+        let (from, quiet) = (
+            reference.clone(),
+            RegistryOptions {
+                events: crate::events::Events::silent(),
+                ..opts.clone()
+            },
+        );
+        let fetch = std::thread::spawn(move || {
+            let client = Client::connect(&from, &quiet, "pull")?;
+            let meter = quiet
+                .events
+                .meter(Task::Download, "", Some(wanted.size), None);
+            client.get_blob_uncommitted(&into, &wanted, &meter, Some(&flag))
+        });
+        BlobPrefetch {
+            cancel,
+            fetch: Some(fetch),
+            reference: reference.clone(),
+            desc: desc.clone(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// The blob being fetched.
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.desc
+    }
+
+    /// Waits for the fetch, checks the blob's digest and stores it; the
+    /// transfer is reported to `opts`' events as any pull's is.
+    pub fn finish(mut self, opts: &RegistryOptions) -> Result<(), DestError> {
+        let fetched = match self.fetch.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(fetched)) => fetched?,
+            _ => {
+                return Err(DestError::invalid(
+                    format!("fetching blob {}", self.desc.digest),
+                    "the fetching thread failed",
+                ))
+            }
+        };
+        let url = format!("{}/blobs/{}", self.reference.full(), self.desc.digest);
+        client::commit_fetched(fetched, &self.desc, &url)?;
+        let direction = Direction::Download;
+        report_blob(
+            opts,
+            &self.desc,
+            direction,
+            &self.reference,
+            false,
+            self.started,
+        );
+        Ok(())
+    }
+}
+
+impl Drop for BlobPrefetch {
+    fn drop(&mut self) {
+        self.cancel
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(fetch) = self.fetch.take() {
+            // its temporary blob is removed as its writer drops
+            let _ = fetch.join();
+        }
+    }
 }
 
 /// Pulls `reference` whole into `into`: a manifest with its blobs, or an

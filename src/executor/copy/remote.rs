@@ -58,7 +58,7 @@ pub(crate) fn fetch(
     let file = std::fs::File::create(&path)
         .map_err(|e| fail(format!("creating {}", path.display())).caused(e))?;
     let mut hashing = HashingWriter::new(std::io::BufWriter::new(file));
-    std::io::copy(&mut resp.into_body().into_reader(), &mut hashing)
+    crate::digest::copy(&mut resp.into_body().into_reader(), &mut hashing)
         .map_err(|e| fail("reading the body".to_string()).caused(e))?;
     hashing
         .flush()
