@@ -6,7 +6,10 @@
 //! Import is lazy: before the build only the manifest and its config are
 //! read, and the entries they list are kept as remote ones (where from,
 //! which blob). A step that hits one fetches just that layer blob into the
-//! store, verified as it streams; a step that misses fetches nothing.
+//! store, verified as it streams; a step that misses stores nothing. The
+//! blob of an entry made by the same instruction over the same parent
+//! starts downloading while the step's sources are hashed ([`Prefetch`]),
+//! and is dropped, its download stopped, when the key differs.
 
 use super::{CacheWrites, Entry};
 use crate::dest::{self, DestError, ImageName, Layout, Location, RegistryOptions};
