@@ -294,4 +294,32 @@ mod tests {
             .count();
         assert_eq!(temps, 0);
     }
+
+    #[test]
+    fn a_large_blob_synced_while_written_lands_whole_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Layout::create(dir.path()).unwrap();
+        let data: Vec<u8> = (0..3 * SYNC_EVERY + 12345)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        for large in [false, true] {
+            let mut w = if large {
+                l.new_large_blob().unwrap()
+            } else {
+                l.new_blob().unwrap()
+            };
+            for piece in data.chunks(700_001) {
+                w.write_all(piece).unwrap();
+            }
+            assert!(w.inner.get_mut().syncer.is_some(), "no syncer started");
+            w.commit(&sha256(&data)).unwrap();
+            assert_eq!(l.read_blob(&sha256(&data)).unwrap(), data);
+            fs::remove_file(l.blob_path(&sha256(&data))).unwrap();
+        }
+        // dropped mid-way (its syncer busy or not): nothing is left behind
+        let mut w = l.new_large_blob().unwrap();
+        w.write_all(&data).unwrap();
+        drop(w);
+        assert!(!l.has_blob(&sha256(&data)));
+    }
 }
