@@ -217,12 +217,23 @@ impl<W: Write> Write for HashingWriter<W> {
 pub const COPY_BUFFER: usize = 1 << 20;
 
 /// `io::copy` through a [`COPY_BUFFER`]-sized buffer: the bytes copied.
+/// The buffer is the calling thread's own, made once and reused, so a
+/// copy per small file (keys, extracted files) costs no allocation.
 pub fn copy(reader: &mut impl io::Read, writer: &mut impl Write) -> io::Result<u64> {
-    copy_with(reader, writer, &mut vec![0u8; COPY_BUFFER])
+    thread_local! {
+        static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    BUFFER.with(|buffer| match buffer.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.resize(COPY_BUFFER, 0);
+            copy_through(reader, writer, &mut buf)
+        }
+        // a copy inside a copy (a reader that copies): a buffer of its own
+        Err(_) => copy_through(reader, writer, &mut vec![0u8; COPY_BUFFER]),
+    })
 }
 
-/// [`copy`] through the caller's buffer `buf` (reused across files).
-pub fn copy_with(
+fn copy_through(
     reader: &mut impl io::Read,
     writer: &mut impl Write,
     buf: &mut [u8],

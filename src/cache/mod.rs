@@ -297,7 +297,6 @@ fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashM
     let known: &StatCache = stat;
     let read_some = || -> io::Result<Vec<_>> {
         let mut done = Vec::new();
-        let mut buf = vec![0u8; crate::digest::COPY_BUFFER];
         loop {
             let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let Some((i, c)) = todo.get(n) else {
@@ -308,7 +307,7 @@ fn context_digests(sources: &[Source], stat: &mut StatCache) -> io::Result<HashM
             let read = match known.lookup(&m) {
                 Some(d) => (d, None),
                 None => {
-                    let (digest, len) = stat::read_digest_with(&mut file, &mut buf)?;
+                    let (digest, len) = stat::read_digest(&mut file)?;
                     (digest, Some(len))
                 }
             };

@@ -173,13 +173,8 @@ fn stamp(m: &Metadata, digest: Digest) -> Stamp {
 
 /// Reads `file` to its end: its digest and length.
 pub fn read_digest(file: &mut File) -> io::Result<(Digest, u64)> {
-    read_digest_with(file, &mut vec![0u8; crate::digest::COPY_BUFFER])
-}
-
-/// [`read_digest`] through the caller's buffer `buf` (reused across files).
-pub fn read_digest_with(file: &mut File, buf: &mut [u8]) -> io::Result<(Digest, u64)> {
     let mut hasher = HashingWriter::new(io::sink());
-    crate::digest::copy_with(file, &mut hasher, buf)?;
+    crate::digest::copy(file, &mut hasher)?;
     let (_, digest, n) = hasher.finish();
     Ok((digest, n))
 }

@@ -72,7 +72,7 @@ impl Builder<'_> {
         options: &LayerOptions,
     ) -> Result<Option<(Layer, LayerDesc)>, BuildError> {
         self.pending = None;
-        let (Some(step), Some(_)) = (self.cache_step.take(), self.cache.as_ref()) else {
+        let Some(step) = self.cache_step.take().filter(|_| self.cache.is_some()) else {
             return Ok(None);
         };
         let head = cache::Cache::head(parent, &step.instruction, step.args, options);

@@ -25,6 +25,10 @@ pub use blob::{BlobReader, BlobWriter, TempBlob};
 pub use lock::HoldGuard;
 pub use names::{ref_name, resolve_in, ImageName};
 
+/// From this size on a blob is hashed on a thread of its own as it is
+/// written ([`Layout::new_blob_for`]).
+pub const LARGE_BLOB: u64 = 4 << 20;
+
 use super::error::DestError;
 use super::graph::{self, children, image_blobs, BlobSource, Index};
 use super::scratch::{self, ScratchDir, Swept};
@@ -195,6 +199,17 @@ impl Layout {
     /// its own, beside the one that writes it.
     pub fn new_large_blob(&self) -> Result<BlobWriter, DestError> {
         Ok(BlobWriter::new(HashingWriter::aside(self.new_temp_blob()?)))
+    }
+
+    /// A new blob for `size` bytes: [`Layout::new_large_blob`] from
+    /// [`LARGE_BLOB`] bytes on (below, a hashing thread costs more than it
+    /// saves), else [`Layout::new_blob`].
+    pub fn new_blob_for(&self, size: u64) -> Result<BlobWriter, DestError> {
+        if size >= LARGE_BLOB {
+            self.new_large_blob()
+        } else {
+            self.new_blob()
+        }
     }
 
     /// A plain temporary file for a blob whose writer hashes the bytes on

@@ -565,11 +565,7 @@ impl Client {
             cancel,
         };
         let mut reader = MeterReader { inner: body, meter };
-        let mut writer = if desc.size >= 4 << 20 {
-            into.new_large_blob()?
-        } else {
-            into.new_blob()?
-        };
+        let mut writer = into.new_blob_for(desc.size)?;
         let got =
             crate::digest::copy(&mut reader, &mut writer).map_err(DestError::io(what.clone()))?;
         if got != desc.size {
