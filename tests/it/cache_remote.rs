@@ -273,3 +273,34 @@ fn a_layer_fetched_while_the_key_is_computed_lands_only_when_the_step_hits() {
     assert_eq!(temporaries(&store), Vec::<String>::new());
     validate(&store);
 }
+
+#[test]
+fn the_likely_layer_is_requested_before_the_key_and_fetched_only_once() {
+    if !have("docker-registry") {
+        return;
+    }
+    let reg = Registry::start();
+    let w = Work::new();
+    let cache = format!("docker://{}/ci/cache:app", reg.host());
+    let layout = format!("oci:{}", w.path("cache").display());
+    let flags = ["--cache-to", &cache, "--cache-to", &layout];
+    build_in(&w, &w.path("one"), &two_steps(&w, "ctx1", "b"), &flags);
+    let [first, _] = <[String; 2]>::try_from(cache_layers(&w.path("cache"))).unwrap();
+    let gets = |log: &str| {
+        let get = format!("\"GET /v2/ci/cache/blobs/{first} ");
+        log.lines().filter(|l| l.contains(&get)).count()
+    };
+    // `COPY a /a` over scratch again, with another `a`: the entry of the
+    // same instruction and parent is requested while the key is computed
+    // (and dropped when it differs); without the overlap nothing would ask
+    let ctx = two_steps(&w, "ctx2", "b");
+    std::fs::write(ctx.join("a"), "another a\n").unwrap();
+    let missed = build_in(&w, &w.path("two"), &ctx, &["--cache-from", &cache]);
+    assert_eq!(missed.hits(), [false, false], "{:?}", missed.steps);
+    assert_eq!(gets(&reg.log()), 1, "{}", reg.log());
+    // a hit takes the blob the overlap fetched: one more GET, not two
+    let ctx = two_steps(&w, "ctx3", "b");
+    let hit = build_in(&w, &w.path("three"), &ctx, &["--cache-from", &cache]);
+    assert_eq!(hit.hits(), [true, true], "{:?}", hit.steps);
+    assert_eq!(gets(&reg.log()), 2, "{}", reg.log());
+}
