@@ -8,7 +8,11 @@
 //! - `cache/steps/<step hex>`: the key the last build of a step (same
 //!   context, Dockerfile, stage and position, platform) had, so that a miss
 //!   can be explained against it;
-//! - `cache/stat.json`: the [`StatCache`].
+//! - `cache/stat.json`: the [`StatCache`];
+//! - `cache/heads/<head hex>`: an empty file for each (parent, instruction,
+//!   variables, layer options) some entry was made with, so that a step
+//!   none was made like is known to miss before its sources are read (its
+//!   key is then computed while its layer is written).
 //!
 //! Entries are written ([`commit`]) only once the image's blobs are in the
 //! store, each through a temporary file and a rename: a killed build never
@@ -141,6 +145,27 @@ impl Cache {
         serde_json::from_slice(&bytes).ok()
     }
 
+    /// Whether the step whose inputs start with `head` can hit: an entry of
+    /// the store or of a `--cache-from` cache was made by the same
+    /// instruction over the same parent, with the same variables and layer
+    /// options. When not, no content of its sources can make its key one
+    /// the cache holds. A store whose entries predate the heads index (or
+    /// whose index cannot be read) can always hit.
+    pub fn may_hit(&self, head: &Inputs) -> bool {
+        let id = head_id(head);
+        if self.remote.values().any(|r| head_id(&r.entry.inputs) == id) {
+            return true;
+        }
+        let heads = self.dir.join("heads");
+        match fs::symlink_metadata(heads.join(id.hex())) {
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                !heads.is_dir() && has_entries(&self.dir)
+            }
+            Err(_) => true,
+        }
+    }
+
     /// The entry the last build of `step` made or used.
     pub fn previous(&self, step: &Digest) -> Option<Entry> {
         let text = fs::read_to_string(self.dir.join("steps").join(step.hex())).ok()?;
@@ -250,6 +275,62 @@ impl Cache {
     fn entry_path(&self, key: &Digest) -> PathBuf {
         self.dir.join("entries").join(format!("{}.json", key.hex()))
     }
+}
+
+/// What names the first inputs of a key (all but the sources) in
+/// `cache/heads`.
+fn head_id(i: &Inputs) -> Digest {
+    let head = serde_json::json!([i.parent, i.instruction, i.args, i.layer_options]);
+    sha256(head.to_string().as_bytes())
+}
+
+/// Whether the cache at `dir` holds any entry.
+fn has_entries(dir: &Path) -> bool {
+    fs::read_dir(dir.join("entries")).is_ok_and(|mut d| d.next().is_some())
+}
+
+/// Notes `inputs`' head in the heads index. Written before the entry and
+/// not synced: a head lost in a crash only costs the next build of such a
+/// step the overlap of its key with its layer.
+fn write_head(cache_dir: &Path, inputs: &Inputs) -> io::Result<()> {
+    let heads = cache_dir.join("heads");
+    if !heads.is_dir() {
+        index_heads(cache_dir)?;
+    }
+    fs::write(heads.join(head_id(inputs).hex()), b"")
+}
+
+/// Makes `cache/heads` from the entries already stored (a store written
+/// before the index existed), whole or not at all.
+fn index_heads(cache_dir: &Path) -> io::Result<()> {
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-heads-")
+        .tempdir_in(cache_dir)?;
+    for inputs in stored_inputs(cache_dir)? {
+        fs::write(tmp.path().join(head_id(&inputs).hex()), b"")?;
+    }
+    let tmp = tmp.keep();
+    match fs::rename(&tmp, cache_dir.join("heads")) {
+        // another build made it first
+        Err(_) if cache_dir.join("heads").is_dir() => fs::remove_dir_all(&tmp),
+        other => other,
+    }
+}
+
+/// The inputs of every readable entry in the cache at `cache_dir`.
+fn stored_inputs(cache_dir: &Path) -> io::Result<Vec<Inputs>> {
+    let entries = match fs::read_dir(cache_dir.join("entries")) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other?,
+    };
+    let mut all = Vec::new();
+    for entry in entries {
+        let bytes = fs::read(entry?.path()).unwrap_or_default();
+        if let Ok(e) = serde_json::from_slice::<Entry>(&bytes) {
+            all.push(e.inputs);
+        }
+    }
+    Ok(all)
 }
 
 /// What the key sees of the layers below: their digests hashed, or
@@ -474,6 +555,8 @@ fn commit_one(cache: &Cache, store: &Layout, layout: &Layout, r: &Record) -> io:
 
 /// Writes the entry of `key` (its blob stored).
 fn write_entry(cache: &Cache, key: &Digest, entry: &Entry) -> io::Result<()> {
+    fs::create_dir_all(&cache.dir)?;
+    write_head(&cache.dir, &entry.inputs)?;
     let bytes = serde_json::to_vec(entry).map_err(io::Error::other)?;
     let name = format!("{}.json", key.hex());
     write_atomic(&cache.dir.join("entries"), &name, &bytes)
@@ -522,5 +605,117 @@ pub fn prune_entries(store: &Path, all: bool) -> io::Result<Vec<Digest>> {
             _ => fs::remove_file(&path)?,
         }
     }
+    // the heads of the removed entries go with them
+    match fs::remove_dir_all(dir.join("heads")) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => index_heads(&dir)?,
+    }
     Ok(keep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inputs(instruction: &str) -> Inputs {
+        let mut i = Cache::head(&[], instruction, BTreeMap::new(), &LayerOptions::default());
+        i.sources.push(SourceSum {
+            path: "hello".into(),
+            kind: "file".into(),
+            size: 5,
+            mode: 0o644,
+            owner: "0:0".into(),
+            xattrs: String::new(),
+            content: sha256(b"hello").to_string(),
+        });
+        i
+    }
+
+    fn entry(inputs: Inputs) -> Entry {
+        let digest = sha256(b"layer");
+        Entry {
+            layer: Descriptor::new("application/vnd.oci.image.layer.v1.tar", digest.clone(), 5),
+            diff_id: digest,
+            entries: 1,
+            inputs,
+        }
+    }
+
+    fn head(i: &Inputs) -> Inputs {
+        Inputs {
+            sources: Vec::new(),
+            ..i.clone()
+        }
+    }
+
+    #[test]
+    fn a_step_may_hit_only_when_an_entry_has_its_head() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::of(store.path());
+        let copy = inputs("COPY hello /");
+        assert!(!cache.may_hit(&head(&copy)), "an empty store holds nothing");
+        write_entry(&cache, &copy.key(), &entry(copy.clone())).unwrap();
+        assert!(cache.may_hit(&head(&copy)));
+        // other content, same head: only the sources' digests can tell
+        let mut changed = copy.clone();
+        changed.sources[0].content = sha256(b"world").to_string();
+        assert!(cache.may_hit(&head(&changed)));
+        assert!(!cache.may_hit(&head(&inputs("COPY hello /srv/"))));
+        let mut other_args = head(&copy);
+        other_args.args.insert("V".into(), "1".into());
+        assert!(!cache.may_hit(&other_args));
+    }
+
+    #[test]
+    fn a_store_from_before_the_heads_index_may_always_hit_until_it_is_indexed() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::of(store.path());
+        let copy = inputs("COPY hello /");
+        write_entry(&cache, &copy.key(), &entry(copy.clone())).unwrap();
+        fs::remove_dir_all(store.path().join("cache/heads")).unwrap();
+        let add = inputs("ADD hello /");
+        assert!(cache.may_hit(&head(&add)), "an unindexed store cannot say");
+        // the next entry written indexes the ones already there
+        write_entry(&cache, &add.key(), &entry(add.clone())).unwrap();
+        assert!(cache.may_hit(&head(&copy)));
+        assert!(cache.may_hit(&head(&add)));
+        assert!(!cache.may_hit(&head(&inputs("COPY other /"))));
+    }
+
+    #[test]
+    fn pruning_an_entry_drops_its_head() {
+        let store = tempfile::tempdir().unwrap();
+        let cache = Cache::of(store.path());
+        let (old, new) = (inputs("COPY old /"), inputs("COPY new /"));
+        write_entry(&cache, &old.key(), &entry(old.clone())).unwrap();
+        write_entry(&cache, &new.key(), &entry(new.clone())).unwrap();
+        let path = cache.dir.join(format!("entries/{}.json", old.key().hex()));
+        let long_ago = SystemTime::now() - Duration::from_secs((KEEP_DAYS + 1) * 24 * 3600);
+        fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        prune_entries(store.path(), false).unwrap();
+        assert!(!cache.may_hit(&head(&old)));
+        assert!(cache.may_hit(&head(&new)));
+    }
+
+    #[test]
+    fn a_cache_from_entry_with_the_head_may_hit() {
+        let store = tempfile::tempdir().unwrap();
+        let copy = inputs("COPY hello /");
+        let remote = RemoteEntry {
+            key: copy.key(),
+            entry: entry(copy.clone()),
+            from: crate::dest::Location::Oci {
+                dir: store.path().join("elsewhere"),
+                reference: None,
+            },
+        };
+        let cache = Cache::of(store.path()).with_remote(&[remote]);
+        assert!(cache.may_hit(&head(&copy)));
+        assert!(!cache.may_hit(&head(&inputs("COPY hello /srv/"))));
+    }
 }

@@ -26,6 +26,13 @@ pub(super) struct CacheStep {
     args: BTreeMap<String, String>,
 }
 
+/// A step that cannot hit (see [`crate::cache::Cache::may_hit`]): its key
+/// is computed from `head` while its layer is written.
+pub(super) struct KeyLater {
+    head: Inputs,
+    step: Digest,
+}
+
 /// A miss whose layer is being written: what its entry needs.
 pub(super) struct Pending {
     key: Digest,
@@ -76,6 +83,17 @@ impl Builder<'_> {
             return Ok(None);
         };
         let head = cache::Cache::head(parent, &step.instruction, step.args, options);
+        let certain =
+            self.opts.cache.no_cache || !self.cache.as_ref().is_some_and(|c| c.may_hit(&head));
+        let shared_head = super::shared::layer_head(parent, sources, options);
+        if certain && !self.shared.may_share(&shared_head) {
+            // its sources are read once, by the layer, while they are hashed
+            self.key_later = Some(KeyLater {
+                head,
+                step: step.id,
+            });
+            return Ok(None);
+        }
         // the blob the step will likely hit downloads while its sources are hashed
         let prefetch = self.prefetch(&head);
         let Some(cache) = self.cache.as_mut() else {
@@ -108,22 +126,65 @@ impl Builder<'_> {
                     Some("the cached blob was not usable".to_string())
                 }
             },
-            None => match previous() {
-                Some(old) => inputs.first_difference(&old.inputs),
-                None => explain.then(|| "no earlier build of this step".to_string()),
-            },
+            None => why_new(previous(), &inputs, explain),
         };
+        self.note_miss(step.id, inputs, miss);
+        Ok(None)
+    }
+
+    /// Keeps what a missed step's entry needs, and why it missed.
+    fn note_miss(&mut self, step: Digest, inputs: Inputs, miss: Option<String>) {
+        let key = inputs.key();
         self.cache_note = Some(CacheResult {
             hit: false,
             key: key.to_string(),
             miss,
         });
-        self.pending = Some(Pending {
-            key,
-            step: step.id,
-            inputs,
+        self.pending = Some(Pending { key, step, inputs });
+    }
+
+    /// Writes the layer of a step that cannot hit while its key is
+    /// computed on a thread beside it: the sources are hashed as the layer
+    /// reads them (from the page cache), not in a pass of their own first.
+    pub(super) fn write_keying(
+        &mut self,
+        later: KeyLater,
+        parent: &[Descriptor],
+        sources: &[Source],
+        span: crate::span::Span,
+        options: &LayerOptions,
+    ) -> Result<(Layer, LayerDesc), BuildError> {
+        let Some(mut cache) = self.cache.take() else {
+            return self.write_new_layer(sources, span, options);
+        };
+        let (done, inputs) = std::thread::scope(|scope| {
+            let keyer = scope.spawn(|| cache.with_sources(later.head, sources));
+            let done = self.write_new_layer(sources, span, options);
+            let inputs = keyer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the cache key thread panicked")));
+            (done, inputs)
         });
-        Ok(None)
+        let previous = cache.previous(&later.step);
+        let found = inputs.as_ref().is_ok_and(|i| {
+            let key = i.key();
+            cache.lookup(&key).is_some() || cache.remote(&key).is_some()
+        });
+        self.cache = Some(cache);
+        let done = done?;
+        let inputs = inputs.map_err(|e| BuildError::other("computing the cache key").caused(e))?;
+        let explain = self.opts.cache.explain;
+        let miss = match found {
+            true if self.opts.cache.no_cache => explain.then(|| "--no-cache".to_string()),
+            _ => why_new(previous, &inputs, explain),
+        };
+        let sums = inputs.sources.clone();
+        let shared_key = super::shared::layer_key(parent, sources, sums, options);
+        let shared_head = super::shared::layer_head(parent, sources, options);
+        self.shared.remember(shared_key, shared_head, done.clone());
+        self.note_miss(later.step, inputs, miss);
+        self.cache_written(&done.0, &done.1);
+        Ok(done)
     }
 
     /// What the key of the step being written saw of its sources.
@@ -258,4 +319,13 @@ fn verify_stored(store: &crate::dest::Layout, digest: &Digest) -> Result<(), Str
         return Err(why);
     }
     Ok(())
+}
+
+/// Why a step with `inputs` and no entry missed: the first input that
+/// differs from the `previous` build of the step.
+fn why_new(previous: Option<Entry>, inputs: &Inputs, explain: bool) -> Option<String> {
+    match previous {
+        Some(old) => inputs.first_difference(&old.inputs),
+        None => explain.then(|| "no earlier build of this step".to_string()),
+    }
 }

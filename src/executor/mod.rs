@@ -201,6 +201,8 @@ pub struct Builder<'a> {
     cache_step: Option<cached::CacheStep>,
     /// A miss whose layer is being written.
     pending: Option<cached::Pending>,
+    /// A certain miss: its key is computed while its layer is written.
+    key_later: Option<cached::KeyLater>,
     /// What the cache did for the current step, for its report.
     cache_note: Option<crate::events::CacheResult>,
     /// The entries this build made or used.
@@ -267,6 +269,7 @@ pub fn build_shared(
         cache: store.map(|s| crate::cache::Cache::of(s.root()).with_remote(&opts.cache.imported)),
         cache_step: None,
         pending: None,
+        key_later: None,
         cache_note: None,
         cache_records: Vec::new(),
         tmp,
@@ -541,6 +544,9 @@ impl<'a> Builder<'a> {
             return Ok(hit);
         }
         self.extract_deferred()?;
+        if let Some(later) = self.key_later.take() {
+            return self.write_keying(later, parent, sources, span, &options);
+        }
         let sums = match self.pending_sources() {
             Some(sums) => sums,
             None => self
@@ -554,7 +560,8 @@ impl<'a> Builder<'a> {
             Some(done) => done,
             None => {
                 let done = self.write_new_layer(sources, span, &options)?;
-                self.shared.remember(key, done.clone());
+                let head = shared::layer_head(parent, sources, &options);
+                self.shared.remember(key, head, done.clone());
                 done
             }
         };
@@ -562,7 +569,7 @@ impl<'a> Builder<'a> {
         Ok(done)
     }
 
-    fn write_new_layer(
+    pub(super) fn write_new_layer(
         &mut self,
         sources: &[Source],
         span: Span,

@@ -21,6 +21,8 @@ use std::rc::Rc;
 pub struct SharedWork {
     context: RefCell<Option<Rc<ScannedContext>>>,
     layers: RefCell<HashMap<Digest, (Layer, LayerDesc)>>,
+    /// The [`layer_head`]s of `layers`.
+    heads: RefCell<std::collections::HashSet<Digest>>,
     reused: std::cell::Cell<usize>,
     /// Digests of the files keyed so far (for builds without a store,
     /// whose cache would have computed them).
@@ -65,8 +67,16 @@ impl SharedWork {
         found
     }
 
-    /// Remembers the layer written for `key`.
-    pub(crate) fn remember(&self, key: Digest, layer: (Layer, LayerDesc)) {
+    /// Whether a layer an earlier build wrote may be taken for a layer
+    /// whose [`layer_head`] is `head`: one was written to the same places
+    /// over the same layers (only then do the sources' digests decide).
+    pub(crate) fn may_share(&self, head: &Digest) -> bool {
+        self.heads.borrow().contains(head)
+    }
+
+    /// Remembers the layer written for `key`, whose head is `head`.
+    pub(crate) fn remember(&self, key: Digest, head: Digest, layer: (Layer, LayerDesc)) {
+        self.heads.borrow_mut().insert(head);
         self.layers.borrow_mut().insert(key, layer);
     }
 
@@ -132,19 +142,44 @@ pub(crate) fn layer_key(
     sums: Vec<SourceSum>,
     opts: &LayerOptions,
 ) -> Digest {
-    let archive = sources.iter().any(|s| matches!(s, Source::Archive { .. }));
     Inputs {
-        parent: if archive {
-            cache::parent_sum(parent)
-        } else {
-            "any".to_string()
-        },
+        parent: parent_part(parent, sources),
         instruction: String::new(),
         args: Default::default(),
         layer_options: cache::layer_options_sum(opts),
         sources: sums,
     }
     .key()
+}
+
+/// What the layer below changes in a layer of `sources`: an archive's
+/// entries are resolved through its symlinks, other entries are not.
+fn parent_part(parent: &[Descriptor], sources: &[Source]) -> String {
+    let archive = sources.iter().any(|s| matches!(s, Source::Archive { .. }));
+    if archive {
+        cache::parent_sum(parent)
+    } else {
+        "any".to_string()
+    }
+}
+
+/// The part of [`layer_key`] known before any source is read: the layers
+/// below (as the key sees them), the options and where each source goes.
+/// Layers with the same key have the same head.
+pub(crate) fn layer_head(parent: &[Descriptor], sources: &[Source], opts: &LayerOptions) -> Digest {
+    let places: Vec<&str> = sources
+        .iter()
+        .map(|s| match s {
+            Source::Entry(e, _) => e.path.as_str(),
+            Source::Archive { dest_dir, .. } => dest_dir.as_str(),
+        })
+        .collect();
+    let head = serde_json::json!([
+        parent_part(parent, sources),
+        cache::layer_options_sum(opts),
+        places
+    ]);
+    crate::digest::sha256(head.to_string().as_bytes())
 }
 
 #[cfg(test)]
