@@ -152,12 +152,15 @@ impl Cache {
     /// the cache holds. A store whose entries predate the heads index (or
     /// whose index cannot be read) can always hit.
     pub fn may_hit(&self, head: &Inputs) -> bool {
-        let id = head_id(head);
-        if self.remote.values().any(|r| head_id(&r.entry.inputs) == id) {
+        if self
+            .remote
+            .values()
+            .any(|r| same_head(&r.entry.inputs, head))
+        {
             return true;
         }
         let heads = self.dir.join("heads");
-        match fs::symlink_metadata(heads.join(id.hex())) {
+        match fs::symlink_metadata(heads.join(head_id(head).hex())) {
             Ok(_) => true,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 !heads.is_dir() && has_entries(&self.dir)
@@ -207,14 +210,7 @@ impl Cache {
     /// key when there are several).
     pub fn likely_remote(&self, head: &Inputs) -> Option<&RemoteEntry> {
         let same = |r: &&RemoteEntry| {
-            let i = &r.entry.inputs;
-            (&i.parent, &i.instruction, &i.args, &i.layer_options)
-                == (
-                    &head.parent,
-                    &head.instruction,
-                    &head.args,
-                    &head.layer_options,
-                )
+            same_head(&r.entry.inputs, head)
                 && matches!(r.from, crate::dest::Location::Registry { .. })
         };
         self.remote.values().filter(same).min_by_key(|r| &r.key)
@@ -277,7 +273,13 @@ impl Cache {
     }
 }
 
-/// What names the first inputs of a key (all but the sources) in
+/// Whether two keys' first inputs (all but the sources) are the same.
+fn same_head(a: &Inputs, b: &Inputs) -> bool {
+    (&a.parent, &a.instruction, &a.args, &a.layer_options)
+        == (&b.parent, &b.instruction, &b.args, &b.layer_options)
+}
+
+/// What names the first inputs of a key (those [`same_head`] compares) in
 /// `cache/heads`.
 fn head_id(i: &Inputs) -> Digest {
     let head = serde_json::json!([i.parent, i.instruction, i.args, i.layer_options]);

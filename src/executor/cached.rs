@@ -31,6 +31,8 @@ pub(super) struct CacheStep {
 pub(super) struct KeyLater {
     head: Inputs,
     step: Digest,
+    /// Its [`super::shared::layer_head`].
+    shared_head: Digest,
 }
 
 /// A miss whose layer is being written: what its entry needs.
@@ -85,12 +87,13 @@ impl Builder<'_> {
         let head = cache::Cache::head(parent, &step.instruction, step.args, options);
         let certain =
             self.opts.cache.no_cache || !self.cache.as_ref().is_some_and(|c| c.may_hit(&head));
-        let shared_head = super::shared::layer_head(parent, sources, options);
-        if certain && !self.shared.may_share(&shared_head) {
+        let shared_head = certain.then(|| super::shared::layer_head(parent, sources, options));
+        if let Some(shared_head) = shared_head.filter(|h| !self.shared.may_share(h)) {
             // its sources are read once, by the layer, while they are hashed
             self.key_later = Some(KeyLater {
                 head,
                 step: step.id,
+                shared_head,
             });
             return Ok(None);
         }
@@ -146,17 +149,16 @@ impl Builder<'_> {
     /// Writes the layer of a step that cannot hit while its key is
     /// computed on a thread beside it: the sources are hashed as the layer
     /// reads them (from the page cache), not in a pass of their own first.
+    /// `cache` is the build's, taken out for the keying thread and put back.
     pub(super) fn write_keying(
         &mut self,
         later: KeyLater,
+        mut cache: cache::Cache,
         parent: &[Descriptor],
         sources: &[Source],
         span: crate::span::Span,
         options: &LayerOptions,
     ) -> Result<(Layer, LayerDesc), BuildError> {
-        let Some(mut cache) = self.cache.take() else {
-            return self.write_new_layer(sources, span, options);
-        };
         let (done, inputs) = std::thread::scope(|scope| {
             let keyer = scope.spawn(|| cache.with_sources(later.head, sources));
             let done = self.write_new_layer(sources, span, options);
@@ -180,8 +182,8 @@ impl Builder<'_> {
         };
         let sums = inputs.sources.clone();
         let shared_key = super::shared::layer_key(parent, sources, sums, options);
-        let shared_head = super::shared::layer_head(parent, sources, options);
-        self.shared.remember(shared_key, shared_head, done.clone());
+        self.shared
+            .remember(shared_key, later.shared_head, done.clone());
         self.note_miss(later.step, inputs, miss);
         self.cache_written(&done.0, &done.1);
         Ok(done)

@@ -545,7 +545,10 @@ impl<'a> Builder<'a> {
         }
         self.extract_deferred()?;
         if let Some(later) = self.key_later.take() {
-            return self.write_keying(later, parent, sources, span, &options);
+            // set only when the build has a cache
+            if let Some(cache) = self.cache.take() {
+                return self.write_keying(later, cache, parent, sources, span, &options);
+            }
         }
         let sums = match self.pending_sources() {
             Some(sums) => sums,
