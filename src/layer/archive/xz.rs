@@ -2,20 +2,26 @@
 //!
 //! `xz -T0` (the default of xz ≥ 5.4) and pixz cut the stream into blocks
 //! whose headers record their sizes: liblzma's multi-threaded decoder decodes
-//! such blocks side by side. A single-block archive (`xz -T1`, older xz) has
-//! no sizes to split on, and the same decoder reads it on one thread as
-//! before. Concatenated streams (`cat a.xz b.xz`) are read one after the
-//! other, as `xz -d` does.
+//! such blocks side by side, each worker holding its whole block's output
+//! until the reader takes it. That pays only when two blocks fit in the
+//! memory budget at once: one worker alone decodes no faster than the plain
+//! decoder, yet holds a block more (44 MB more peak RSS for `xz -T0 -6`,
+//! whose blocks are 24 MiB). So the first block header of each stream says
+//! which decoder reads it; a single-block archive (`xz -T1`, older xz) has no
+//! sizes to split on and is read by the plain decoder. Concatenated streams
+//! (`cat a.xz b.xz`) are read one after the other, as `xz -d` does.
 
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::{MtStreamBuilder, Stream};
 use std::io::{self, BufRead, Read};
 
-/// The memory the decoder's worker threads may take before liblzma decodes
-/// on fewer threads (or one): keeps a big archive's peak RSS bounded. One
-/// `xz -6` block (24 MiB out, its input, the 8 MiB dictionary) fits beside the
-/// one the calling thread is reading.
-pub(super) const MEMLIMIT_THREADING: u64 = 48 << 20;
+/// The memory the decoder's worker threads may take together (liblzma keeps
+/// to it, decoding on fewer threads or none): with the ~30 MB the rest of an
+/// ADD takes beside a gzip layer, the peak RSS stays under 64 MB. Two
+/// `xz -2` blocks (6 MiB out, their input, a 2 MiB dictionary each) fit; an
+/// `xz -3` block (12 MiB, 4 MiB) or an `xz -6` one (24 MiB, 8 MiB) fits only
+/// alone, so such archives take the plain decoder.
+pub(super) const MEMLIMIT_THREADING: u64 = 32 << 20;
 
 /// An xz reader over every stream of `input`, each decoded on up to
 /// `threads` threads.
@@ -27,8 +33,10 @@ pub(super) struct XzStreams<R: BufRead> {
 impl<R: BufRead> XzStreams<R> {
     /// Starts decoding `input` with up to `threads` worker threads.
     pub(super) fn new(input: R, threads: usize) -> io::Result<Self> {
+        let mut input = input;
         let threads = threads.clamp(1, 64) as u32;
-        let first = XzDecoder::new_stream(input, stream_decoder(threads)?);
+        let stream = stream_decoder(&mut input, threads)?;
+        let first = XzDecoder::new_stream(input, stream);
         Ok(XzStreams {
             current: Some(first),
             threads,
@@ -36,16 +44,105 @@ impl<R: BufRead> XzStreams<R> {
     }
 }
 
-/// liblzma's multi-threaded stream decoder: never refuses for memory
-/// (`memlimit_stop` unlimited), falls back to one thread beyond
-/// [`MEMLIMIT_THREADING`].
-fn stream_decoder(threads: u32) -> io::Result<Stream> {
+/// The decoder for the stream `input` starts with: liblzma's multi-threaded
+/// one on as many workers as the first block allows within
+/// [`MEMLIMIT_THREADING`] when that is at least two (never refusing for
+/// memory: `memlimit_stop` unlimited), else the plain one.
+fn stream_decoder<R: BufRead>(input: &mut R, threads: u32) -> io::Result<Stream> {
+    let workers = workers(first_block(input.fill_buf()?), threads);
+    if workers < 2 {
+        return Stream::new_stream_decoder(u64::MAX, 0).map_err(io::Error::other);
+    }
     MtStreamBuilder::new()
-        .threads(threads)
+        .threads(workers)
         .memlimit_threading(MEMLIMIT_THREADING)
         .memlimit_stop(u64::MAX)
         .decoder()
         .map_err(io::Error::other)
+}
+
+/// How many of `threads` workers can decode blocks like `first` side by side
+/// within [`MEMLIMIT_THREADING`].
+fn workers(first: Option<BlockSizes>, threads: u32) -> u32 {
+    first.map_or(1, |block| {
+        let fit = MEMLIMIT_THREADING / block.worker_memory();
+        threads.min(u32::try_from(fit).unwrap_or(u32::MAX)).max(1)
+    })
+}
+
+/// What a stream's first block header records: its sizes and the LZMA2
+/// dictionary it decodes with.
+#[derive(Debug, PartialEq, Eq)]
+struct BlockSizes {
+    compressed: u64,
+    uncompressed: u64,
+    dictionary: u64,
+}
+
+impl BlockSizes {
+    /// What one worker of the multi-threaded decoder holds for such a block:
+    /// its input, its whole output and the dictionary.
+    fn worker_memory(&self) -> u64 {
+        self.compressed
+            .saturating_add(self.uncompressed)
+            .saturating_add(self.dictionary)
+            .max(1)
+    }
+}
+
+/// The sizes in the first block header of the stream `head` begins with;
+/// None when the header records no sizes (one-block archives, which no
+/// decoder can split), is cut off, or is not an LZMA2 block.
+fn first_block(head: &[u8]) -> Option<BlockSizes> {
+    const STREAM_HEADER: usize = 12;
+    const LZMA2: u64 = 0x21;
+    let header = head.get(STREAM_HEADER..)?;
+    let size = (usize::from(*header.first()?) + 1) * 4;
+    let flags = *header.get(1)?;
+    if header[0] == 0 || flags & 0xc0 != 0xc0 {
+        return None; // an empty stream, or sizes not recorded
+    }
+    let mut at = &header.get(..size)?[2..];
+    let compressed = varint(&mut at)?;
+    let uncompressed = varint(&mut at)?;
+    let mut dictionary = 0;
+    for _ in 0..=(flags & 0x03) {
+        let id = varint(&mut at)?;
+        let props_size = usize::try_from(varint(&mut at)?).ok()?;
+        let props = at.get(..props_size)?;
+        at = &at[props.len()..];
+        if id == LZMA2 {
+            dictionary = lzma2_dictionary(*props.first()?)?;
+        }
+    }
+    (dictionary > 0).then_some(BlockSizes {
+        compressed,
+        uncompressed,
+        dictionary,
+    })
+}
+
+/// The dictionary size an LZMA2 properties byte encodes.
+fn lzma2_dictionary(byte: u8) -> Option<u64> {
+    match byte {
+        0..=39 => Some((2 | u64::from(byte & 1)) << (byte / 2 + 11)),
+        40 => Some(u64::from(u32::MAX)),
+        _ => None,
+    }
+}
+
+/// One xz variable-length integer (7 bits a byte, at most 9 bytes).
+fn varint(at: &mut &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for i in 0..9 {
+        let byte = *at.get(i)?;
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            *at = &at[i + 1..];
+            return Some(value);
+        }
+    }
+    None
 }
 
 impl<R: BufRead> Read for XzStreams<R> {
@@ -65,7 +162,8 @@ impl<R: BufRead> Read for XzStreams<R> {
             if !skip_stream_padding(&mut input)? {
                 return Ok(0);
             }
-            self.current = Some(XzDecoder::new_stream(input, stream_decoder(self.threads)?));
+            let stream = stream_decoder(&mut input, self.threads)?;
+            self.current = Some(XzDecoder::new_stream(input, stream));
         }
     }
 }
@@ -129,6 +227,42 @@ mod tests {
                 assert_eq!(decode(&blob, threads).unwrap(), d);
             }
         }
+    }
+
+    #[test]
+    fn the_first_block_header_gives_its_sizes_and_dictionary() {
+        let d = data();
+        let blocks = xz(&d, 1 << 20);
+        let first = first_block(&blocks).unwrap();
+        assert_eq!(first.uncompressed, 1 << 20);
+        assert_eq!(first.dictionary, 1 << 20, "preset 1's dictionary");
+        assert!(first.compressed > 0 && first.compressed < 1 << 20);
+        // one block written by the single-threaded encoder records no sizes
+        assert_eq!(first_block(&xz(&d, 0)), None);
+        // a header cut off, or no stream at all
+        assert_eq!(first_block(&blocks[..14]), None);
+        assert_eq!(first_block(b""), None);
+    }
+
+    #[test]
+    fn only_blocks_two_workers_can_hold_are_decoded_on_threads() {
+        let block = |mib: u64, dict_mib: u64| {
+            Some(BlockSizes {
+                compressed: mib << 19,
+                uncompressed: mib << 20,
+                dictionary: dict_mib << 20,
+            })
+        };
+        // xz -T0 -6: 24 MiB blocks, an 8 MiB dictionary: one worker would
+        // hold a whole block for no speed, so the plain decoder reads it
+        assert_eq!(workers(block(24, 8), 2), 1);
+        // xz -T0 -3: 12 MiB blocks, 4 MiB: the same
+        assert_eq!(workers(block(12, 4), 2), 1);
+        // xz -T0 -2: 6 MiB blocks, 2 MiB: two side by side
+        assert_eq!(workers(block(6, 2), 2), 2);
+        assert_eq!(workers(block(1, 1), 4), 4);
+        assert_eq!(workers(block(1, 1), 1), 1);
+        assert_eq!(workers(None, 4), 1);
     }
 
     #[test]
