@@ -11,7 +11,10 @@
 #   add-xz       ADD of the first XZ_MB MB of that tar as a multi-block xz
 #                (`xz -T0`, the debian-like ADD) vs `xz -dc | pigz -p2 -6` and
 #                `| zstd -3 -T2`, and vs the same content as a single-block
-#                xz (`xz -T1`) with zstd and gzip layers
+#                xz (`xz -T1`) with zstd and gzip layers; and the same at
+#                `xz -2`, whose blocks two decoders can hold side by side in
+#                the memory budget (-6's cannot), with uncompressed and zstd
+#                layers
 #
 # Each row: wall seconds, the pipeline's seconds, their ratio, minibuild's
 # peak RSS (/usr/bin/time -v) and the layer's size beside the pipeline's
@@ -21,6 +24,9 @@
 # Usage: bench/speed.sh   (sizes from the environment:)
 #   ROOTFS_MB=1536 COPY_FILES=20000 COPY_MB=400 XZ_MB=256 XZ_LEVEL=6
 #   BUILDAH=1 (0: skip buildah) BUILDAH_BIG=0 (1: buildah on the rootfs too)
+#   REPEAT=1: the COPY and rootfs rows run their build and their pipeline
+#   this many times, interleaved, and keep the best of each (on a VM whose
+#   steal time swings, single runs of the same work differ by 15%)
 set -euo pipefail
 ROOTFS_MB=${ROOTFS_MB:-1536}
 COPY_FILES=${COPY_FILES:-20000}
@@ -29,6 +35,7 @@ XZ_MB=${XZ_MB:-256}
 XZ_LEVEL=${XZ_LEVEL:-6}
 BUILDAH=${BUILDAH:-1}
 BUILDAH_BIG=${BUILDAH_BIG:-0}
+REPEAT=${REPEAT:-1}
 root=$(cd "$(dirname "$0")/.." && pwd)
 cargo build --release --quiet --manifest-path "$root/Cargo.toml"
 mb=$root/target/release/minibuild
@@ -75,6 +82,23 @@ pipeline() {
   P=$(awk '{printf "%.1f", $1 / 1e6}' "$work/out.$name")
 }
 
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+
+# pair NAME CTX "FLAGS" PIPELINE: REPEAT interleaved runs of the build and
+# of its pipeline, the best time of each; sets BT BM BL (the build's T M L)
+# and PT PP (the pipeline's T P)
+pair() {
+  local name=$1 ctx=$2 flags=$3 pipe=$4 i
+  BT= PT=
+  for ((i = 0; i < REPEAT; i++)); do
+    # shellcheck disable=SC2086 # FLAGS are words
+    build "$name" "$ctx" $flags
+    BT=$(min "$T" "${BT:-$T}") BM=$M BL=$L
+    pipeline "$name-pipe" "$pipe"
+    PT=$(min "$T" "${PT:-$T}") PP=$P
+  done
+}
+
 # buildah_bud NAME CTX: sets B (s), or "-" without buildah
 buildah_bud() {
   B=-
@@ -108,12 +132,17 @@ tar -C / -cf "$work/xz.tar" -T "$work/xz.list" 2>/dev/null || true
 zstd -q -3 -T2 "$work/rootfs.tar" -o "$work/rootfs.tar.zst"
 xz -T0 -"$XZ_LEVEL" -c "$work/xz.tar" >"$work/blocks.tar.xz"
 xz -T1 -"$XZ_LEVEL" -c "$work/xz.tar" >"$work/one.tar.xz"
+xz -T0 -2 -c "$work/xz.tar" >"$work/blocks2.tar.xz"
+xz -T1 -2 -c "$work/xz.tar" >"$work/one2.tar.xz"
 rm "$work/rootfs.tar"
-mkdir -p "$work/add-zst" "$work/add-xz-T2" "$work/add-xz-T1"
+mkdir -p "$work/add-zst" "$work/add-xz-T2" "$work/add-xz-T1" "$work/add-xz2-T2" "$work/add-xz2-T1"
 mv "$work/rootfs.tar.zst" "$work/add-zst/"
 mv "$work/blocks.tar.xz" "$work/add-xz-T2/rootfs.tar.xz"
 mv "$work/one.tar.xz" "$work/add-xz-T1/rootfs.tar.xz"
-for d in add-zst:rootfs.tar.zst add-xz-T2:rootfs.tar.xz add-xz-T1:rootfs.tar.xz; do
+mv "$work/blocks2.tar.xz" "$work/add-xz2-T2/rootfs.tar.xz"
+mv "$work/one2.tar.xz" "$work/add-xz2-T1/rootfs.tar.xz"
+for d in add-zst:rootfs.tar.zst add-xz-T2:rootfs.tar.xz add-xz-T1:rootfs.tar.xz \
+  add-xz2-T2:rootfs.tar.xz add-xz2-T1:rootfs.tar.xz; do
   printf 'FROM scratch\nADD %s /\n' "${d#*:}" >"$work/${d%%:*}/Dockerfile"
 done
 # the COPY context: files cut from the xz tar's real bytes, in 200 directories
@@ -146,25 +175,20 @@ hm=$M hl=$L
 buildah_bud hello "$work/hello"
 row "hello (s, best of 5)" "$best" 0 "$hm" "$hl" 0 "$B"
 
-build copy "$work/copy"
-ct=$T cm=$M cl=$L
-pipeline copy-pigz "tar -C '$work/copy' -cf - data | pigz -p2 -6"
-pt=$T
+runs=
+[ "$REPEAT" = 1 ] || runs=", best of $REPEAT"
+pair copy "$work/copy" "" "tar -C '$work/copy' -cf - data | pigz -p2 -6"
 buildah_bud copy "$work/copy"
-row "COPY $COPY_FILES files / $COPY_MB MB, gzip" "$ct" "$pt" "$cm" "$cl" "$P" "$B"
+row "COPY $COPY_FILES files / $COPY_MB MB, gzip$runs" "$BT" "$PT" "$BM" "$BL" "$PP" "$B"
 
 zst=$work/add-zst/rootfs.tar.zst
-build add-zstd "$work/add-zst" --compression zstd
-zt=$T zm=$M zl=$L
-pipeline add-zstd-pipe "zstd -dc '$zst' | zstd -3 -T2 -c"
+pair add-zstd "$work/add-zst" "--compression zstd" "zstd -dc '$zst' | zstd -3 -T2 -c"
 B=-
 [ "$BUILDAH_BIG" = 1 ] && buildah_bud add "$work/add-zst"
-row "ADD rootfs.tar.zst ($ROOTFS_MB MB), zstd layer" "$zt" "$T" "$zm" "$zl" "$P" "$B"
+row "ADD rootfs.tar.zst ($ROOTFS_MB MB), zstd layer$runs" "$BT" "$PT" "$BM" "$BL" "$PP" "$B"
 
-build add-gzip "$work/add-zst"
-gt=$T gm=$M gl=$L
-pipeline add-gzip-pipe "zstd -dc '$zst' | pigz -p2 -6"
-row "ADD rootfs.tar.zst ($ROOTFS_MB MB), gzip layer" "$gt" "$T" "$gm" "$gl" "$P" "$B"
+pair add-gzip "$work/add-zst" "" "zstd -dc '$zst' | pigz -p2 -6"
+row "ADD rootfs.tar.zst ($ROOTFS_MB MB), gzip layer$runs" "$BT" "$PT" "$BM" "$BL" "$PP" "$B"
 
 build add-xz-T2 "$work/add-xz-T2"
 x2=$T x2m=$M x2l=$L
@@ -181,6 +205,13 @@ build add-xz-T1-zstd "$work/add-xz-T1" --compression zstd
 row "ADD xz -T0 vs single-block xz, zstd layers (isolates decoding)" "$x2z" "$T" "$x2zm" "$x2zl" - -
 build add-xz-T1 "$work/add-xz-T1"
 row "ADD xz -T0 vs single-block xz, gzip layers" "$x2" "$T" "$x2m" "$x2l" - -
+# xz -2: blocks of 6 MiB, decoded on two threads within the budget
+for c in none zstd; do
+  build "add-xz2-T2-$c" "$work/add-xz2-T2" --compression "$c"
+  b2=$T b2m=$M b2l=$L
+  build "add-xz2-T1-$c" "$work/add-xz2-T1" --compression "$c"
+  row "ADD xz -T0 -2 vs single-block xz -2, $c layers" "$b2" "$T" "$b2m" "$b2l" - -
+done
 
 echo
 echo "| workload | minibuild s | pipeline s | ratio | peak MB | layer MB | pipeline MB | size ratio | buildah s | vs buildah |"
