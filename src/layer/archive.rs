@@ -104,7 +104,7 @@ pub fn detect_archive_in(file: &mut File) -> io::Result<Option<ArchiveFormat>> {
             let mut inner = [0u8; 512];
             file.rewind()?;
             // one thread: only the first header is read
-            let n = decoder(format, &mut *file, 1)
+            let n = decoder(format, &mut *file, 1, 0)
                 .and_then(|mut d| read_full(&mut d, &mut inner))
                 .map_err(|e| {
                     io::Error::new(
@@ -189,20 +189,21 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// A decompressor for `format` (multi-member/multi-stream, as pigz, pbzip2,
-/// pixz and zstd -T write them) on up to `threads` threads where the format
-/// allows it (xz blocks; zstd has no parallel decoder, and decodes faster than
-/// the tar behind it is read).
+/// pixz and zstd -T write them) on up to `threads` threads, which may hold
+/// `budget` bytes together, where the format allows it (xz blocks; zstd has
+/// no parallel decoder, and decodes faster than the tar behind it is read).
 fn decoder<'r, R: Read + Send + 'r>(
     format: ArchiveFormat,
     file: R,
     threads: usize,
+    budget: u64,
 ) -> io::Result<Box<dyn Read + Send + 'r>> {
     let buffered = io::BufReader::with_capacity(256 << 10, file);
     Ok(match format {
         ArchiveFormat::Tar => Box::new(buffered),
         ArchiveFormat::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         ArchiveFormat::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        ArchiveFormat::Xz => Box::new(xz::XzStreams::new(buffered, threads)?),
+        ArchiveFormat::Xz => Box::new(xz::XzStreams::new(buffered, threads, budget)?),
         ArchiveFormat::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     })
 }
@@ -283,6 +284,18 @@ pub(crate) struct Placement<'a> {
     pub(crate) chown: Option<(u64, u64)>,
     /// The filesystem below the layer.
     pub(crate) lower: &'a Lower,
+    /// What a parallel decoder's threads may hold: [`decode_memory`].
+    pub(crate) decode_memory: u64,
+}
+
+/// The memory a parallel decoder may take for an archive unpacked into a
+/// layer compressed with `layer`: what keeps the whole ADD's peak RSS under
+/// 64 MB beside that layer's compressor.
+pub(crate) fn decode_memory(layer: super::Compression) -> u64 {
+    match layer {
+        super::Compression::Zstd { .. } => xz::MEMLIMIT_THREADING_ZSTD,
+        _ => xz::MEMLIMIT_THREADING,
+    }
 }
 
 /// Adds the entries of the archive `file` under `place.dest_dir`.
@@ -331,7 +344,8 @@ pub(crate) fn add_archive(
         lower: place.lower,
     };
     let result = std::thread::scope(|scope| {
-        let decoded = decoder(format, file, super::compress::compress_threads())
+        let threads = super::compress::compress_threads();
+        let decoded = decoder(format, file, threads, place.decode_memory)
             .map_err(io_err("starting to decompress it"))?;
         if format == ArchiveFormat::Tar {
             return unpack.read_entries(tar, decoded);

@@ -478,6 +478,7 @@ pub(crate) fn write_sources(
                     dest_dir,
                     chown: *chown,
                     lower,
+                    decode_memory: archive::decode_memory(opts.compression),
                 };
                 archive::add_archive(&mut tar, file, &place, limits, &opts.events)?
             }

@@ -16,56 +16,63 @@ use liblzma::stream::{MtStreamBuilder, Stream};
 use std::io::{self, BufRead, Read};
 
 /// The memory the decoder's worker threads may take together (liblzma keeps
-/// to it, decoding on fewer threads or none): with the ~30 MB the rest of an
-/// ADD takes beside a gzip layer, the peak RSS stays under 64 MB. Two
-/// `xz -2` blocks (6 MiB out, their input, a 2 MiB dictionary each) fit; an
-/// `xz -3` block (12 MiB, 4 MiB) or an `xz -6` one (24 MiB, 8 MiB) fits only
-/// alone, so such archives take the plain decoder.
+/// to it, decoding on fewer threads or none) beside an uncompressed or gzip
+/// layer: with the ~30 MB the rest of such an ADD takes, the peak RSS stays
+/// under 64 MB. Two `xz -2` blocks (6 MiB out, their input, a 2 MiB
+/// dictionary each) fit; an `xz -3` block (12 MiB, 4 MiB) or an `xz -6` one
+/// (24 MiB, 8 MiB) fits only alone, so such archives take the plain decoder.
 pub(super) const MEMLIMIT_THREADING: u64 = 32 << 20;
+
+/// The same beside a zstd layer, whose compressor's workers take ~28 MB
+/// more: only blocks smaller than `xz -1`'s are decoded on threads.
+pub(super) const MEMLIMIT_THREADING_ZSTD: u64 = 8 << 20;
 
 /// An xz reader over every stream of `input`, each decoded on up to
 /// `threads` threads.
 pub(super) struct XzStreams<R: BufRead> {
     current: Option<XzDecoder<R>>,
     threads: u32,
+    budget: u64,
 }
 
 impl<R: BufRead> XzStreams<R> {
-    /// Starts decoding `input` with up to `threads` worker threads.
-    pub(super) fn new(input: R, threads: usize) -> io::Result<Self> {
+    /// Starts decoding `input` with up to `threads` worker threads, which
+    /// may hold `budget` bytes together.
+    pub(super) fn new(input: R, threads: usize, budget: u64) -> io::Result<Self> {
         let mut input = input;
         let threads = threads.clamp(1, 64) as u32;
-        let stream = stream_decoder(&mut input, threads)?;
+        let stream = stream_decoder(&mut input, threads, budget)?;
         let first = XzDecoder::new_stream(input, stream);
         Ok(XzStreams {
             current: Some(first),
             threads,
+            budget,
         })
     }
 }
 
 /// The decoder for the stream `input` starts with: liblzma's multi-threaded
-/// one on as many workers as the first block allows within
-/// [`MEMLIMIT_THREADING`] when that is at least two (never refusing for
-/// memory: `memlimit_stop` unlimited), else the plain one.
-fn stream_decoder<R: BufRead>(input: &mut R, threads: u32) -> io::Result<Stream> {
-    let workers = workers(first_block(input.fill_buf()?), threads);
+/// one on as many workers as the first block allows within `budget` when
+/// that is at least two (never refusing for memory: `memlimit_stop`
+/// unlimited), else the plain one.
+fn stream_decoder<R: BufRead>(input: &mut R, threads: u32, budget: u64) -> io::Result<Stream> {
+    let workers = workers(first_block(input.fill_buf()?), threads, budget);
     if workers < 2 {
         return Stream::new_stream_decoder(u64::MAX, 0).map_err(io::Error::other);
     }
     MtStreamBuilder::new()
         .threads(workers)
-        .memlimit_threading(MEMLIMIT_THREADING)
+        .memlimit_threading(budget)
         .memlimit_stop(u64::MAX)
         .decoder()
         .map_err(io::Error::other)
 }
 
 /// How many of `threads` workers can decode blocks like `first` side by side
-/// within [`MEMLIMIT_THREADING`].
-fn workers(first: Option<BlockSizes>, threads: u32) -> u32 {
+/// within `budget`.
+fn workers(first: Option<BlockSizes>, threads: u32, budget: u64) -> u32 {
     first.map_or(1, |block| {
-        let fit = MEMLIMIT_THREADING / block.worker_memory();
+        let fit = budget / block.worker_memory();
         threads.min(u32::try_from(fit).unwrap_or(u32::MAX)).max(1)
     })
 }
@@ -162,7 +169,7 @@ impl<R: BufRead> Read for XzStreams<R> {
             if !skip_stream_padding(&mut input)? {
                 return Ok(0);
             }
-            let stream = stream_decoder(&mut input, self.threads)?;
+            let stream = stream_decoder(&mut input, self.threads, self.budget)?;
             self.current = Some(XzDecoder::new_stream(input, stream));
         }
     }
@@ -215,7 +222,7 @@ mod tests {
 
     fn decode(blob: &[u8], threads: usize) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
-        XzStreams::new(blob, threads)?.read_to_end(&mut out)?;
+        XzStreams::new(blob, threads, MEMLIMIT_THREADING)?.read_to_end(&mut out)?;
         Ok(out)
     }
 
@@ -253,16 +260,21 @@ mod tests {
                 dictionary: dict_mib << 20,
             })
         };
+        let budget = MEMLIMIT_THREADING;
         // xz -T0 -6: 24 MiB blocks, an 8 MiB dictionary: one worker would
         // hold a whole block for no speed, so the plain decoder reads it
-        assert_eq!(workers(block(24, 8), 2), 1);
+        assert_eq!(workers(block(24, 8), 2, budget), 1);
         // xz -T0 -3: 12 MiB blocks, 4 MiB: the same
-        assert_eq!(workers(block(12, 4), 2), 1);
+        assert_eq!(workers(block(12, 4), 2, budget), 1);
         // xz -T0 -2: 6 MiB blocks, 2 MiB: two side by side
-        assert_eq!(workers(block(6, 2), 2), 2);
-        assert_eq!(workers(block(1, 1), 4), 4);
-        assert_eq!(workers(block(1, 1), 1), 1);
-        assert_eq!(workers(None, 4), 1);
+        assert_eq!(workers(block(6, 2), 2, budget), 2);
+        assert_eq!(workers(block(1, 1), 4, budget), 4);
+        assert_eq!(workers(block(1, 1), 1, budget), 1);
+        assert_eq!(workers(None, 4, budget), 1);
+        // beside a zstd layer's compressor: xz -1's 3 MiB blocks no longer fit
+        assert_eq!(workers(block(6, 2), 2, MEMLIMIT_THREADING_ZSTD), 1);
+        assert_eq!(workers(block(3, 1), 2, MEMLIMIT_THREADING_ZSTD), 1);
+        assert_eq!(workers(block(1, 1), 2, MEMLIMIT_THREADING_ZSTD), 2);
     }
 
     #[test]
