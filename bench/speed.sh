@@ -43,6 +43,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v buildah >/dev/null || BUILDAH=0
 
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
+
 # measure NAME CMD...: runs CMD under /usr/bin/time; sets T (s) and M (MB)
 measure() {
   local name=$1
@@ -81,8 +83,6 @@ pipeline() {
   measure "$name" sh -c "$2 | wc -c"
   P=$(awk '{printf "%.1f", $1 / 1e6}' "$work/out.$name")
 }
-
-min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b ? a : b) }'; }
 
 # pair NAME CTX "FLAGS" PIPELINE: REPEAT interleaved runs of the build and
 # of its pipeline, the best time of each; sets BT BM BL (the build's T M L)
@@ -169,7 +169,7 @@ echo "measuring" >&2
 best=
 for _ in 1 2 3 4 5; do
   build hello "$work/hello"
-  best=$(awk -v a="$T" -v b="${best:-$T}" 'BEGIN { print (a < b ? a : b) }')
+  best=$(min "$T" "${best:-$T}")
 done
 hm=$M hl=$L
 buildah_bud hello "$work/hello"

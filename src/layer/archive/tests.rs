@@ -117,3 +117,15 @@ fn limits() {
     assert_eq!(l.limit_for(10), 1 << 30);
     assert_eq!(l.limit_for(10 << 20), 1000 * (10 << 20));
 }
+
+#[test]
+fn a_zstd_layer_leaves_its_decoder_the_smaller_budget() {
+    use crate::layer::Compression;
+    assert_eq!(
+        decode_memory(Compression::Zstd { level: 3 }),
+        xz::MEMLIMIT_THREADING_ZSTD
+    );
+    for layer in [Compression::None, Compression::Gzip { level: 6 }] {
+        assert_eq!(decode_memory(layer), xz::MEMLIMIT_THREADING);
+    }
+}

@@ -38,8 +38,7 @@ pub(super) struct XzStreams<R: BufRead> {
 impl<R: BufRead> XzStreams<R> {
     /// Starts decoding `input` with up to `threads` worker threads, which
     /// may hold `budget` bytes together.
-    pub(super) fn new(input: R, threads: usize, budget: u64) -> io::Result<Self> {
-        let mut input = input;
+    pub(super) fn new(mut input: R, threads: usize, budget: u64) -> io::Result<Self> {
         let threads = threads.clamp(1, 64) as u32;
         let stream = stream_decoder(&mut input, threads, budget)?;
         let first = XzDecoder::new_stream(input, stream);
