@@ -11,10 +11,9 @@
 #   add-xz       ADD of the first XZ_MB MB of that tar as a multi-block xz
 #                (`xz -T0`, the debian-like ADD) vs `xz -dc | pigz -p2 -6` and
 #                `| zstd -3 -T2`, and vs the same content as a single-block
-#                xz (`xz -T1`) with zstd and gzip layers; and the same at
-#                `xz -2`, whose blocks two decoders can hold side by side in
-#                the memory budget (-6's cannot), with uncompressed and zstd
-#                layers
+#                xz (`xz -T1`) with uncompressed, zstd and gzip layers; and the
+#                same at `xz -2`, whose smaller dictionaries let two decoders
+#                run beside a zstd compressor too (-6's do not)
 #
 # Each row: wall seconds, the pipeline's seconds, their ratio, minibuild's
 # peak RSS (/usr/bin/time -v) and the layer's size beside the pipeline's
@@ -199,13 +198,19 @@ x2z=$T x2zm=$M x2zl=$L
 pipeline add-xz-pipe-zstd "xz -T0 -dc '$work/add-xz-T2/rootfs.tar.xz' | zstd -3 -T2 -c"
 row "ADD xz -T0 ($XZ_MB MB, -$XZ_LEVEL), zstd layer, vs \`xz -T0 -dc \| zstd -3 -T2\`" "$x2z" "$T" "$x2zm" "$x2zl" "$P" -
 # the same content as a single-block xz: the ratio is the parallel decoder's
-# gain; with zstd layers (cheap to compress) decoding is what is measured,
-# with gzip layers the two cores are shared with deflate
+# gain; with uncompressed layers decoding is what is measured, with zstd
+# layers an -6 archive's two decoders do not fit beside the compressor and
+# it takes the plain decoder, with gzip layers the two cores are shared with
+# deflate
+build add-xz-T2-none "$work/add-xz-T2" --compression none
+x2n=$T x2nm=$M x2nl=$L
+build add-xz-T1-none "$work/add-xz-T1" --compression none
+row "ADD xz -T0 vs single-block xz, none layers (isolates decoding)" "$x2n" "$T" "$x2nm" "$x2nl" - -
 build add-xz-T1-zstd "$work/add-xz-T1" --compression zstd
-row "ADD xz -T0 vs single-block xz, zstd layers (isolates decoding)" "$x2z" "$T" "$x2zm" "$x2zl" - -
+row "ADD xz -T0 vs single-block xz, zstd layers" "$x2z" "$T" "$x2zm" "$x2zl" - -
 build add-xz-T1 "$work/add-xz-T1"
 row "ADD xz -T0 vs single-block xz, gzip layers" "$x2" "$T" "$x2m" "$x2l" - -
-# xz -2: blocks of 6 MiB, decoded on two threads within the budget
+# xz -2: blocks of 6 MiB, 2 MiB dictionaries: two decoders fit beside zstd
 for c in none zstd; do
   build "add-xz2-T2-$c" "$work/add-xz2-T2" --compression "$c"
   b2=$T b2m=$M b2l=$L

@@ -103,8 +103,7 @@ pub fn detect_archive_in(file: &mut File) -> io::Result<Option<ArchiveFormat>> {
         Some(format) => {
             let mut inner = [0u8; 512];
             file.rewind()?;
-            // one thread: only the first header is read
-            let n = decoder(format, &mut *file, 1, 0)
+            let n = decoder(format, &mut *file)
                 .and_then(|mut d| read_full(&mut d, &mut inner))
                 .map_err(|e| {
                     io::Error::new(
@@ -188,22 +187,20 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// A decompressor for `format` (multi-member/multi-stream, as pigz, pbzip2,
-/// pixz and zstd -T write them) on up to `threads` threads, which may hold
-/// `budget` bytes together, where the format allows it (xz blocks; zstd has
-/// no parallel decoder, and decodes faster than the tar behind it is read).
+/// A decompressor for `format` on one thread, multi-member/multi-stream as
+/// pigz, pbzip2, xz and zstd -T write them ([`xz::decoder`] decodes an xz
+/// archive's blocks in parallel where they allow it; zstd has no parallel
+/// decoder, and decodes faster than the tar behind it is read).
 fn decoder<'r, R: Read + Send + 'r>(
     format: ArchiveFormat,
     file: R,
-    threads: usize,
-    budget: u64,
 ) -> io::Result<Box<dyn Read + Send + 'r>> {
     let buffered = io::BufReader::with_capacity(256 << 10, file);
     Ok(match format {
         ArchiveFormat::Tar => Box::new(buffered),
         ArchiveFormat::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
         ArchiveFormat::Bzip2 => Box::new(bzip2::bufread::MultiBzDecoder::new(buffered)),
-        ArchiveFormat::Xz => Box::new(xz::XzStreams::new(buffered, threads, budget)?),
+        ArchiveFormat::Xz => Box::new(liblzma::bufread::XzDecoder::new_multi_decoder(buffered)),
         ArchiveFormat::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
     })
 }
@@ -331,10 +328,6 @@ pub(crate) fn add_archive(
     })?;
     file.rewind().map_err(io_err("reading it"))?;
     let meter = events.meter(Task::Archive, format!("reading {name}"), Some(size), None);
-    let file = MeterReader {
-        inner: file,
-        meter: &meter,
-    };
     let bomb = AtomicBool::new(false);
     let limit = limits.limit_for(size);
     let unpack = Unpack {
@@ -344,9 +337,20 @@ pub(crate) fn add_archive(
         lower: place.lower,
     };
     let result = std::thread::scope(|scope| {
-        let threads = super::compress::compress_threads();
-        let decoded = decoder(format, file, threads, place.decode_memory)
-            .map_err(io_err("starting to decompress it"))?;
+        let decoded = match format {
+            ArchiveFormat::Xz => {
+                let threads = super::compress::compress_threads();
+                xz::decoder(scope, &file, &meter, threads, place.decode_memory)
+            }
+            _ => decoder(
+                format,
+                MeterReader {
+                    inner: &file,
+                    meter: &meter,
+                },
+            ),
+        }
+        .map_err(io_err("starting to decompress it"))?;
         if format == ArchiveFormat::Tar {
             return unpack.read_entries(tar, decoded);
         }
