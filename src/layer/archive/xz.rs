@@ -5,10 +5,10 @@
 //! where they lie. Such an archive's blocks are decoded side by side
 //! ([`blocks`]): the reader takes the front block as it is decoded, and the
 //! workers ahead of it hold what they decoded until it gets there. Each
-//! worker holds its dictionary, and the lookahead together holds at most
-//! what the budget leaves: half a block ahead per extra worker is enough for
-//! two workers to keep each other busy (while one finishes the second half
-//! of its block, the other decodes the first half of the next). liblzma's
+//! worker holds its dictionary, and the lookahead together holds half a
+//! block per extra worker, which is enough for two workers to keep each
+//! other busy (while one finishes the second half of its block, the other
+//! decodes the first half of the next); the budget must fit both. liblzma's
 //! own multi-threaded decoder, which holds every worker's whole block,
 //! fitted only one `xz -6` worker in the same memory, no faster than the
 //! plain decoder.
@@ -31,7 +31,7 @@ use std::thread::Scope;
 /// uncompressed or gzip layer: with the ~30 MB the rest of such an ADD
 /// takes, the peak RSS stays under 64 MB. Two `xz -6` workers (an 8 MiB
 /// dictionary each) and 12 MiB of lookahead, half of one of its 24 MiB
-/// blocks, fit.
+/// blocks, fit (29 MiB).
 pub(super) const MEMLIMIT_THREADING: u64 = 32 << 20;
 
 /// The same beside a zstd layer, whose compressor's workers take ~28 MB
@@ -65,7 +65,9 @@ pub(super) fn decoder<'s, 'e: 's>(
 }
 
 /// How many workers decode `blocks` within `budget`, and how many bytes
-/// they may hold ahead of the reader; None when fewer than two fit.
+/// they may hold ahead of the reader (half a block per extra worker, and
+/// the two pieces the front block's worker may always hold); None when
+/// fewer than two fit.
 fn plan(blocks: &[Block], threads: usize, budget: u64) -> Option<(usize, u64)> {
     // a decoder touches no more of its dictionary than its block fills
     let dictionary = blocks
@@ -75,8 +77,9 @@ fn plan(blocks: &[Block], threads: usize, budget: u64) -> Option<(usize, u64)> {
     let largest = blocks.iter().map(|b| b.uncompressed).max()?;
     (2..=threads.min(blocks.len())).rev().find_map(|workers| {
         let w = workers as u64;
-        let cap = budget.checked_sub(w.checked_mul(dictionary.checked_add(WORKER_OVERHEAD)?)?)?;
-        (cap >= (w - 1).saturating_mul(largest) / 2).then_some((workers, cap))
+        let room = budget.checked_sub(w.checked_mul(dictionary.checked_add(WORKER_OVERHEAD)?)?)?;
+        let ahead = (w - 1).saturating_mul(largest) / 2;
+        (room >= ahead).then_some((workers, room.min(ahead + 2 * blocks::PIECE as u64)))
     })
 }
 

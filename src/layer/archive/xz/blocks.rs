@@ -1,17 +1,19 @@
 //! An xz file's blocks decoded side by side, read in order.
 //!
-//! Each worker takes the next block, wraps its bytes (read in place from the
-//! file) in a stream header, a one-record index and a footer of their own,
-//! and decodes that one-block stream with liblzma's plain decoder, which
-//! checks the block's check, its sizes against the index, and every CRC: so
-//! a block decodes here exactly as it does inside its stream. The reader
-//! takes the front block's pieces as they come; the workers ahead of it
-//! hold theirs until it gets there, all of them together at most `cap`
-//! bytes. The front block's worker may always hold two pieces, so the
-//! reader never waits on a worker that waits for room.
+//! Each worker takes the next block not taken, frames its bytes (read in
+//! place from the file) with a stream header, a one-record index and a
+//! footer of their own, and feeds that one-block stream to its decoder:
+//! liblzma's plain decoder, one per worker for all the blocks it takes (in
+//! concatenated mode, so its dictionary is allocated once), which checks
+//! each block's check, its sizes against the index, and every CRC, exactly
+//! as inside the real stream. The reader takes the front block's pieces as
+//! they come; the workers ahead of it hold theirs until it gets there, all
+//! of them together at most `cap` bytes. The front block's worker may
+//! always hold two pieces, so the reader never waits on a worker that waits
+//! for room.
 
 use super::index::{crc32, put_varint, Block, FOOTER_MAGIC, MAGIC};
-use crate::events::{Meter, MeterReader};
+use crate::events::Meter;
 use liblzma::bufread::XzDecoder;
 use liblzma::stream::Stream;
 use std::collections::{BTreeMap, VecDeque};
@@ -128,18 +130,38 @@ impl Shared {
     }
 }
 
-/// Ends a worker's block with an error if the worker panics, so the
-/// reader does not wait for it forever.
-struct EndOnPanic<'a> {
+/// The blocks a worker took and has not ended: on an error or a panic
+/// they end with it, so the reader never waits for them forever.
+struct Open<'a> {
     shared: &'a Shared,
-    block: Option<usize>,
+    blocks: Vec<usize>,
 }
 
-impl Drop for EndOnPanic<'_> {
-    fn drop(&mut self) {
-        if let Some(i) = self.block.filter(|_| std::thread::panicking()) {
+impl Open<'_> {
+    /// Ends every open block but `keep` well.
+    fn verified(&mut self, keep: Option<usize>) {
+        for i in std::mem::take(&mut self.blocks) {
+            if Some(i) == keep {
+                self.blocks.push(i);
+            } else {
+                self.shared.end(i, Ok(()));
+            }
+        }
+    }
+
+    /// Ends every open block with `error`.
+    fn fail(&mut self, error: &io::Error) {
+        for i in std::mem::take(&mut self.blocks) {
             self.shared
-                .end(i, Err(io::Error::other("an xz decoding thread failed")));
+                .end(i, Err(io::Error::new(error.kind(), error.to_string())));
+        }
+    }
+}
+
+impl Drop for Open<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.fail(&io::Error::other("an xz decoding thread failed"));
             self.shared.stop();
         }
     }
@@ -187,52 +209,63 @@ pub(super) fn spawn<'s, 'e: 's>(
     }
 }
 
-/// A worker: decodes the next block not taken until there is none.
+/// A worker: decodes the next block not taken until there is none, all of
+/// them with one decoder (one dictionary allocated once), fed each block as
+/// a stream of its own. liblzma checks a stream's end (the block's check,
+/// the index) only when it reads on, so a block ends well when the decoder
+/// gives the first bytes of the worker's next block, or reaches the end
+/// after its last.
 fn work(shared: &Shared, file: &File, meter: &Meter, blocks: &[Block], cap: u64) {
-    let mut guard = EndOnPanic {
+    let mut open = Open {
         shared,
-        block: None,
+        blocks: Vec::new(),
     };
+    let mut decoder = None;
     while let Some(i) = shared.take(blocks.len()) {
-        guard.block = Some(i);
-        let put = |piece| shared.put(i, piece, cap);
-        let result = decode(&blocks[i], file, meter, || shared.piece(), put);
-        guard.block = None;
-        shared.end(i, result);
-    }
-}
-
-/// Decodes `block` of `file`, handing its bytes to `put` in pieces; stops
-/// (Ok) when `put` says the reader is gone.
-fn decode(
-    block: &Block,
-    file: &File,
-    meter: &Meter,
-    mut piece: impl FnMut() -> Vec<u8>,
-    mut put: impl FnMut(Vec<u8>) -> bool,
-) -> io::Result<()> {
-    let bytes = BlockBytes {
-        file,
-        at: block.start,
-        end: block.start + block.padded(),
-    };
-    let (head, tail) = frame(block);
-    let input = Cursor::new(head).chain(MeterReader {
-        inner: bytes,
-        meter,
-    });
-    let input = BufReader::with_capacity(64 << 10, input.chain(Cursor::new(tail)));
-    let stream = Stream::new_stream_decoder(u64::MAX, 0).map_err(io::Error::other)?;
-    let mut decoder = XzDecoder::new_stream(input, stream);
-    loop {
-        let mut piece = piece();
-        let n = super::super::read_full(&mut decoder, &mut piece)?;
-        if n == 0 {
-            return Ok(());
+        open.blocks.push(i);
+        if decoder.is_none() {
+            match Stream::new_stream_decoder(u64::MAX, liblzma::stream::CONCATENATED) {
+                Ok(stream) => {
+                    let feed = BufReader::with_capacity(64 << 10, Feed::new(file, meter));
+                    decoder = Some(XzDecoder::new_stream(feed, stream));
+                }
+                Err(e) => return open.fail(&io::Error::other(e)),
+            }
         }
-        piece.truncate(n);
-        if !put(piece) {
-            return Ok(());
+        let Some(decoder) = decoder.as_mut() else {
+            return;
+        };
+        decoder.get_mut().get_mut().push(&blocks[i]);
+        let mut left = blocks[i].uncompressed;
+        while left > 0 {
+            let mut piece = shared.piece();
+            piece.truncate(usize::try_from(left).map_or(PIECE, |left| left.min(PIECE)));
+            let n = match super::super::read_full(decoder, &mut piece) {
+                Ok(0) => Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "an xz block ends before its index says",
+                )),
+                result => result,
+            };
+            let n = match n {
+                Ok(n) => n,
+                Err(e) => return open.fail(&e),
+            };
+            open.verified(Some(i));
+            left -= n as u64;
+            piece.truncate(n);
+            if !shared.put(i, piece, cap) {
+                return;
+            }
+        }
+    }
+    if let Some(decoder) = decoder.as_mut() {
+        match decoder.read(&mut [0u8; 1]) {
+            Ok(0) => open.verified(None),
+            Ok(_) => open.fail(&io::Error::other(
+                "an xz block is longer than its index says",
+            )),
+            Err(e) => open.fail(&e),
         }
     }
 }
@@ -259,27 +292,77 @@ fn frame(block: &Block) -> (Vec<u8>, Vec<u8>) {
     (head, tail)
 }
 
-/// The bytes of a block, read in place.
-struct BlockBytes<'f> {
+/// A worker's decoder's input: the blocks it decodes, one after the other,
+/// framed (see [`frame`]), their bytes read in place from the file. A block
+/// is queued once its output is read, before the decoder has taken the end
+/// of the one before it (the rest of its data, its check, the frame's
+/// index and footer).
+struct Feed<'f> {
     file: &'f File,
+    meter: &'f Meter,
+    queue: VecDeque<Block>,
+    head: Cursor<Vec<u8>>,
     at: u64,
     end: u64,
+    tail: Cursor<Vec<u8>>,
 }
 
-impl Read for BlockBytes<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl<'f> Feed<'f> {
+    fn new(file: &'f File, meter: &'f Meter) -> Self {
+        Feed {
+            file,
+            meter,
+            queue: VecDeque::new(),
+            head: Cursor::default(),
+            at: 0,
+            end: 0,
+            tail: Cursor::default(),
+        }
+    }
+
+    /// Feeds `block` after what is queued.
+    fn push(&mut self, block: &Block) {
+        self.queue.push_back(block.clone());
+    }
+
+    /// The next bytes of the frame being fed; 0 at its end.
+    fn read_frame(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.head.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
         let want = buf
             .len()
             .min(usize::try_from(self.end - self.at).unwrap_or(usize::MAX));
         if want == 0 {
-            return Ok(0);
+            return self.tail.read(buf);
         }
         let n = self.file.read_at(&mut buf[..want], self.at)?;
         if n == 0 {
             return Err(io::ErrorKind::UnexpectedEof.into());
         }
         self.at += n as u64;
+        self.meter.advance(n as u64, 0);
         Ok(n)
+    }
+}
+
+impl Read for Feed<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let n = self.read_frame(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(block) = self.queue.pop_front() else {
+                return Ok(0);
+            };
+            let (head, tail) = frame(&block);
+            self.head = Cursor::new(head);
+            self.at = block.start;
+            self.end = block.start + block.padded();
+            self.tail = Cursor::new(tail);
+        }
     }
 }
 

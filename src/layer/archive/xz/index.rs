@@ -19,8 +19,10 @@ pub(super) const FOOTER_MAGIC: [u8; 2] = *b"YZ";
 /// Stream header and footer: 12 bytes each.
 const EDGE: u64 = 12;
 /// The largest index read; a real one has a few bytes a block (a 4.5 GB
-/// archive of 1 MiB blocks: ~30 KB).
-const MAX_INDEX: u64 = 1 << 20;
+/// archive of 1 MiB blocks, xz -T0's smallest: ~30 KB). This bounds the
+/// block list a hostile index can make to 128Ki entries (5 MB); a larger
+/// index is read by the plain decoder.
+const MAX_INDEX: u64 = 256 << 10;
 /// The most stream padding skipped between two streams.
 const MAX_PADDING: u64 = 1 << 16;
 

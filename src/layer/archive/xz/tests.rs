@@ -1,3 +1,4 @@
+use super::blocks;
 use super::index::{blocks, Block};
 use super::*;
 use crate::events::{Events, Task};
@@ -153,10 +154,9 @@ fn every_thread_count_and_budget_gives_the_same_bytes() {
 fn multi_block_archives_take_the_workers() {
     let blob = xz(&data(), MIB);
     let found = blocks_of(&blob).unwrap();
-    assert_eq!(
-        plan(&found, 2, MEMLIMIT_THREADING),
-        Some((2, 32 * MIB - 3 * MIB))
-    );
+    // half a block ahead, and the front block's two pieces
+    let ahead = MIB / 2 + 2 * blocks::PIECE as u64;
+    assert_eq!(plan(&found, 2, MEMLIMIT_THREADING), Some((2, ahead)));
     assert_eq!(plan(&found, 2, TIGHT), Some((2, MIB / 2)));
     assert_eq!(plan(&found, 2, TIGHT - 1), None);
     assert_eq!(plan(&found, 1, MEMLIMIT_THREADING), None);
@@ -259,4 +259,29 @@ fn dropping_the_reader_stops_the_workers() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         drop(reader);
     });
+}
+
+#[test]
+fn a_bad_check_is_an_error_in_the_middle_and_in_the_last_block() {
+    // a block's SHA-256 follows its data: the worker's decoder checks it
+    // before the block ends well, whether another block follows or none
+    let d = data();
+    let blob = xz(&d, MIB);
+    let found = blocks_of(&blob).unwrap();
+    for block in [&found[2], found.last().unwrap()] {
+        let mut bad = blob.clone();
+        bad[(block.start + block.unpadded - 1) as usize] ^= 0x01;
+        assert!(blocks_of(&bad).is_some(), "the index still reads");
+        for threads in [2, 4] {
+            for budget in [MEMLIMIT_THREADING, TIGHT] {
+                let (out, error) = decode_partial(&bad, threads, budget);
+                assert!(
+                    error.is_some(),
+                    "block at {}: {threads} threads",
+                    block.start
+                );
+                assert!(d.starts_with(&out));
+            }
+        }
+    }
 }
