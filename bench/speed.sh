@@ -202,20 +202,24 @@ row "ADD xz -T0 ($XZ_MB MB, -$XZ_LEVEL), zstd layer, vs \`xz -T0 -dc \| zstd -3 
 # layers an -6 archive's two decoders do not fit beside the compressor and
 # it takes the plain decoder, with gzip layers the two cores are shared with
 # deflate
-build add-xz-T2-none "$work/add-xz-T2" --compression none
-x2n=$T x2nm=$M x2nl=$L
-build add-xz-T1-none "$work/add-xz-T1" --compression none
-row "ADD xz -T0 vs single-block xz, none layers (isolates decoding)" "$x2n" "$T" "$x2nm" "$x2nl" - -
+# vs_single NAME LABEL BLOCKS_DIR ONE_DIR COMPRESSION: a row of the multi-block
+# build against the single-block one
+vs_single() {
+  build "$1-T2" "$3" --compression "$5"
+  local t=$T m=$M l=$L
+  build "$1-T1" "$4" --compression "$5"
+  row "$2" "$t" "$T" "$m" "$l" - -
+}
+vs_single add-xz-none "ADD xz -T0 vs single-block xz, none layers (isolates decoding)" \
+  "$work/add-xz-T2" "$work/add-xz-T1" none
 build add-xz-T1-zstd "$work/add-xz-T1" --compression zstd
 row "ADD xz -T0 vs single-block xz, zstd layers" "$x2z" "$T" "$x2zm" "$x2zl" - -
 build add-xz-T1 "$work/add-xz-T1"
 row "ADD xz -T0 vs single-block xz, gzip layers" "$x2" "$T" "$x2m" "$x2l" - -
 # xz -2: blocks of 6 MiB, 2 MiB dictionaries: two decoders fit beside zstd
 for c in none zstd; do
-  build "add-xz2-T2-$c" "$work/add-xz2-T2" --compression "$c"
-  b2=$T b2m=$M b2l=$L
-  build "add-xz2-T1-$c" "$work/add-xz2-T1" --compression "$c"
-  row "ADD xz -T0 -2 vs single-block xz -2, $c layers" "$b2" "$T" "$b2m" "$b2l" - -
+  vs_single "add-xz2-$c" "ADD xz -T0 -2 vs single-block xz -2, $c layers" \
+    "$work/add-xz2-T2" "$work/add-xz2-T1" "$c"
 done
 
 echo

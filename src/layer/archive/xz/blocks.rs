@@ -241,13 +241,10 @@ fn work(shared: &Shared, file: &File, meter: &Meter, blocks: &[Block], cap: u64)
             let mut piece = shared.piece();
             piece.truncate(usize::try_from(left).map_or(PIECE, |left| left.min(PIECE)));
             let n = match super::super::read_full(decoder, &mut piece) {
-                Ok(0) => Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "an xz block ends before its index says",
-                )),
-                result => result,
-            };
-            let n = match n {
+                Ok(0) => {
+                    let short = "an xz block ends before its index says";
+                    return open.fail(&io::Error::new(io::ErrorKind::UnexpectedEof, short));
+                }
                 Ok(n) => n,
                 Err(e) => return open.fail(&e),
             };

@@ -285,3 +285,34 @@ fn a_bad_check_is_an_error_in_the_middle_and_in_the_last_block() {
         }
     }
 }
+
+/// The last progress event's bytes.
+#[derive(Default)]
+struct LastBytes(std::sync::Mutex<u64>);
+
+impl crate::events::Reporter for std::sync::Arc<LastBytes> {
+    fn report(&self, event: &crate::events::Event) {
+        if let crate::events::Event::Progress(p) = event {
+            *self.0.lock().unwrap() = p.bytes;
+        }
+    }
+}
+
+#[test]
+fn the_workers_count_the_bytes_they_read_from_the_file() {
+    let blob = xz(&data(), MIB);
+    let found = blocks_of(&blob).unwrap();
+    let file = file_of(&blob);
+    let last = std::sync::Arc::new(LastBytes::default());
+    let events = Events::new(std::sync::Arc::clone(&last));
+    let meter = events.meter(Task::Archive, "test", Some(blob.len() as u64), None);
+    std::thread::scope(|scope| {
+        let mut out = Vec::new();
+        let mut reader = decoder(scope, &file, &meter, 2, MEMLIMIT_THREADING).unwrap();
+        reader.read_to_end(&mut out).unwrap();
+    });
+    meter.finish();
+    // every block's bytes, once; not the stream's header, index and footer
+    let blocks: u64 = found.iter().map(Block::padded).sum();
+    assert_eq!(*last.0.lock().unwrap(), blocks);
+}
