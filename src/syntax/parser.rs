@@ -336,7 +336,7 @@ impl Args<'_> {
 
     /// `parseJSON`: `None` when the text is not a JSON array.
     fn json(&self, rest: &str) -> Result<Option<ArgList>, ParseError> {
-        if !rest.starts_with('[') {
+        if !rest.starts_with('[') || too_deep_for_json(rest) {
             return Ok(None);
         }
         let Ok(pairs) = DockerfileGrammar::parse(Rule::json_array, rest) else {
@@ -483,6 +483,35 @@ fn words(text: &str, escape: char, base: usize) -> Result<Vec<(usize, String)>, 
 }
 
 /// A decoded JSON string literal (Go's rules: lone surrogates become U+FFFD).
+/// Go's `encoding/json` refuses a value nested deeper than this, so
+/// BuildKit reads such an argument as the shell form.
+const MAX_JSON_DEPTH: usize = 10_000;
+
+/// Whether `text` opens more than [`MAX_JSON_DEPTH`] arrays and objects at
+/// once (outside strings). Checked before the grammar, whose recursion
+/// would otherwise decide by the stack left: deeper text parsed as JSON in
+/// a release build and failed in a debug one.
+fn too_deep_for_json(text: &str) -> bool {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    for b in text.bytes() {
+        match b {
+            _ if escaped => escaped = false,
+            b'\\' if in_string => escaped = true,
+            b'"' => in_string = !in_string,
+            _ if in_string => {}
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    return true;
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    false
+}
+
 fn json_string(pair: Pair<'_, Rule>) -> String {
     let mut out = String::new();
     let mut high: Option<u32> = None;

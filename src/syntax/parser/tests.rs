@@ -405,6 +405,28 @@ fn json_arrays_of_strings() {
         let e = parse(&format!("CMD {json}")).unwrap_err();
         assert!(e.message.contains("comprised of strings only"), "{json}");
     }
+    // Go's encoding/json nests 10,000 deep and no deeper: one more level
+    // is not JSON (shell form), whatever stack the parser has left
+    let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let deep = std::thread::Builder::new()
+        .stack_size(256 << 20)
+        .spawn(move || {
+            let at_limit = parse(&format!("CMD {}", nested(10_000))).unwrap_err();
+            (at_limit.message, one(&format!("CMD {}", nested(10_001))))
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(deep.0.contains("comprised of strings only"), "{}", deep.0);
+    assert!(!deep.1.json);
+    assert_eq!(values(&deep.1), [nested(10_001)]);
+    // brackets inside strings do not count
+    let quoted = format!(
+        "CMD [\"{}\", \"\\\"{}\"]",
+        "[".repeat(20_000),
+        "{".repeat(20_000)
+    );
+    assert!(one(&quoted).json, "brackets in strings");
     // Not JSON at all: shell form, whatever it looks like.
     for text in ["[\"a\"] x", "['a']", "[\"a\",]", "[\"a\\x\"]", "[01]"] {
         let i = one(&format!("RUN {text}"));
