@@ -1,28 +1,36 @@
-//! gzip in parallel blocks, as pigz writes it: the input is cut into blocks
-//! of 128 KiB, each deflated on a worker thread with the previous block's
-//! last 32 KiB as its preset dictionary and ended by a sync flush, and the
-//! blocks are written in order as the one deflate stream of a single gzip
-//! member. The bytes depend only on the input and the level — never on the
-//! number of workers or their timing (a worker resets its compressor before
-//! each block). The deflate is C zlib's (libz-sys, built from its bundled
-//! source), whose level 6 is pigz's: the layers come out at pigz's size.
+//! gzip in parallel blocks: the input is cut into blocks (384 KiB, then
+//! 1 MiB), each deflated on a worker thread by libdeflate into a deflate
+//! stream of its own, and the blocks are joined in order into the one
+//! deflate stream of a single gzip member (every block but the last has its
+//! final bit cleared and ends with an empty stored block, as a zlib sync
+//! flush ends; see [`join`]). The bytes depend only on the input and the
+//! level — never on the number of workers or their timing. libdeflate's
+//! level 6 is about 3× faster than zlib's, and on trees of real files its
+//! 1 MiB blocks, though each starts with an empty dictionary, come out a
+//! little smaller than pigz -6's 128 KiB blocks primed with the previous
+//! 32 KiB.
 
-use flate2::{Compress, Compression, Crc, FlushCompress, Status};
+mod join;
+
+use flate2::Crc;
+use libdeflater::{CompressionLvl, Compressor};
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// Uncompressed bytes per block (pigz's default).
-const BLOCK: usize = 128 << 10;
-/// The preset dictionary: deflate's whole window.
-const DICTIONARY: usize = 32 << 10;
+/// Uncompressed bytes per block after the first: each block starts with
+/// an empty dictionary, and at 1 MiB that costs less than libdeflate gains
+/// over zlib (on tars of /usr, 0.2-0.8% smaller than one zlib stream).
+const BLOCK: usize = 1 << 20;
+/// Uncompressed bytes of the first block: small enough that a small layer
+/// (the hello image's 750 KB) is spread over two workers.
+const FIRST_BLOCK: usize = 384 << 10;
 
 /// One block for a worker.
 struct Job {
     data: Vec<u8>,
-    dictionary: Option<Vec<u8>>,
     last: bool,
     reply: SyncSender<io::Result<Vec<u8>>>,
 }
@@ -31,7 +39,8 @@ struct Job {
 pub(crate) struct ParallelGzip<W: Write> {
     out: W,
     block: Vec<u8>,
-    dictionary: Option<Vec<u8>>,
+    /// The length at which `block` is sent.
+    block_len: usize,
     crc: Crc,
     jobs: Option<SyncSender<Job>>,
     pending: VecDeque<Receiver<io::Result<Vec<u8>>>>,
@@ -43,8 +52,10 @@ impl<W: Write> ParallelGzip<W> {
     /// Writes the gzip header to `out` and starts `threads` workers.
     pub(crate) fn new(mut out: W, level: u32, threads: usize) -> io::Result<Self> {
         let threads = threads.max(1);
+        let level = CompressionLvl::new(level.min(9) as i32)
+            .map_err(|_| io::Error::other(format!("gzip level {level} is out of range")))?;
         // no name, mtime 0, XFL as gzip sets it for the level, OS unknown
-        let xfl = match level {
+        let xfl = match i32::from(level) {
             9.. => 2,
             0 | 1 => 4,
             _ => 0,
@@ -60,8 +71,8 @@ impl<W: Write> ParallelGzip<W> {
             .collect();
         Ok(ParallelGzip {
             out,
-            block: Vec::with_capacity(BLOCK),
-            dictionary: None,
+            block: Vec::with_capacity(FIRST_BLOCK),
+            block_len: FIRST_BLOCK,
             crc: Crc::new(),
             jobs: Some(jobs),
             pending: VecDeque::new(),
@@ -71,18 +82,15 @@ impl<W: Write> ParallelGzip<W> {
     }
 
     /// Hands the current block to the workers, and writes finished blocks
-    /// while more than two per worker are in flight.
+    /// while more than one per worker is in flight.
     fn send_block(&mut self, last: bool) -> io::Result<()> {
-        let data = std::mem::replace(&mut self.block, Vec::with_capacity(BLOCK));
-        let next = (data.len() >= DICTIONARY).then(|| data[data.len() - DICTIONARY..].to_vec());
-        let dictionary = std::mem::replace(&mut self.dictionary, next);
+        let data = std::mem::replace(
+            &mut self.block,
+            Vec::with_capacity(if last { 0 } else { BLOCK }),
+        );
+        self.block_len = BLOCK;
         let (reply, result) = sync_channel(1);
-        let job = Job {
-            data,
-            dictionary,
-            last,
-            reply,
-        };
+        let job = Job { data, last, reply };
         let stopped = || io::Error::other("the gzip workers stopped");
         self.jobs
             .as_ref()
@@ -90,7 +98,7 @@ impl<W: Write> ParallelGzip<W> {
             .send(job)
             .map_err(|_| stopped())?;
         self.pending.push_back(result);
-        while self.pending.len() > 2 * self.threads || (last && !self.pending.is_empty()) {
+        while self.pending.len() > self.threads || (last && !self.pending.is_empty()) {
             self.write_oldest()?;
         }
         Ok(())
@@ -125,10 +133,10 @@ impl<W: Write> ParallelGzip<W> {
 
 impl<W: Write> Write for ParallelGzip<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.block.len() == BLOCK {
+        if self.block.len() == self.block_len {
             self.send_block(false)?;
         }
-        let n = data.len().min(BLOCK - self.block.len());
+        let n = data.len().min(self.block_len - self.block.len());
         self.block.extend_from_slice(&data[..n]);
         self.crc.update(&data[..n]);
         Ok(n)
@@ -142,54 +150,40 @@ impl<W: Write> Write for ParallelGzip<W> {
 }
 
 /// A worker: deflates the blocks it takes until the queue closes.
-fn work(queue: &Mutex<Receiver<Job>>, level: u32) {
-    let mut c = Compress::new(Compression::new(level.min(9)), false);
+fn work(queue: &Mutex<Receiver<Job>>, level: CompressionLvl) {
+    let mut c = Compressor::new(level);
+    let mut scratch = Vec::new();
     loop {
         let job = match queue.lock() {
             Ok(q) => q.recv(),
             Err(_) => return,
         };
         let Ok(job) = job else { return };
-        c.reset();
-        let deflated = deflate_block(&mut c, &job.data, job.dictionary.as_deref(), job.last);
+        let deflated = deflate_block(&mut c, &mut scratch, &job.data, job.last);
         // the writer may have gone (an error): nothing to do then
         let _ = job.reply.send(deflated);
     }
 }
 
-/// Raw deflate of one block with a reset compressor, primed with
-/// `dictionary`; sync-flushed, or finished when `last`.
+/// Raw deflate of one block as a stream of its own, through the worker's
+/// `scratch` buffer; unless `last`, made to continue into the next block's.
 fn deflate_block(
-    c: &mut Compress,
+    c: &mut Compressor,
+    scratch: &mut Vec<u8>,
     data: &[u8],
-    dictionary: Option<&[u8]>,
     last: bool,
 ) -> io::Result<Vec<u8>> {
-    if let Some(d) = dictionary {
-        c.set_dictionary(d).map_err(io::Error::other)?;
+    scratch.resize(c.deflate_compress_bound(data.len()).max(scratch.len()), 0);
+    let n = c
+        .deflate_compress(data, scratch)
+        .map_err(|e| io::Error::other(format!("deflate: {e}")))?;
+    // room for the empty stored block that continues the stream
+    let mut out = Vec::with_capacity(n + 6);
+    out.extend_from_slice(&scratch[..n]);
+    if !last {
+        join::continue_stream(&mut out)?;
     }
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Sync
-    };
-    let mut out = Vec::with_capacity(data.len() / 2 + 1024);
-    loop {
-        if out.len() == out.capacity() {
-            out.reserve(out.capacity().max(4096));
-        }
-        let consumed = c.total_in() as usize;
-        let status = c
-            .compress_vec(&data[consumed..], &mut out, flush)
-            .map_err(io::Error::other)?;
-        let all_in = c.total_in() as usize == data.len();
-        // a sync flush is complete once all input is in and room is left
-        match status {
-            Status::StreamEnd => return Ok(out),
-            _ if !last && all_in && out.len() < out.capacity() => return Ok(out),
-            _ => {}
-        }
-    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -208,7 +202,7 @@ mod tests {
 
     fn data() -> Vec<u8> {
         let mut seed = 3u64;
-        (0..1_500_000)
+        (0..3_500_000)
             .map(|_| {
                 seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
                 b"abcdefgh  \n"[(seed >> 60) as usize % 11]
@@ -218,7 +212,14 @@ mod tests {
 
     #[test]
     fn one_member_at_every_level_and_size() {
-        for len in [0, 1, DICTIONARY - 1, BLOCK, BLOCK + 1, 3 * BLOCK + 5] {
+        for len in [
+            0,
+            1,
+            FIRST_BLOCK,
+            FIRST_BLOCK + 1,
+            FIRST_BLOCK + BLOCK,
+            3 * BLOCK + 5,
+        ] {
             let d = &data()[..len];
             for level in [0, 1, 6, 9] {
                 let out = gzip(d, 2, level);
