@@ -3,7 +3,7 @@
 //! ```text
 //! producer thread: sources → tar → HashingWriter (diff_id) ─┐ (gzip: → ParallelGzip workers)
 //!                                           bounded channel ▼
-//! calling thread:  (zstd: → encoder) → HashingWriter (digest, size) → sink
+//! calling thread:  (zstd: → encoder) → HashingWriter (digest, size; none: counted) → sink
 //! ```
 //!
 //! The sink stays on the calling thread (it need not be `Send`); the tar
@@ -84,11 +84,57 @@ impl Write for ChunkSender {
     }
 }
 
+/// The blob's end of the calling thread: a compressed blob is hashed on its
+/// way to the sink; an uncompressed one is only counted, as its digest is
+/// the diff_id the producer hashes (one SHA-256 pass of the tar, not two).
+enum Blob<W: Write> {
+    Hashed(HashingWriter<W>),
+    Counted { sink: W, size: u64 },
+}
+
+impl<W: Write> Blob<W> {
+    fn new(sink: W, compression: Compression) -> Self {
+        match compression {
+            Compression::None => Blob::Counted { sink, size: 0 },
+            _ => Blob::Hashed(HashingWriter::new(sink)),
+        }
+    }
+
+    /// The sink, the blob's digest and its size; `diff_id` is the digest of
+    /// an uncompressed blob.
+    fn finish(self, diff_id: &Digest) -> (W, Digest, u64) {
+        match self {
+            Blob::Hashed(w) => w.finish(),
+            Blob::Counted { sink, size } => (sink, diff_id.clone(), size),
+        }
+    }
+}
+
+impl<W: Write> Write for Blob<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        match self {
+            Blob::Hashed(w) => w.write(data),
+            Blob::Counted { sink, size } => {
+                let n = sink.write(data)?;
+                *size += n as u64;
+                Ok(n)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Blob::Hashed(w) => w.flush(),
+            Blob::Counted { sink, .. } => sink.flush(),
+        }
+    }
+}
+
 /// The calling thread's end: the compressor (zstd) or nothing, then the
-/// digest hasher and the sink.
+/// blob's hasher and the sink.
 enum Stage<'a, W: Write> {
-    Plain(&'a mut HashingWriter<W>),
-    Zstd(zstd::Encoder<'static, &'a mut HashingWriter<W>>),
+    Plain(&'a mut Blob<W>),
+    Zstd(zstd::Encoder<'static, &'a mut Blob<W>>),
 }
 
 impl<W: Write> Stage<'_, W> {
@@ -135,7 +181,7 @@ where
     T: Send,
     F: FnOnce(&mut dyn Write) -> Result<T, LayerError> + Send,
 {
-    let mut out = HashingWriter::new(sink);
+    let mut out = Blob::new(sink, compression);
     let (tx, rx) = sync_channel::<Vec<u8>>(DEPTH);
     let chunks = ChunkSender {
         tx,
@@ -158,7 +204,7 @@ where
         source,
     })?;
     let (value, diff_id) = produced?;
-    let (sink, digest, size) = out.finish();
+    let (sink, digest, size) = out.finish(&diff_id);
     Ok((
         value,
         Hashes {
@@ -212,7 +258,7 @@ fn write_err(source: io::Error) -> LayerError {
 /// it keeps draining the channel so that the producer never blocks.
 fn consume<W: Write>(
     rx: Receiver<Vec<u8>>,
-    out: &mut HashingWriter<W>,
+    out: &mut Blob<W>,
     compression: Compression,
     threads: usize,
 ) -> io::Result<()> {
