@@ -22,13 +22,13 @@
 # removed at the end.
 #
 # Usage: bench/speed.sh   (sizes from the environment:)
-#   ROOTFS_MB=1536 COPY_FILES=20000 COPY_MB=400 XZ_MB=256 XZ_LEVEL=6
+#   ROOTFS_MB=4500 COPY_FILES=20000 COPY_MB=400 XZ_MB=256 XZ_LEVEL=6
 #   BUILDAH=1 (0: skip buildah) BUILDAH_BIG=0 (1: buildah on the rootfs too)
 #   REPEAT=1: the COPY and rootfs rows run their build and their pipeline
 #   this many times, interleaved, and keep the best of each (on a VM whose
 #   steal time swings, single runs of the same work differ by 15%)
 set -euo pipefail
-ROOTFS_MB=${ROOTFS_MB:-1536}
+ROOTFS_MB=${ROOTFS_MB:-4500}
 COPY_FILES=${COPY_FILES:-20000}
 COPY_MB=${COPY_MB:-400}
 XZ_MB=${XZ_MB:-256}

@@ -14,8 +14,8 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Decompressed bytes per message from the decompression thread.
 const CHUNK: usize = 1 << 20;
-/// Messages in flight.
-const DEPTH: usize = 4;
+/// Messages in flight (two, as between the tar and the compressor).
+const DEPTH: usize = 2;
 
 /// At most this many bytes of extended headers (PAX records, GNU long
 /// names and links) for one entry: they are held in memory. Go's

@@ -12,7 +12,8 @@ use super::resolve::{Lower, PathKind};
 use super::{archive, ArchiveLimits, Data, Entry, EntryKind, LayerError, LayerOptions, Source};
 use crate::context::ContextFile;
 use crate::events::{Events, Meter, MeterReader, Task};
-use std::collections::{HashMap, HashSet};
+use paths::Paths;
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
@@ -86,10 +87,10 @@ pub(crate) struct TarStream<'w, 'p> {
     out: &'w mut dyn Write,
     clamp: Option<i64>,
     plan: Option<&'p Plan>,
-    emitted: HashSet<String>,
     /// What each path put so far is, repeated paths included, for
-    /// resolving later entries' parents: the same in both passes.
-    kinds: HashMap<String, Seen>,
+    /// resolving later entries' parents (the same in both passes), and
+    /// whether it is in the layer.
+    paths: Paths,
     /// The filesystem below, whose directories keep their metadata when
     /// the layer must repeat them as parents.
     lower: Lower,
@@ -108,8 +109,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
             out,
             clamp,
             plan,
-            emitted: HashSet::new(),
-            kinds: HashMap::new(),
+            paths: Paths::default(),
             lower: Lower::default(),
             dups: HashMap::new(),
             scanning: false,
@@ -132,13 +132,13 @@ impl<'w, 'p> TarStream<'w, 'p> {
             return Ok(());
         }
         self.ensure_dir(parent(&entry.path), entry.mtime, origin)?;
-        self.kinds.insert(entry.path.clone(), Seen::of(&entry.kind));
+        self.paths.put(&entry.path, &entry.kind);
         self.ordinal += 1;
         let n = self.ordinal;
         let mut entry = entry;
         match self.plan {
             None => {
-                if self.emitted.contains(&entry.path) {
+                if self.paths.emitted(&entry.path) {
                     let dir = (entry.kind == EntryKind::Dir).then(|| entry.clone());
                     self.dups.insert(entry.path, Dup { last: n, dir });
                     self.scanning = true;
@@ -146,7 +146,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 }
             }
             Some(plan) => {
-                if self.emitted.contains(&entry.path) {
+                if self.paths.emitted(&entry.path) {
                     return Ok(());
                 }
                 if let Some(dup) = plan.dups.get(&entry.path) {
@@ -157,7 +157,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                     }
                 }
                 if let EntryKind::Hardlink { target } = &entry.kind {
-                    if plan.dups.contains_key(target) && !self.emitted.contains(target) {
+                    if plan.dups.contains_key(target) && !self.paths.emitted(target) {
                         // Unpacking would keep the link on the replaced
                         // file's old content, which is gone by now.
                         return Err(LayerError::BadPath {
@@ -172,7 +172,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 }
             }
         }
-        self.emitted.insert(entry.path.clone());
+        self.paths.emit(&entry.path);
         self.emit(&entry, content, origin)
     }
 
@@ -193,7 +193,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
     ) -> Result<(), LayerError> {
         let mut missing = Vec::new();
         let mut p = dir;
-        while !p.is_empty() && !self.emitted.contains(p) {
+        while !p.is_empty() && !self.paths.emitted(p) {
             missing.push(p.to_string());
             p = parent(p);
         }
@@ -217,8 +217,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                     xattrs: Vec::new(),
                 }
             });
-            self.kinds.entry(path.clone()).or_insert(Seen::Dir);
-            self.emitted.insert(path);
+            self.paths.put_parent(&path);
             self.emit(&entry, Content::Empty, origin)?;
         }
         Ok(())
@@ -226,11 +225,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
 
     /// What `path` is in this layer so far.
     pub(crate) fn kind(&self, path: &str) -> Option<PathKind<'_>> {
-        self.kinds.get(path).map(|k| match k {
-            Seen::Dir => PathKind::Dir,
-            Seen::Symlink(t) => PathKind::Symlink(t),
-            Seen::Other => PathKind::Other,
-        })
+        self.paths.kind(path)
     }
 
     fn emit(
@@ -367,23 +362,6 @@ impl<'w, 'p> TarStream<'w, 'p> {
     }
 }
 
-/// What a path of the layer is, for path resolution.
-enum Seen {
-    Dir,
-    Symlink(String),
-    Other,
-}
-
-impl Seen {
-    fn of(kind: &EntryKind) -> Seen {
-        match kind {
-            EntryKind::Dir => Seen::Dir,
-            EntryKind::Symlink { target } => Seen::Symlink(target.clone()),
-            _ => Seen::Other,
-        }
-    }
-}
-
 enum CopyError {
     Read(io::Error),
     Write(io::Error),
@@ -487,5 +465,6 @@ pub(crate) fn write_sources(
     tar.finish()
 }
 
+mod paths;
 #[cfg(test)]
 mod tests;
