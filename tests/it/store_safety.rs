@@ -87,16 +87,8 @@ fn a_build_killed_during_a_large_add_leaves_the_store_intact() {
     for (round, delay) in [300u64, 1000, 2000].into_iter().enumerate() {
         // The killed build reuses an existing tag: it must not take it over.
         let mut child = minibuild()
-            // zstd's level 19 keeps the 300 MB ADD busy for ~45 s here, so the
-            // kill lands during it on any machine (gzip's level 9, since
-            // libdeflate, is done in under 2 s: the last round raced it)
-            .args([
-                "build",
-                "--compression",
-                "zstd",
-                "--compression-level",
-                "19",
-            ])
+            .arg("build")
+            .args(crate::common::hygiene::SLOW_LAYER)
             .args(["-t", "keep:1"])
             .arg(&big)
             .env("MINIBUILD_STORE", &store)

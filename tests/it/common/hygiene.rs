@@ -8,6 +8,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Flags of a build whose ADD of a few hundred MB of noise stays busy for
+/// tens of seconds, for tests that kill it during its layer: zstd's level
+/// 19 (gzip's level 9, since libdeflate, writes 300 MB in 1.8 s and could
+/// end before the kill).
+pub const SLOW_LAYER: [&str; 4] = ["--compression", "zstd", "--compression-level", "19"];
+
 /// Incompressible bytes, fast (xorshift64*), `left` of them.
 pub struct Noise {
     state: u64,
