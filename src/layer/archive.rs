@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Decompressed bytes per message from the decompression thread.
-const CHUNK: usize = 1 << 20;
+const CHUNK: usize = 512 << 10;
 /// Messages in flight (two, as between the tar and the compressor).
 const DEPTH: usize = 2;
 
