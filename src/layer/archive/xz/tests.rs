@@ -316,3 +316,58 @@ fn the_workers_count_the_bytes_they_read_from_the_file() {
     let blocks: u64 = found.iter().map(Block::padded).sum();
     assert_eq!(*last.0.lock().unwrap(), blocks);
 }
+
+fn crc32(bytes: &[u8]) -> [u8; 4] {
+    super::index::crc32(bytes).to_le_bytes()
+}
+
+/// An xz stream written by hand, as `xz -T0 --block-size=1` would: one
+/// block per byte of `data` (an uncompressed LZMA2 chunk, a CRC32 check),
+/// each recorded in the index.
+fn xz_of_one_byte_blocks(data: &[u8]) -> Vec<u8> {
+    let flags = [0, 0x01];
+    let mut out = super::index::MAGIC.to_vec();
+    out.extend(flags);
+    out.extend(crc32(&flags));
+    // one filter (LZMA2, a 4 KiB dictionary), padded to 8, then its CRC32
+    let header = [2, 0, 0x21, 1, 0, 0, 0, 0];
+    let mut index = vec![0];
+    super::index::put_varint(&mut index, data.len() as u64);
+    for &byte in data {
+        out.extend(header);
+        out.extend(crc32(&header));
+        // a chunk of one byte with a dictionary reset, the end, padding
+        out.extend([0x01, 0, 0, byte, 0, 0, 0, 0]);
+        out.extend(crc32(&[byte]));
+        super::index::put_varint(&mut index, 12 + 5 + 4);
+        super::index::put_varint(&mut index, 1);
+    }
+    while index.len() % 4 != 0 {
+        index.push(0);
+    }
+    let index_crc = crc32(&index);
+    index.extend(index_crc);
+    let backward = (index.len() as u32 / 4 - 1).to_le_bytes();
+    out.extend(&index);
+    let mut footer = backward.to_vec();
+    footer.extend(flags);
+    out.extend(crc32(&footer));
+    out.extend(footer);
+    out.extend(super::index::FOOTER_MAGIC);
+    out
+}
+
+#[test]
+fn an_index_too_big_to_hold_is_read_by_the_plain_decoder() {
+    // 1,000 blocks: an index of 2 KB, read, and the blocks decode in place
+    let small: Vec<u8> = (0..1000u32).map(|i| (i * 7) as u8).collect();
+    let blob = xz_of_one_byte_blocks(&small);
+    assert_eq!(blocks_of(&blob).unwrap().len(), small.len());
+    assert!(decode(&blob, 2, MEMLIMIT_THREADING).unwrap() == small);
+    // 140,000 blocks: an index of 280 KB, past what is read of one; the
+    // plain decoder reads the whole stream all the same
+    let big: Vec<u8> = (0..140_000u32).map(|i| (i % 251) as u8).collect();
+    let blob = xz_of_one_byte_blocks(&big);
+    assert_eq!(blocks_of(&blob), None);
+    assert!(decode(&blob, 2, MEMLIMIT_THREADING).unwrap() == big);
+}
