@@ -4,7 +4,7 @@
 //!
 //! A path is kept as 128 bits of a salted SHA-256 of its bytes, not as the
 //! bytes: a rootfs of 113,000 files held ~400 bytes per entry in two maps
-//! of strings (41 MB at 4.5 GB), where an entry here takes ~30. Two paths
+//! of strings (41 MB at 4.5 GB), where an entry here takes ~40. Two paths
 //! would have to collide in 128 bits for one to be taken for the other:
 //! by chance ~n²/2¹²⁹ (10⁻²⁷ for a million entries), and a crafted archive
 //! cannot aim at it, as the salt is drawn afresh by each process. Symlink
