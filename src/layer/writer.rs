@@ -132,13 +132,14 @@ impl<'w, 'p> TarStream<'w, 'p> {
             return Ok(());
         }
         self.ensure_dir(parent(&entry.path), entry.mtime, origin)?;
-        self.paths.put(&entry.path, &entry.kind);
+        let id = self.paths.id(&entry.path);
+        self.paths.put(id, &entry.kind);
         self.ordinal += 1;
         let n = self.ordinal;
         let mut entry = entry;
         match self.plan {
             None => {
-                if self.paths.emitted(&entry.path) {
+                if self.paths.emitted(id) {
                     let dir = (entry.kind == EntryKind::Dir).then(|| entry.clone());
                     self.dups.insert(entry.path, Dup { last: n, dir });
                     self.scanning = true;
@@ -146,7 +147,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 }
             }
             Some(plan) => {
-                if self.paths.emitted(&entry.path) {
+                if self.paths.emitted(id) {
                     return Ok(());
                 }
                 if let Some(dup) = plan.dups.get(&entry.path) {
@@ -157,7 +158,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                     }
                 }
                 if let EntryKind::Hardlink { target } = &entry.kind {
-                    if plan.dups.contains_key(target) && !self.paths.emitted(target) {
+                    if plan.dups.contains_key(target) && !self.paths.has(target) {
                         // Unpacking would keep the link on the replaced
                         // file's old content, which is gone by now.
                         return Err(LayerError::BadPath {
@@ -172,7 +173,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                 }
             }
         }
-        self.paths.emit(&entry.path);
+        self.paths.emit(id);
         self.emit(&entry, content, origin)
     }
 
@@ -193,11 +194,15 @@ impl<'w, 'p> TarStream<'w, 'p> {
     ) -> Result<(), LayerError> {
         let mut missing = Vec::new();
         let mut p = dir;
-        while !p.is_empty() && !self.paths.emitted(p) {
-            missing.push(p.to_string());
+        while !p.is_empty() {
+            let id = self.paths.id(p);
+            if self.paths.emitted(id) {
+                break;
+            }
+            missing.push((p.to_string(), id));
             p = parent(p);
         }
-        for path in missing.into_iter().rev() {
+        for (path, id) in missing.into_iter().rev() {
             let planned = self
                 .plan
                 .and_then(|plan| plan.dups.get(&path))
@@ -217,7 +222,7 @@ impl<'w, 'p> TarStream<'w, 'p> {
                     xattrs: Vec::new(),
                 }
             });
-            self.paths.put_parent(&path);
+            self.paths.put_parent(id);
             self.emit(&entry, Content::Empty, origin)?;
         }
         Ok(())

@@ -105,15 +105,8 @@ fn temporaries_of_killed_builds_go_at_once_with_the_next_build_or_prune() {
     for next in ["build", "prune"] {
         w.dockerfile("FROM scratch\nCOPY a.txt /\nADD big.tar /data/\n");
         let mut child = minibuild()
-            // zstd's level 19: tens of seconds of ADD, so the kill lands in
-            // it (gzip's level 9, since libdeflate, could end in the 300 ms)
-            .args([
-                "build",
-                "--compression",
-                "zstd",
-                "--compression-level",
-                "19",
-            ])
+            .arg("build")
+            .args(SLOW_LAYER)
             .args(["-t", "big:1", ctx])
             .env("MINIBUILD_STORE", &store)
             .env("TMPDIR", &tmp)

@@ -17,9 +17,10 @@ use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 
-/// A path's identity: 128 bits of SHA-256(salt ‖ path).
+/// A path's identity: 128 bits of SHA-256(salt ‖ path), from
+/// [`Paths::id`]; the tar stream takes it once per entry.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct PathId(u64, u64);
+pub(super) struct PathId(u64, u64);
 
 impl Hash for PathId {
     fn hash<H: Hasher>(&self, state: &mut H) {
@@ -86,7 +87,8 @@ impl Default for Paths {
 }
 
 impl Paths {
-    fn id(&self, path: &str) -> PathId {
+    /// The identity of `path` in this set.
+    pub(super) fn id(&self, path: &str) -> PathId {
         let sum = Sha256::new()
             .chain_update(self.salt)
             .chain_update(path.as_bytes())
@@ -97,8 +99,7 @@ impl Paths {
 
     /// Notes that `path` is now `kind` (a later entry of the same path
     /// replaces what an earlier one was), in the layer or not as before.
-    pub(super) fn put(&mut self, path: &str, kind: &EntryKind) {
-        let id = self.id(path);
+    pub(super) fn put(&mut self, id: PathId, kind: &EntryKind) {
         let kind = match kind {
             EntryKind::Dir => Kind::Dir,
             EntryKind::Symlink { target } => {
@@ -119,8 +120,8 @@ impl Paths {
 
     /// Notes the directory `path`, unless something is there already, as
     /// in the layer.
-    pub(super) fn put_parent(&mut self, path: &str) {
-        let mark = self.marks.entry(self.id(path)).or_insert(Mark {
+    pub(super) fn put_parent(&mut self, id: PathId) {
+        let mark = self.marks.entry(id).or_insert(Mark {
             kind: Kind::Dir,
             emitted: false,
         });
@@ -128,15 +129,20 @@ impl Paths {
     }
 
     /// Marks `path`, already put, as in the layer.
-    pub(super) fn emit(&mut self, path: &str) {
-        if let Some(mark) = self.marks.get_mut(&self.id(path)) {
+    pub(super) fn emit(&mut self, id: PathId) {
+        if let Some(mark) = self.marks.get_mut(&id) {
             mark.emitted = true;
         }
     }
 
     /// Whether `path` is in the layer.
-    pub(super) fn emitted(&self, path: &str) -> bool {
-        self.marks.get(&self.id(path)).is_some_and(|m| m.emitted)
+    pub(super) fn emitted(&self, id: PathId) -> bool {
+        self.marks.get(&id).is_some_and(|m| m.emitted)
+    }
+
+    /// Whether `path` is in the layer.
+    pub(super) fn has(&self, path: &str) -> bool {
+        self.emitted(self.id(path))
     }
 
     /// What `path` is so far.
@@ -163,23 +169,23 @@ mod tests {
     #[test]
     fn a_later_entry_replaces_what_a_path_is_and_keeps_whether_it_is_in() {
         let mut p = Paths::default();
-        assert!(p.kind("lib").is_none() && !p.emitted("lib"));
-        p.put("lib", &link("usr/lib"));
+        assert!(p.kind("lib").is_none() && !p.has("lib"));
+        p.put(p.id("lib"), &link("usr/lib"));
         assert!(matches!(p.kind("lib"), Some(PathKind::Symlink("usr/lib"))));
-        assert!(!p.emitted("lib"), "put is not emitted");
-        p.emit("lib");
-        assert!(p.emitted("lib"));
-        p.put("lib", &EntryKind::Dir);
+        assert!(!p.has("lib"), "put is not emitted");
+        p.emit(p.id("lib"));
+        assert!(p.has("lib"));
+        p.put(p.id("lib"), &EntryKind::Dir);
         assert!(matches!(p.kind("lib"), Some(PathKind::Dir)));
-        assert!(p.emitted("lib"), "still in the layer");
-        p.put("lib", &EntryKind::File { size: 1 });
+        assert!(p.has("lib"), "still in the layer");
+        p.put(p.id("lib"), &EntryKind::File { size: 1 });
         assert!(matches!(p.kind("lib"), Some(PathKind::Other)));
         assert!(p.targets.is_empty(), "the old target goes");
         // a parent never replaces what is there
-        p.put_parent("lib");
+        p.put_parent(p.id("lib"));
         assert!(matches!(p.kind("lib"), Some(PathKind::Other)));
-        p.put_parent("usr");
-        assert!(matches!(p.kind("usr"), Some(PathKind::Dir)) && p.emitted("usr"));
+        p.put_parent(p.id("usr"));
+        assert!(matches!(p.kind("usr"), Some(PathKind::Dir)) && p.has("usr"));
     }
 
     #[test]
@@ -187,13 +193,13 @@ mod tests {
         let mut p = Paths::default();
         let names: Vec<String> = (0..20_000).map(|i| format!("usr/lib/f{i}")).collect();
         for n in names.iter().step_by(2) {
-            p.put(n, &EntryKind::File { size: 0 });
-            p.emit(n);
+            p.put(p.id(n), &EntryKind::File { size: 0 });
+            p.emit(p.id(n));
         }
         for (i, n) in names.iter().enumerate() {
-            assert_eq!(p.emitted(n), i % 2 == 0, "{n}");
+            assert_eq!(p.has(n), i % 2 == 0, "{n}");
         }
-        assert!(!p.emitted("usr/lib/f1\0") && !p.emitted(""));
+        assert!(!p.has("usr/lib/f1\0") && !p.has(""));
         assert_ne!(Paths::default().salt, p.salt);
         assert!(Paths::default().id("a") != p.id("a"));
     }
